@@ -1,0 +1,39 @@
+"""clvmodels: probabilistic customer-lifetime-value models.
+
+Transaction logs to per-customer summaries (:func:`rfm_summary`), "buy till you die" models
+fitted by maximum likelihood (:class:`BetaGeo`, :class:`GammaGamma`), per-customer forecasts
+and discounted lifetime value (:func:`lifetime_value`, :func:`customer_equity`).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("clvmodels")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+from clvmodels import datasets
+from clvmodels.data import rfm_summary
+from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
+from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
+from clvmodels.persistence import load_model
+from clvmodels.value import customer_equity, lifetime_value
+
+__all__ = [
+    "__version__",
+    "datasets",
+    "rfm_summary",
+    "BetaGeo",
+    "GammaGamma",
+    "REGISTRY",
+    "get_model",
+    "load_model",
+    "lifetime_value",
+    "customer_equity",
+    "ClvDataError",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DataWarning",
+    "ModelFileError",
+    "NotFittedError",
+]

@@ -1,0 +1,119 @@
+"""Checks of summary tables against the columns a model reads.
+
+Each failure names the column, the rule, how many customers break it, the first offending
+customer ids and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from clvmodels.errors import ClvDataError
+
+__all__ = ["offenders", "validate_summary", "as_summary_frame"]
+
+_RULES = {
+    "count": ("a whole number >= 0", lambda v: np.isfinite(v) & (v >= 0) & (v == np.round(v))),
+    "positive_count": ("a whole number >= 1", lambda v: np.isfinite(v) & (v >= 1) & (v == np.round(v))),
+    "time": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
+    "nonnegative": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
+    "positive_time": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
+    "positive": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
+}
+
+_FIXES = {
+    ("frequency", "positive_count"): (
+        "the Gamma-Gamma model is fitted on customers with at least one repeat purchase: "
+        "pass summary[summary['frequency'] > 0]"
+    ),
+    ("monetary_value", "positive"): (
+        "the Gamma-Gamma model needs a positive mean spend for every repeat buyer; drop or "
+        "correct those customers (zero-value purchases carry no spend information)"
+    ),
+}
+
+
+def offenders(index: pd.Index, bad: np.ndarray, k: int = 5) -> str:
+    """Describe offending rows: their count and the first ``k`` ids.
+
+    Examples
+    --------
+    >>> offenders(pd.Index(["a", "b", "c"]), np.array([False, True, True]))
+    "2 rows (first: 'b', 'c')"
+    """
+    ids = list(index[bad][:k])
+    n = int(np.sum(bad))
+    return f"{n} row{'s' if n != 1 else ''} (first: {', '.join(repr(i) for i in ids)})"
+
+
+def as_summary_frame(data) -> pd.DataFrame:
+    """Accept a DataFrame or a mapping of equal-length arrays; never modify the caller's object."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, Mapping):
+        return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
+    raise TypeError(
+        f"Expected a summary DataFrame (one row per customer, e.g. from clvmodels.rfm_summary) "
+        f"or a mapping of column arrays. Got {type(data).__name__} instead."
+    )
+
+
+def validate_summary(spec, data, *, for_fit: bool) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """Return the customer index and float arrays of the columns ``spec`` reads, checked.
+
+    Examples
+    --------
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> s = pd.DataFrame({"frequency": [1, 0], "recency": [3.0, 0.0], "T": [2.0, 5.0]},
+    ...                  index=pd.Index([7, 8], name="customer_id"))
+    >>> validate_summary(SPEC, s, for_fit=True)
+    Traceback (most recent call last):
+    ...
+    clvmodels.errors.ClvDataError: Column 'recency' must not exceed column 'T' (recency is the time of the last purchase since the first, T the time observed since the first purchase): 1 row (first: 7). Check the summary's time unit and observation end, or rebuild it with clvmodels.rfm_summary.
+    """
+    frame = as_summary_frame(data)
+    if len(frame) == 0:
+        raise ClvDataError(f"The summary passed to {spec.title} has no rows; it needs one row per customer.")
+    missing = [f.name for f in spec.data if f.name not in frame.columns]
+    if missing:
+        raise ClvDataError(
+            f"{spec.title} needs the summary columns {', '.join(repr(f.name) for f in spec.data)}; "
+            f"missing {', '.join(repr(m) for m in missing)}. Build the summary with clvmodels.rfm_summary "
+            f"or rename your columns (found: {', '.join(map(str, frame.columns[:10]))})."
+        )
+    arrays: dict[str, np.ndarray] = {}
+    for field in spec.data:
+        col = frame[field.name]
+        try:
+            values = pd.to_numeric(col, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        except (ValueError, TypeError):
+            bad = pd.to_numeric(col, errors="coerce").isna().to_numpy()
+            raise ClvDataError(
+                f"Column '{field.name}' must be numeric; {offenders(frame.index, bad)} are not. "
+                f"Convert or drop them."
+            ) from None
+        kind = field.fit_kind if (for_fit and field.fit_kind) else field.kind
+        text, rule = _RULES[kind]
+        with np.errstate(invalid="ignore"):
+            bad = ~rule(values)
+        if bad.any():
+            fix = _FIXES.get((field.name, kind), "correct or drop those customers, or rebuild the summary with clvmodels.rfm_summary")
+            raise ClvDataError(
+                f"Column '{field.name}' ({field.description}) must be {text}: "
+                f"{offenders(frame.index, bad)} are not. Fix: {fix}."
+            )
+        arrays[field.name] = values
+    for field in spec.data:
+        if field.at_most is not None:
+            bad = arrays[field.name] > arrays[field.at_most] * (1 + 1e-12)
+            if bad.any():
+                raise ClvDataError(
+                    f"Column '{field.name}' must not exceed column '{field.at_most}' (recency is the time "
+                    f"of the last purchase since the first, T the time observed since the first purchase): "
+                    f"{offenders(frame.index, bad)}. Check the summary's time unit and observation end, or "
+                    f"rebuild it with clvmodels.rfm_summary."
+                )
+    return frame.index, arrays

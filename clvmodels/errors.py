@@ -1,0 +1,40 @@
+"""Exceptions and warnings raised by clvmodels.
+
+Every message names the thing that is wrong, the rule it breaks, the offending values and
+the fix, in the manner of scikit-learn's parameter validation.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClvDataError",
+    "NotFittedError",
+    "ConvergenceWarning",
+    "ConvergenceError",
+    "DataWarning",
+    "ModelFileError",
+]
+
+
+class ClvDataError(ValueError):
+    """Input data that clvmodels cannot use as given; the message says how to fix it."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A prediction was asked of a model that has no parameters yet (scikit-learn's wording)."""
+
+
+class ConvergenceError(RuntimeError):
+    """The optimiser did not reach a maximum of the likelihood."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit finished but its convergence checks are not all satisfied."""
+
+
+class DataWarning(UserWarning):
+    """Input rows that were left out or adjusted, with the count and the reason."""
+
+
+class ModelFileError(ValueError):
+    """A saved model file of another model, another format version, or corrupted."""

@@ -1,0 +1,1 @@
+"""Inference engines: generic over models, driven by each model's :class:`~clvmodels.models.spec.ModelSpec`."""

@@ -1,0 +1,217 @@
+"""Maximum likelihood for any :class:`~clvmodels.models.spec.ModelSpec`.
+
+The model's one log-likelihood is turned into a PyTensor graph on an unconstrained scale
+(log for positive parameters, logit for unit-interval ones), compiled once per model with its
+exact gradient, and maximised by L-BFGS-B followed by Newton steps. Standard errors come from
+the Hessian on the unconstrained scale (central differences of the exact gradient) mapped to
+the natural scale by the delta method, :math:`\\Sigma = J H^{-1} J^\\top` with diagonal
+:math:`J = \\partial\\theta/\\partial\\eta`; the result is symmetric by construction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from clvmodels import backend
+from clvmodels.errors import ConvergenceError, ConvergenceWarning
+from clvmodels.models.spec import ModelSpec
+
+__all__ = ["MLEResult", "fit_mle", "loglik_and_grad"]
+
+_COMPILED: dict[str, object] = {}
+
+
+@dataclass
+class MLEResult:
+    """Outcome of :func:`fit_mle`; plain data, so it serialises to JSON."""
+
+    params: dict[str, float]
+    cov: np.ndarray
+    loglik: float
+    converged: bool
+    n_iter: int
+    grad_norm: float
+    message: str
+    theta: np.ndarray = field(repr=False)
+
+    @property
+    def se(self) -> dict[str, float]:
+        return dict(zip(self.params, np.sqrt(np.clip(np.diag(self.cov), 0, None)).tolist()))
+
+
+def _compile(spec: ModelSpec):
+    """Compile ``(theta, *data, weights) -> (total loglik, gradient)`` for ``spec`` once per process."""
+    fn = _COMPILED.get(spec.name)
+    if fn is None:
+        import pytensor
+        import pytensor.tensor as pt
+
+        theta = pt.dvector("theta")
+        data = {name: pt.dvector(name) for name in spec.data_names}
+        weights = pt.dvector("weights")
+        params = {p.name: p.from_unconstrained(theta[i], xp=backend.pytensor) for i, p in enumerate(spec.params)}
+        total = pt.sum(weights * spec.loglik(backend.pytensor, **params, **data))
+        grad = pytensor.grad(total, theta)
+        fn = pytensor.function([theta, *data.values(), weights], [total, grad], on_unused_input="ignore")
+        _COMPILED[spec.name] = fn
+    return fn
+
+
+def loglik_and_grad(spec: ModelSpec, theta: np.ndarray, data: Mapping[str, np.ndarray], weights: np.ndarray):
+    """Total weighted log-likelihood and its gradient with respect to the unconstrained ``theta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> ll, g = loglik_and_grad(SPEC, np.zeros(3), {"frequency": np.array([2.0]),
+    ...                         "monetary_value": np.array([1.0])}, np.ones(1))
+    >>> g.shape
+    (3,)
+    """
+    fn = _compile(spec)
+    total, grad = fn(np.asarray(theta, dtype=float), *(data[k] for k in spec.data_names), weights)
+    return float(total), np.asarray(grad, dtype=float)
+
+
+def _hessian(spec, theta, data, weights, step=1e-5):
+    """Hessian of the total log-likelihood by central differences of the exact gradient."""
+    k = len(theta)
+    hess = np.empty((k, k))
+    for i in range(k):
+        h = step * max(1.0, abs(theta[i]))
+        e = np.zeros(k)
+        e[i] = h
+        hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - loglik_and_grad(spec, theta - e, data, weights)[1]) / (2 * h)
+    return 0.5 * (hess + hess.T)
+
+
+def fit_mle(
+    spec: ModelSpec,
+    data: Mapping[str, np.ndarray],
+    weights: np.ndarray,
+    *,
+    init: Mapping[str, float] | None = None,
+    maxiter: int = 2000,
+    gtol: float = 1e-7,
+) -> MLEResult:
+    """Maximise the weighted log-likelihood of ``spec`` on ``data``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    data : mapping of str to ndarray
+        One float array per column in ``spec.data_names`` (usually unique rows).
+    weights : ndarray
+        Number of customers behind each row.
+    init : mapping, optional
+        Starting values on the natural scale (defaults: each parameter's ``init``).
+    maxiter : int
+        Iteration limit of the quasi-Newton phase.
+    gtol : float
+        Convergence tolerance on the largest gradient component of the mean log-likelihood
+        per customer (scale-free across data sizes).
+
+    Returns
+    -------
+    MLEResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.integers(1, 6, 2000).astype(float)
+    >>> nu = rng.gamma(4.0, 1 / 20.0, 2000)
+    >>> z = rng.gamma(6.0 * x, 1 / (nu * x))
+    >>> res = fit_mle(SPEC, {"frequency": x, "monetary_value": z}, np.ones(2000))
+    >>> res.converged, round(res.params["p"] / 6.0, 1)
+    (True, 1.0)
+    """
+    weights = np.asarray(weights, dtype=float)
+    total_w = float(weights.sum())
+    init = dict(init or {})
+    theta0 = np.array([float(p.to_unconstrained(init.get(p.name, p.init))) for p in spec.params])
+
+    def objective(theta):
+        with np.errstate(all="ignore"):
+            ll, g = loglik_and_grad(spec, theta, data, weights)
+        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(theta)
+        return -ll / total_w, -g / total_w
+
+    f0, _ = objective(theta0)
+    if not np.isfinite(f0):
+        raise ConvergenceError(
+            f"The {spec.title} log-likelihood is not finite at the starting values "
+            f"{dict(zip(spec.param_names, [p.init for p in spec.params]))}. Pass init={{...}} with values "
+            f"nearer the data's scale, or check the summary's time unit."
+        )
+    res = optimize.minimize(
+        objective, theta0, jac=True, method="L-BFGS-B",
+        options={"maxiter": maxiter, "gtol": gtol * 1e-2, "ftol": 1e-15, "maxcor": 20},
+    )
+    theta, n_iter, message = res.x, int(res.nit), str(res.message)
+    # Newton polishing: quasi-Newton stops on flat ridges (alpha and r trade off), Newton
+    # steps with the Hessian reach the optimum to full precision in a few iterations.
+    hess = None
+    for _ in range(20):
+        f, g = objective(theta)
+        hess = -_hessian(spec, theta, data, weights) / total_w
+        if np.max(np.abs(g)) < gtol * 1e-3:
+            break
+        try:
+            step = np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            break
+        t = 1.0
+        while t > 1e-4 and objective(theta - t * step)[0] > f:
+            t /= 2
+        if t <= 1e-4:
+            break
+        theta = theta - t * step
+        n_iter += 1
+    f, g = objective(theta)
+    grad_norm = float(np.max(np.abs(g))) if np.isfinite(f) else float("inf")
+    hess = -_hessian(spec, theta, data, weights)
+    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    positive_definite = bool(np.all(eig > 0))
+    converged = bool(np.isfinite(f) and grad_norm < gtol and positive_definite)
+    values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
+    jac = np.array([float(p.jacobian(values[i])) for i, p in enumerate(spec.params)])
+    if positive_definite:
+        cov_theta = np.linalg.inv(hess)
+        cov_theta = 0.5 * (cov_theta + cov_theta.T)
+        cov = jac[:, None] * cov_theta * jac[None, :]
+    else:
+        cov = np.full((len(values), len(values)), np.nan)
+    if not converged:
+        reasons = []
+        if grad_norm >= gtol:
+            reasons.append(f"the gradient is not zero (largest component {grad_norm:.2e} per customer)")
+        if not positive_definite:
+            reasons.append("the Hessian is not positive definite, so no standard errors")
+        warnings.warn(
+            f"{spec.title} maximum likelihood did not converge: {'; '.join(reasons)}. "
+            f"Estimates {dict(zip(spec.param_names, np.round(values, 6).tolist()))}. Try other starting "
+            f"values (fit(..., init={{...}})), a coarser time unit, or check that the data carry "
+            f"information on every parameter (e.g. enough repeat buyers).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return MLEResult(
+        params=dict(zip(spec.param_names, values.tolist())),
+        cov=cov,
+        loglik=-f * total_w,
+        converged=converged,
+        n_iter=n_iter,
+        grad_norm=grad_norm,
+        message=message,
+        theta=theta,
+    )

@@ -1,0 +1,416 @@
+"""The estimator contract every clvmodels model follows.
+
+``Model()`` takes only options; ``fit(summary)`` returns the model; learned state ends in
+``_`` (``params_``, ``se_``, ``cov_``, ``loglik_``, ``converged_``); predictions are named the
+same for every model and evaluate the model module's one definition of each quantity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clvmodels import backend
+from clvmodels.data.compress import compress
+from clvmodels.data.validation import validate_summary
+from clvmodels.errors import ModelFileError, NotFittedError
+from clvmodels.models.spec import ModelSpec, validate_params
+
+__all__ = ["CLVModel", "TransactionModel", "SpendModel", "FORMAT_VERSION"]
+
+#: Version of the JSON file layout written by :meth:`CLVModel.save`.
+FORMAT_VERSION = 1
+
+
+def _package_version() -> str:
+    from clvmodels import __version__
+
+    return __version__
+
+
+def fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
+    """A short hash of the sufficient statistics, to tell which data a fit came from."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arrays[name], dtype=float).tobytes())
+    return h.hexdigest()[:16]
+
+
+class CLVModel:
+    """Base of all clvmodels models: fitting by maximum likelihood, parameters, persistence."""
+
+    spec: ClassVar[ModelSpec]
+
+    def __init__(self) -> None:
+        self._params: dict[str, float] | None = None
+
+    # ----------------------------------------------------------------- fitted state
+    def _require_params(self) -> dict[str, float]:
+        if self._params is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                f"arguments, or build it with {type(self).__name__}.from_params(...), before using this estimator."
+            )
+        return self._params
+
+    @property
+    def params_(self) -> dict[str, float]:
+        """Parameter estimates (name -> value)."""
+        return dict(self._require_params())
+
+    def __repr__(self) -> str:
+        if self._params is None:
+            return f"{type(self).__name__}()"
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in self._params.items())
+        return f"{type(self).__name__}({vals})"
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_params(cls, params: Mapping[str, float] | None = None, /, *, unit: str | None = None, **values: float) -> Self:
+        """Build a model from known parameter values, ready to predict without fitting.
+
+        Parameters
+        ----------
+        params : mapping, optional
+            Parameter values by name; or give them as keyword arguments.
+        unit : str, optional
+            Time unit the parameters refer to (``"W"`` for the published CDNOW values).
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+        >>> round(bg.expected_purchases_new_customer(39), 3)
+        1.197
+        """
+        model = cls()
+        merged = {**(params or {}), **values}
+        model._params = validate_params(cls.spec, merged)
+        model.unit_ = unit
+        model.se_ = None
+        model.cov_ = None
+        model.loglik_ = None
+        model.converged_ = None
+        model.n_customers_ = None
+        model.data_fingerprint_ = None
+        return model
+
+    def fit(
+        self,
+        data,
+        *,
+        weights=None,
+        init: Mapping[str, float] | None = None,
+        maxiter: int = 2000,
+    ) -> Self:
+        """Estimate the parameters by maximum likelihood.
+
+        Customers with identical sufficient statistics are collapsed to one weighted row
+        first, so the cost grows with the number of distinct rows, not of customers.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with one row per customer and the columns the model reads
+            (``spec.data_names``), e.g. from :func:`clvmodels.rfm_summary`.
+        weights : array-like, optional
+            Number of customers each row stands for (aggregated tables).
+        init : mapping, optional
+            Starting values on the natural scale.
+        maxiter : int
+            Iteration limit of the optimiser.
+
+        Returns
+        -------
+        self
+            With ``params_``, ``se_``, ``cov_``, ``loglik_``, ``converged_``, ``n_customers_``.
+        """
+        from clvmodels.inference.mle import fit_mle
+
+        index, arrays = validate_summary(self.spec, data, for_fit=True)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=float)
+            if weights.shape != (len(index),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+                raise ValueError(
+                    f"The 'weights' parameter must be one finite, non-negative number per summary row "
+                    f"({len(index)} rows). Got shape {weights.shape} instead, or negative/NaN values."
+                )
+        unique, counts, _ = compress(arrays, weights)
+        result = fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter)
+        names = list(self.spec.param_names)
+        self._params = result.params
+        self.cov_ = pd.DataFrame(result.cov, index=names, columns=names)
+        self.se_ = result.se
+        self.loglik_ = float(result.loglik)
+        self.converged_ = result.converged
+        self.n_customers_ = float(counts.sum()) if weights is not None else int(len(index))
+        self.fit_info_ = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
+                          "n_unique_rows": int(len(counts))}
+        self.unit_ = getattr(data, "attrs", {}).get("unit") if isinstance(data, pd.DataFrame) else None
+        self.data_fingerprint_ = fingerprint(arrays)
+        return self
+
+    # ----------------------------------------------------------------- reporting
+    def summary(self, ci: float = 0.95) -> pd.DataFrame:
+        """Estimates with standard errors and confidence intervals.
+
+        The interval is computed on the unconstrained scale (log for positive parameters) and
+        mapped back, so it always lies inside the parameter's support.
+
+        Parameters
+        ----------
+        ci : float
+            Coverage of the interval.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> clv.BetaGeo().fit(s).summary().round(3)
+               estimate     se  lower 95%  upper 95%
+        r         0.243  0.013      0.219      0.268
+        alpha     4.414  0.378      3.731      5.221
+        a         0.793  0.186      0.501      1.255
+        b         2.426  0.705      1.372      4.289
+        """
+        params = self._require_params()
+        z = stats.norm.ppf(0.5 + ci / 2)
+        pct = f"{100 * ci:g}%"
+        rows = []
+        for p in self.spec.params:
+            est = params[p.name]
+            se = (self.se_ or {}).get(p.name, np.nan)
+            # se on the unconstrained scale by the delta method, then back
+            se_theta = se / p.jacobian(est) if np.isfinite(se) else np.nan
+            theta = p.to_unconstrained(est)
+            lo, hi = (float(p.from_unconstrained(theta - z * se_theta)), float(p.from_unconstrained(theta + z * se_theta)))
+            rows.append({"estimate": est, "se": se, f"lower {pct}": lo, f"upper {pct}": hi})
+        return pd.DataFrame(rows, index=pd.Index(self.spec.param_names, name=None))
+
+    def log_likelihood(self, data) -> pd.Series:
+        """Log-likelihood of each customer's summary at the fitted parameters.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> round(float(gg.log_likelihood(s[s.frequency > 0]).sum()), 1)
+        -4055.9
+        """
+        index, arrays = validate_summary(self.spec, data, for_fit=True)
+        return self._evaluate(self.spec.loglik, index, arrays, name="loglik")
+
+    # ----------------------------------------------------------------- evaluation
+    def _evaluate(self, fn, index: pd.Index, arrays: Mapping[str, np.ndarray], name: str, **kwargs) -> pd.Series:
+        """Evaluate one of the model's formulas per customer, once per distinct row."""
+        params = self._require_params()
+        unique, _, inverse = compress(arrays)
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            values = np.asarray(fn(backend.numpy, **params, **unique, **kwargs), dtype=float)
+        values = np.broadcast_to(values, (len(next(iter(unique.values()))),))
+        return pd.Series(values[inverse], index=index, name=name)
+
+    def _prediction(self, name: str):
+        fn = self.spec.predictions.get(name)
+        if fn is None:
+            raise AttributeError(
+                f"{self.spec.title} has no prediction '{name}'; it offers {', '.join(self.spec.predictions)}."
+            )
+        return fn
+
+    def _predict_per_customer(self, name: str, data, **kwargs) -> pd.Series:
+        index, arrays = validate_summary(self.spec, data, for_fit=False)
+        return self._evaluate(self._prediction(name), index, arrays, name=name, **kwargs)
+
+    def _predict_population(self, name: str, label: str, values, **fixed):
+        """Evaluate a population-level prediction over a scalar or a 1-d array argument."""
+        params = self._require_params()
+        arr = np.asarray(values, dtype=float)
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            out = self._prediction(name)(backend.numpy, **params, **{label: arr}, **fixed)
+        if arr.ndim == 0:
+            return float(out)
+        return pd.Series(np.asarray(out, dtype=float), index=pd.Index(arr, name=label), name=name)
+
+    # ----------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form of the fitted model (what :meth:`save` writes as JSON)."""
+        params = self._require_params()
+        cov = getattr(self, "cov_", None)
+        return {
+            "format": "clvmodels.point_estimate",
+            "format_version": FORMAT_VERSION,
+            "clvmodels_version": _package_version(),
+            "model": self.spec.name,
+            "params": params,
+            "se": getattr(self, "se_", None),
+            "cov": None if cov is None else cov.to_numpy().tolist(),
+            "loglik": getattr(self, "loglik_", None),
+            "converged": getattr(self, "converged_", None),
+            "n_customers": getattr(self, "n_customers_", None),
+            "unit": getattr(self, "unit_", None),
+            "data_fingerprint": getattr(self, "data_fingerprint_", None),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model as JSON (no code is stored, nothing is executed on load).
+
+        Examples
+        --------
+        >>> import clvmodels as clv, tempfile, os
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+        >>> path = bg.save(os.path.join(tempfile.mkdtemp(), "bg.json"))
+        >>> clv.load_model(path).params_ == bg.params_
+        True
+        """
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=True))
+        return path
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> Self:
+        """Rebuild a model from :meth:`to_dict` output, refusing other models and formats."""
+        if payload.get("format") != "clvmodels.point_estimate":
+            raise ModelFileError(f"Not a clvmodels point-estimate file (format {payload.get('format')!r}).")
+        if payload.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(
+                f"The file has format version {payload.get('format_version')!r}; this clvmodels reads version "
+                f"{FORMAT_VERSION}. Refit the model, or load it with the clvmodels version that wrote it "
+                f"({payload.get('clvmodels_version')})."
+            )
+        if payload.get("model") != cls.spec.name:
+            raise ModelFileError(
+                f"The file holds a '{payload.get('model')}' model, not '{cls.spec.name}'. "
+                f"Use clvmodels.load_model(path) to get whichever model it holds."
+            )
+        model = cls.from_params(payload["params"], unit=payload.get("unit"))
+        names = list(cls.spec.param_names)
+        model.se_ = payload.get("se")
+        model.cov_ = None if payload.get("cov") is None else pd.DataFrame(payload["cov"], index=names, columns=names)
+        model.loglik_ = payload.get("loglik")
+        model.converged_ = payload.get("converged")
+        model.n_customers_ = payload.get("n_customers")
+        model.data_fingerprint_ = payload.get("data_fingerprint")
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`."""
+        try:
+            payload = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"{path} is not a clvmodels JSON model file: {exc}") from None
+        return cls.from_dict(payload)
+
+
+class TransactionModel(CLVModel):
+    """Models of the purchase process: expected purchases, P(alive), P(X(t) = n)."""
+
+    def expected_purchases(self, data, t: float) -> pd.Series:
+        """Expected number of purchases in the next ``t`` time units, per customer, given each history.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with ``frequency``, ``recency`` and ``T`` (one row per customer).
+        t : float
+            Length of the forecast period, in the summary's time unit.
+
+        Returns
+        -------
+        Series
+            Indexed by customer id.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> import pandas as pd
+        >>> bg = clv.BetaGeo.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199, b=2.4258881)
+        >>> s = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+        >>> bg.expected_purchases(s, t=39).round(3).tolist()
+        [1.226]
+        """
+        return self._predict_per_customer("expected_purchases", data, t=np.asarray(t, dtype=float))
+
+    def probability_alive(self, data) -> pd.Series:
+        """Probability that each customer is still active at the end of observation.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> import pandas as pd
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> s = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]})
+        >>> bg.probability_alive(s).round(3).tolist()
+        [1.0, 0.727]
+        """
+        return self._predict_per_customer("probability_alive", data)
+
+    def probability_of_purchases(self, n, t: float):
+        """P(X(t) = n): probability that a customer just acquired makes ``n`` purchases in ``t``.
+
+        Parameters
+        ----------
+        n : int or array of int
+            Number(s) of purchases.
+        t : float
+            Length of the period.
+
+        Returns
+        -------
+        float, or Series indexed by ``n``
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> p = bg.probability_of_purchases(range(3), t=39)
+        >>> p.index.tolist(), bool(p.is_monotonic_decreasing)
+        ([0.0, 1.0, 2.0], True)
+        """
+        return self._predict_population("probability_of_purchases", "n", np.asarray(n, dtype=float), t=float(t))
+
+    def expected_purchases_new_customer(self, t):
+        """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> bg.expected_purchases_new_customer([13.0, 39.0]).round(3).tolist()
+        [0.534, 1.197]
+        """
+        return self._predict_population("expected_purchases_new_customer", "t", t)
+
+
+class SpendModel(CLVModel):
+    """Models of the value of transactions."""
+
+    def expected_spend(self, data) -> pd.Series:
+        """Expected value of a customer's future transactions, given the spend history.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with ``frequency`` and ``monetary_value``.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> import pandas as pd
+        >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> gg.expected_spend(pd.DataFrame({"frequency": [0, 3], "monetary_value": [0.0, 20.0]})).round(2).tolist()
+        [35.22, 21.94]
+        """
+        return self._predict_per_customer("expected_spend", data)

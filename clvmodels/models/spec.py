@@ -1,0 +1,155 @@
+"""Models as data: parameter and data declarations shared by every inference engine.
+
+A model module declares a :class:`ModelSpec`: its parameters (name, support, default prior,
+symbol), the summary columns it reads, its log-likelihood and its predictions, each written
+once against :mod:`clvmodels.backend`. The maximum-likelihood engine derives its
+unconstrained transform from each :class:`Param`'s support, the Bayesian engine derives its
+priors, and :func:`validate_params` its checks; no model writes its own ``if a <= 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["POSITIVE", "UNIT_INTERVAL", "Param", "DataField", "ModelSpec", "validate_params"]
+
+POSITIVE = "positive"
+UNIT_INTERVAL = "unit_interval"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter.
+
+    Attributes
+    ----------
+    name : str
+        Name used in ``params_`` and in the posterior (paper symbol spelled out).
+    support : str
+        ``"positive"`` (log transform) or ``"unit_interval"`` (logit transform).
+    symbol : str
+        LaTeX symbol for tables and docs.
+    prior : tuple
+        Default prior as ``(pymc distribution name, keyword arguments)``.
+    init : float
+        Starting value for maximum likelihood.
+    """
+
+    name: str
+    support: str = POSITIVE
+    symbol: str = ""
+    prior: tuple[str, Mapping[str, float]] = ("HalfNormal", {"sigma": 10.0})
+    init: float = 1.0
+
+    def to_unconstrained(self, value):
+        """Map a value in the support to the real line (log or logit)."""
+        value = np.asarray(value, dtype=float)
+        if self.support == POSITIVE:
+            return np.log(value)
+        return np.log(value) - np.log1p(-value)
+
+    def from_unconstrained(self, theta, xp=None):
+        """Inverse of :meth:`to_unconstrained`; ``xp`` chooses the backend (NumPy by default)."""
+        from clvmodels import backend
+
+        xp = xp or backend.numpy
+        if self.support == POSITIVE:
+            return xp.exp(theta)
+        return 1.0 / (1.0 + xp.exp(-theta))
+
+    def jacobian(self, value):
+        """d value / d theta at ``value`` (for the delta method)."""
+        value = np.asarray(value, dtype=float)
+        return value if self.support == POSITIVE else value * (1.0 - value)
+
+    def in_support(self, value) -> bool:
+        value = np.asarray(value, dtype=float)
+        if self.support == POSITIVE:
+            return bool(np.all(np.isfinite(value) & (value > 0)))
+        return bool(np.all((value > 0) & (value < 1)))
+
+    @property
+    def support_text(self) -> str:
+        return "> 0" if self.support == POSITIVE else "in (0, 1)"
+
+
+@dataclass(frozen=True)
+class DataField:
+    """One summary column a model reads, with the rule its values must satisfy.
+
+    ``kind`` is ``"count"`` (non-negative integer), ``"positive_count"`` (integer >= 1),
+    ``"time"`` (finite, >= 0), ``"positive_time"`` (> 0) or ``"positive"`` (finite, > 0).
+    ``at_most`` names another field this one may not exceed (recency <= T).
+    """
+
+    name: str
+    kind: str
+    at_most: str | None = None
+    description: str = ""
+    fit_kind: str | None = None
+    """Stricter rule for fitting than for prediction (Gamma-Gamma fits only repeat buyers)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything an engine needs to know about a model, and nothing about an engine."""
+
+    name: str
+    title: str
+    params: tuple[Param, ...]
+    data: tuple[DataField, ...]
+    loglik: Callable
+    predictions: Mapping[str, Callable] = field(default_factory=dict)
+    reference: str = ""
+    simulate: Callable | None = None
+    """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
+    for recovery tests, goodness-of-fit checks and benchmarks."""
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.data)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def validate_params(spec: ModelSpec, params: Mapping[str, float]) -> dict[str, float]:
+    """Check a complete set of parameter values against the spec's supports.
+
+    Examples
+    --------
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> validate_params(SPEC, {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4})["r"]
+    0.24
+    >>> validate_params(SPEC, {"r": 0.24, "alpha": -1, "a": 0.79, "b": 2.4})
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'alpha' parameter of BG/NBD must be > 0. Got -1 instead.
+    """
+    missing = [n for n in spec.param_names if n not in params]
+    extra = [n for n in params if n not in spec.param_names]
+    if missing or extra:
+        raise ValueError(
+            f"{spec.title} takes the parameters {', '.join(spec.param_names)}; "
+            + (f"missing {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unknown {', '.join(extra)}" if extra else "")
+            + "."
+        )
+    out = {}
+    for p in spec.params:
+        v = params[p.name]
+        if not p.in_support(v):
+            raise ValueError(f"The '{p.name}' parameter of {spec.title} must be {p.support_text}. Got {v!r} instead.")
+        out[p.name] = v if np.ndim(v) else float(v)
+    return out
