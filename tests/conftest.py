@@ -1,0 +1,196 @@
+"""Shared fixtures and the model registry that drives the generic contract tests.
+
+Adding a model to the contract tests means appending one :class:`ModelCase` to ``MODELS``
+(see the BG/NBD and Gamma-Gamma entries below). Every test in ``tests/test_contract.py`` and
+``tests/test_backends.py`` is parametrised over ``MODELS``; a model that cannot take part in a
+check declares it in ``exceptions`` (check name -> reason) instead of an ``isinstance``
+branch in the test. Check names: see ``CHECKS``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvmodels as clv
+from clvmodels.models.base import SpendModel, TransactionModel
+
+from reference_values import BGNBD_FHL2005, CDNOW, GAMMA_GAMMA_FH2013, Published
+
+#: The generic checks a ModelCase may declare an exception from.
+CHECKS = (
+    "finite_loglik",  # loglik finite at the reference params on the reference data
+    "gradient",  # loglik_and_grad vs central finite differences of the NumPy loglik
+    "recovery",  # fit on spec.simulate(...) data recovers the true params within a few SE
+    "weights",  # collapsed identical rows with weights give the fit of the expanded rows
+    "covariance",  # cov_ symmetric and equal to the delta-method finite-difference Hessian inverse
+    "from_params",  # from_params predicts without fitting
+    "json_roundtrip",  # save/load round-trips exactly; other files raise ModelFileError
+    "not_fitted",  # unfitted model raises NotFittedError with sklearn's wording
+    "indexed_outputs",  # per-customer predictions are Series indexed by customer id
+    "inputs_unchanged",  # fit and predictions leave the caller's DataFrame untouched
+    "pytensor_backend",  # loglik through PyTensor == NumPy loglik (rtol 1e-10)
+)
+
+
+# --------------------------------------------------------------------------- reference data
+@functools.lru_cache(maxsize=None)
+def _cdnow_transactions() -> pd.DataFrame:
+    return clv.datasets.load_cdnow()
+
+
+@functools.lru_cache(maxsize=None)
+def _cdnow_summary() -> pd.DataFrame:
+    return clv.rfm_summary(
+        _cdnow_transactions(), "customer_id", "date", "amount", unit=CDNOW["unit"],
+        calibration_end=CDNOW["calibration_end"], observation_end=CDNOW["observation_end"],
+    )
+
+
+def cdnow_summary_copy() -> pd.DataFrame:
+    """CDNOW sample summary in weeks (calibration 1997-09-30, holdout to 1998-06-30); a fresh copy."""
+    return _cdnow_summary().copy(deep=True)
+
+
+def cdnow_repeat_buyers() -> pd.DataFrame:
+    """The 946 CDNOW customers with x > 0: the Gamma-Gamma fitting sample (Fader & Hardie 2013)."""
+    s = _cdnow_summary()
+    return s[s["frequency"] > 0].copy(deep=True)
+
+
+@pytest.fixture(scope="session")
+def cdnow_transactions() -> pd.DataFrame:
+    """The raw CDNOW sample transaction log (do not modify: it is shared by the session)."""
+    return _cdnow_transactions()
+
+
+@pytest.fixture(scope="session")
+def cdnow_summary() -> pd.DataFrame:
+    """CDNOW sample RFM summary in weeks, calibration_end 1997-09-30, observation_end 1998-06-30
+    (shared by the session: copy before changing it)."""
+    return _cdnow_summary()
+
+
+# --------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class ModelCase:
+    """One model as the contract tests see it.
+
+    Attributes
+    ----------
+    model : type
+        The model class (a :class:`~clvmodels.models.base.CLVModel`).
+    published : Published
+        Published estimates (``tests/reference_values.py``); the contract tests use the
+        high-precision ones where given.
+    reference_data : callable
+        ``() -> DataFrame`` giving a fresh copy of the data set the published estimates come
+        from, in the form ``model.fit`` takes.
+    weights_col : str, optional
+        Column of ``reference_data()`` holding counts of identical customers (aggregated
+        tables such as the donations data); passed to ``fit(weights=...)``.
+    simulate_design : mapping
+        Extra keyword arguments of ``spec.simulate(rng, n, **params, **design)`` (e.g.
+        observation lengths ``T``); arrays must have length ``n_simulate``.
+    n_simulate : int
+        Customers simulated for the recovery check (keep the test fast).
+    recovery_z : float
+        Allowed distance between estimate and truth, in standard errors.
+    customer_predictions : mapping, optional
+        Per-customer prediction method -> keyword arguments; default from the model's base
+        class (transaction or spend model).
+    exceptions : mapping
+        Check name (one of ``CHECKS``) -> reason the model is exempt.
+    """
+
+    model: type
+    published: Published
+    reference_data: Callable[[], pd.DataFrame]
+    weights_col: str | None = None
+    simulate_design: Mapping[str, Any] = field(default_factory=dict)
+    n_simulate: int = 3000
+    recovery_z: float = 4.0
+    customer_predictions: Mapping[str, Mapping[str, Any]] | None = None
+    exceptions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.model.spec.name
+
+    @property
+    def spec(self):
+        return self.model.spec
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Reference parameters (high-precision optimum where published)."""
+        return self.published.values(precise=True)
+
+    def data(self) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """Reference data and its weights (None when every row is one customer)."""
+        frame = self.reference_data()
+        weights = None if self.weights_col is None else frame[self.weights_col].to_numpy(dtype=float)
+        return frame, weights
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The reference data as the float arrays the spec's functions take, and weights."""
+        frame, weights = self.data()
+        arrays = {k: frame[k].to_numpy(dtype=float) for k in self.spec.data_names}
+        return arrays, np.ones(len(frame)) if weights is None else weights
+
+    def predictions(self) -> dict[str, dict[str, Any]]:
+        if self.customer_predictions is not None:
+            return {k: dict(v) for k, v in self.customer_predictions.items()}
+        if issubclass(self.model, TransactionModel):
+            return {"expected_purchases": {"t": 10.0}, "probability_alive": {}}
+        if issubclass(self.model, SpendModel):
+            return {"expected_spend": {}}
+        return {}
+
+
+MODELS: list[ModelCase] = [
+    ModelCase(
+        model=clv.BetaGeo,
+        published=BGNBD_FHL2005,
+        reference_data=cdnow_summary_copy,
+        # CDNOW-like: first purchases spread over 12 weeks, calibration 39 weeks after the start
+        simulate_design={"T": np.linspace(27.0, 39.0, 3000)},
+        n_simulate=3000,
+    ),
+    ModelCase(
+        model=clv.GammaGamma,
+        published=GAMMA_GAMMA_FH2013,
+        reference_data=cdnow_repeat_buyers,
+        simulate_design={},  # frequency drawn 1..5 by the simulator
+        n_simulate=3000,
+    ),
+]
+
+
+def cases(check: str) -> list:
+    """``MODELS`` as pytest params for one check, with declared exceptions skipped."""
+    if check not in CHECKS:
+        raise ValueError(f"Unknown contract check {check!r}; add it to CHECKS in tests/conftest.py.")
+    out = []
+    for case in MODELS:
+        reason = case.exceptions.get(check)
+        marks = [pytest.mark.skip(reason=f"{case.id} exempt from {check}: {reason}")] if reason else []
+        out.append(pytest.param(case, id=case.id, marks=marks))
+    return out
+
+
+def frame_hash(frame: pd.DataFrame) -> tuple:
+    """Fingerprint of a DataFrame's values, index, column names, dtypes and attrs (to test it is unchanged)."""
+    return (
+        tuple(pd.util.hash_pandas_object(frame, index=True).to_numpy().tolist()),
+        tuple(map(str, frame.columns)),
+        tuple(map(str, frame.dtypes)),
+        str(frame.index.dtype),
+        repr(sorted(frame.attrs.items())),
+    )
