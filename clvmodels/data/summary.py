@@ -14,7 +14,13 @@ from clvmodels.units import UNIT_DAYS, normalize_unit
 __all__ = ["rfm_summary"]
 
 
-def _parse_dates(values: pd.Series, column: str, fmt: str | None) -> pd.Series:
+def _where(index: pd.Index, ids: pd.Series, bad: np.ndarray) -> str:
+    """Offending transaction rows: their count, first row labels and those rows' customer ids."""
+    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
+    return f"{offenders(index, bad)} of customers {first_ids}"
+
+
+def _parse_dates(values: pd.Series, column: str, fmt: str | None, ids: pd.Series) -> pd.Series:
     """Parse a date column without touching the caller's Series; name the rows that fail."""
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
@@ -25,7 +31,7 @@ def _parse_dates(values: pd.Series, column: str, fmt: str | None) -> pd.Series:
         first = values[bad].head(3).tolist()
         raise ClvDataError(
             f"Column '{column}' has {int(bad.sum())} missing or unparsable dates at "
-            f"{offenders(values.index, bad)}; values there: {first!r}. Fix or drop those rows, or pass "
+            f"{_where(values.index, ids, bad)}; values there: {first!r}. Fix or drop those rows, or pass "
             f"date_format= (e.g. '%Y%m%d') if the dates are in another layout."
         )
     if getattr(parsed.dt, "tz", None) is not None:
@@ -134,7 +140,7 @@ def rfm_summary(
             f"Column '{customer_col}' has {int(bad.sum())} missing customer ids (rows "
             f"{', '.join(map(str, transactions.index[bad][:5].tolist()))}). Drop or fill those rows first."
         )
-    dates = _parse_dates(transactions[date_col], date_col, date_format)
+    dates = _parse_dates(transactions[date_col], date_col, date_format, ids)
     frame = pd.DataFrame({"customer": ids.to_numpy(), "day": dates.dt.floor("D").to_numpy()})
     if amount_col is not None:
         raw = transactions[amount_col]
@@ -143,7 +149,7 @@ def rfm_summary(
         if bad.any():
             raise ClvDataError(
                 f"Column '{amount_col}' must hold non-negative numbers; {int(bad.sum())} are missing, "
-                f"unparsable or negative at {offenders(transactions.index, bad)} (values "
+                f"unparsable or negative at {_where(transactions.index, ids, bad)} (values "
                 f"{raw[bad].head(3).tolist()!r}). Drop refunds/returns or net them into their purchases first."
             )
         frame["amount"] = amount.to_numpy(dtype=float)

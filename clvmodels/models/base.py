@@ -208,6 +208,7 @@ class CLVModel:
         >>> round(float(gg.log_likelihood(s[s.frequency > 0]).sum()), 1)
         -4055.9
         """
+        self._require_params()
         index, arrays = validate_summary(self.spec, data, for_fit=True)
         return self._evaluate(self.spec.loglik, index, arrays, name="loglik")
 
@@ -230,6 +231,7 @@ class CLVModel:
         return fn
 
     def _predict_per_customer(self, name: str, data, **kwargs) -> pd.Series:
+        self._require_params()  # an unfitted model says so before any complaint about the data
         index, arrays = validate_summary(self.spec, data, for_fit=False)
         return self._evaluate(self._prediction(name), index, arrays, name=name, **kwargs)
 
