@@ -1,0 +1,676 @@
+"""Diagnostic figures of fitted clvmodels models.
+
+Every function draws on the matplotlib ``ax`` it is given (or on a new figure), returns what
+it drew (the Axes, or ArviZ's plot collection for posterior parameter plots) and computes no
+model quantity itself: values come from the fitted model's public prediction methods, from
+:mod:`clvmodels.evaluation` tables or from :mod:`clvmodels.segments` tables. Matrices are
+evaluated on a grid of distinct (frequency, recency) cells, so their cost does not grow with
+the number of customers. Where a model was fitted by sampling, its predictions carry an
+interval and the figures draw it as a band or error bars.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import clvmodels as clv
+>>> from clvmodels import plotting
+>>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+>>> ax = plotting.plot_probability_alive_matrix(bg, max_frequency=10, T=39)
+>>> ax.get_title()
+'P(alive) by purchase history (T = 39)'
+>>> plotting.close(ax)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "plot_calibration_histogram",
+    "plot_frequency_recency_matrix",
+    "plot_probability_alive_matrix",
+    "plot_tracking",
+    "plot_conditional_expectations",
+    "plot_posterior",
+    "plot_top_customers",
+    "plot_customer_equity",
+    "plot_tiers",
+    "plot_segments",
+    "close",
+]
+
+_OBSERVED = "#1f3b73"
+_MODEL = "#d9822b"
+
+
+# --------------------------------------------------------------------------- helpers
+def _axes(ax, figsize: tuple[float, float] = (6.4, 4.0)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return new
+
+
+def close(drawn) -> None:
+    """Close the figure(s) behind what a plotting function returned (Axes, Figure or plot collection).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> close(ax)
+    >>> plt.fignum_exists(fig.number)
+    False
+    """
+    import matplotlib.pyplot as plt
+
+    plt.close(figure_of(drawn))
+
+
+def figure_of(drawn):
+    """The matplotlib Figure behind an Axes, an array of Axes, a Figure or an ArviZ plot collection.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> figure_of(ax) is fig
+    True
+    >>> close(fig)
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(drawn, Figure):
+        return drawn
+    if hasattr(drawn, "viz"):  # arviz_plots.PlotCollection
+        return drawn.viz["figure"].item()
+    if isinstance(drawn, np.ndarray):
+        return drawn.flat[0].figure
+    return drawn.figure
+
+
+def _interval_columns(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    """Names of the lower and upper interval columns of a posterior prediction table."""
+    lower = upper = None
+    for col in frame.columns:
+        name = str(col).lower()
+        if lower is None and ("lower" in name or name.endswith("_low") or name in {"hdi_low", "low"}):
+            lower = col
+        elif upper is None and ("upper" in name or name.endswith("_high") or name in {"hdi_high", "high"}):
+            upper = col
+    return lower, upper
+
+
+def point_and_interval(values) -> tuple[pd.Series, pd.Series | None, pd.Series | None]:
+    """Split a prediction into its point value and, for posterior predictions, its interval.
+
+    Point fits return a Series; posterior fits a DataFrame with a ``mean`` column and
+    interval bounds (columns named ``*lower*`` / ``*upper*``, e.g. ``hdi_lower``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p, lo, hi = point_and_interval(pd.DataFrame({"mean": [1.0], "sd": [0.1],
+    ...                                               "hdi_lower": [0.8], "hdi_upper": [1.2]}))
+    >>> p.tolist(), lo.tolist(), hi.tolist()
+    ([1.0], [0.8], [1.2])
+    >>> point_and_interval(pd.Series([2.0]))[1] is None
+    True
+    """
+    if isinstance(values, pd.DataFrame):
+        if "mean" not in values.columns:
+            raise ValueError(
+                f"Expected a point prediction (Series) or a posterior summary with a 'mean' column; "
+                f"got columns {list(values.columns)}."
+            )
+        lower, upper = _interval_columns(values)
+        return (
+            values["mean"],
+            None if lower is None else values[lower],
+            None if upper is None else values[upper],
+        )
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=float))
+    return series, None, None
+
+
+def _history_grid(model, data, max_frequency, T, n_recency) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, float]:
+    """The distinct (frequency, recency) cells of a matrix plot at one observation length T."""
+    if T is None:
+        if data is None:
+            raise ValueError("Pass T= (the observation length) or data= (a summary to take the longest T from).")
+        T = float(np.max(data["T"]))
+    if max_frequency is None:
+        if data is None:
+            raise ValueError("Pass max_frequency= or data= (a summary to take the largest frequency from).")
+        # the 99th percentile keeps one very loyal customer from squashing the picture
+        max_frequency = int(np.ceil(np.quantile(data["frequency"], 0.99)))
+    max_frequency = max(int(max_frequency), 1)
+    frequency = np.arange(max_frequency + 1, dtype=float)
+    recency = np.linspace(0.0, float(T), int(n_recency))
+    ff, rr = np.meshgrid(frequency, recency, indexing="ij")
+    grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": float(T)})
+    return grid, frequency, recency, float(T)
+
+
+def _matrix(ax, values: np.ndarray, frequency, recency, title: str, label: str, cmap: str, vmax=None):
+    image = ax.imshow(
+        values,
+        origin="lower",
+        aspect="auto",
+        cmap=cmap,
+        vmin=0.0,
+        vmax=vmax,
+        extent=(recency[0], recency[-1], frequency[0] - 0.5, frequency[-1] + 0.5),
+        interpolation="nearest",
+    )
+    ax.figure.colorbar(image, ax=ax, label=label)
+    ax.set_xlabel("recency (time of last purchase since the first)")
+    ax.set_ylabel("frequency (repeat purchases)")
+    ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- model checks
+def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7, ax=None):
+    """Observed and expected number of customers by repeat purchases in the calibration period.
+
+    The expected count of customers with ``n`` repeat purchases is the sum over customers of
+    the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
+    ``T``; the last bar collects ``max_count`` and more.
+
+    Parameters
+    ----------
+    model : TransactionModel
+        Fitted purchase model.
+    data : DataFrame
+        Calibration summary with ``frequency`` and ``T``.
+    max_count : int
+        Last bar, standing for "this many or more".
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import clvmodels as clv
+    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+    ...                     unit="W", calibration_end="1997-09-30")
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> ax = plot_calibration_histogram(bg, s)
+    >>> [t.get_text() for t in ax.get_xticklabels()][-1]
+    '7+'
+    >>> close(ax)
+    """
+    if max_count < 1:
+        raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
+    ax = _axes(ax)
+    bins = np.arange(max_count + 1)
+    observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
+    T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
+    expected = np.zeros(max_count, dtype=float)
+    lower = np.zeros(max_count, dtype=float)
+    upper = np.zeros(max_count, dtype=float)
+    has_band = True
+    for T, count in zip(T_values, T_counts):
+        point, lo, hi = point_and_interval(model.probability_of_purchases(bins[:-1], t=T))
+        expected += count * np.asarray(point, dtype=float)
+        if lo is None or hi is None:
+            has_band = False
+        else:
+            # summing interval bounds over T groups gives a conservative (wider) band
+            lower += count * np.asarray(lo, dtype=float)
+            upper += count * np.asarray(hi, dtype=float)
+    n = float(len(data))
+    expected = np.append(expected, n - expected.sum())
+    width = 0.4
+    ax.bar(bins - width / 2, observed, width, color=_OBSERVED, label="observed")
+    ax.bar(bins + width / 2, expected, width, color=_MODEL, label="model")
+    if has_band:
+        lo_all = np.append(lower, n - upper.sum())
+        hi_all = np.append(upper, n - lower.sum())
+        ax.errorbar(bins + width / 2, expected, yerr=[expected - lo_all, hi_all - expected], fmt="none",
+                    ecolor="black", capsize=3, label="model interval")
+    ax.set_xticks(bins, [str(b) for b in bins[:-1]] + [f"{max_count}+"])
+    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_ylabel("customers")
+    ax.set_title("Calibration fit: customers by repeat purchases")
+    ax.legend()
+    return ax
+
+
+def plot_frequency_recency_matrix(
+    model,
+    data: pd.DataFrame | None = None,
+    *,
+    t: float = 1.0,
+    T: float | None = None,
+    max_frequency: int | None = None,
+    n_recency: int = 60,
+    ax=None,
+):
+    """Expected purchases in the next ``t`` time units by (frequency, recency), at observation length ``T``.
+
+    Parameters
+    ----------
+    model : TransactionModel
+        Fitted purchase model.
+    data : DataFrame, optional
+        Summary to take ``T`` (its largest) and ``max_frequency`` (its 99th percentile) from.
+    t : float
+        Forecast horizon, in the model's time unit.
+    T, max_frequency : optional
+        Observation length and largest frequency of the grid.
+    n_recency : int
+        Number of recency values from 0 to ``T``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import clvmodels as clv
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> ax = plot_frequency_recency_matrix(bg, t=52, T=39, max_frequency=10)
+    >>> ax.images[0].get_array().shape
+    (11, 60)
+    >>> close(ax)
+    """
+    ax = _axes(ax)
+    grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
+    point, _, _ = point_and_interval(model.expected_purchases(grid, t=t))
+    values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
+    return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:g})",
+                   "expected purchases", "viridis")
+
+
+def plot_probability_alive_matrix(
+    model,
+    data: pd.DataFrame | None = None,
+    *,
+    T: float | None = None,
+    max_frequency: int | None = None,
+    n_recency: int = 60,
+    ax=None,
+):
+    """P(alive) by (frequency, recency), at observation length ``T``.
+
+    Parameters are those of :func:`plot_frequency_recency_matrix` (without ``t``).
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import clvmodels as clv
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> ax = plot_probability_alive_matrix(bg, T=39, max_frequency=5)
+    >>> float(ax.images[0].get_array().max()) <= 1.0
+    True
+    >>> close(ax)
+    """
+    ax = _axes(ax)
+    grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
+    point, _, _ = point_and_interval(model.probability_alive(grid))
+    values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
+    return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:g})", "P(alive)",
+                   "magma", vmax=1.0)
+
+
+def _column(frame: pd.DataFrame, candidates: Sequence[str], what: str) -> str:
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise ValueError(
+        f"The table has no {what} column (looked for {', '.join(map(repr, candidates))}); its columns are "
+        f"{', '.join(map(repr, frame.columns))}. Pass a table from clvmodels.evaluation."
+    )
+
+
+def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_end=None, ax=None):
+    """Actual and expected repeat purchases per period over calibration and holdout.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per period (the index is the period's date or number) with an ``actual`` and an
+        ``expected`` column, and optionally interval columns (``*lower*``, ``*upper*``), as
+        returned by the tracking function of :mod:`clvmodels.evaluation`. Values per period
+        (incremental); ``cumulative=True`` sums them.
+    cumulative : bool
+        Draw running totals instead of per-period values.
+    calibration_end : optional
+        Where to draw the line between calibration and holdout (defaults to
+        ``table.attrs["calibration_end"]`` when present).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"actual": [5.0, 7.0, 6.0], "expected": [5.5, 6.5, 6.2]})
+    >>> ax = plot_tracking(t, cumulative=True, calibration_end=1)
+    >>> ax.lines[0].get_ydata().tolist()
+    [5.0, 12.0, 18.0]
+    >>> close(ax)
+    """
+    ax = _axes(ax, figsize=(7.5, 4.0))
+    actual = table[_column(table, ["actual", "actual_purchases", "observed"], "actual")].astype(float)
+    expected = table[_column(table, ["expected", "mean", "expected_purchases", "model"], "expected")].astype(float)
+    lower_col, upper_col = _interval_columns(table)
+    x = table.index
+    if cumulative:
+        actual, expected = actual.cumsum(), expected.cumsum()
+    ax.plot(x, actual.to_numpy(), color=_OBSERVED, label="actual")
+    ax.plot(x, expected.to_numpy(), color=_MODEL, linestyle="--", label="model")
+    if lower_col is not None and upper_col is not None:
+        lo, hi = table[lower_col].astype(float), table[upper_col].astype(float)
+        if cumulative and not table.attrs.get("interval_is_cumulative", False):
+            # interval of a running total is not the running total of intervals; only draw what was given
+            lo_col = next((c for c in table.columns if "cum" in str(c).lower() and "lower" in str(c).lower()), None)
+            hi_col = next((c for c in table.columns if "cum" in str(c).lower() and "upper" in str(c).lower()), None)
+            lo = None if lo_col is None else table[lo_col].astype(float)
+            hi = None if hi_col is None else table[hi_col].astype(float)
+        if lo is not None and hi is not None:
+            ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), color=_MODEL, alpha=0.25, label="model interval")
+    end = calibration_end if calibration_end is not None else table.attrs.get("calibration_end")
+    if end is not None:
+        if isinstance(x, pd.DatetimeIndex):
+            end = pd.Timestamp(end)
+        ax.axvline(end, color="grey", linestyle=":", label="end of calibration")
+    ax.set_xlabel(x.name or "period")
+    ax.set_ylabel("cumulative repeat purchases" if cumulative else "repeat purchases per period")
+    ax.set_title(("Cumulative" if cumulative else "Incremental") + " tracking: actual vs model")
+    ax.legend()
+    return ax
+
+
+def plot_conditional_expectations(table: pd.DataFrame, *, ax=None):
+    """Mean holdout purchases, actual against model, by calibration frequency.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per calibration-frequency group (index labels such as ``0, 1, ..., "7+"``) with
+        ``actual`` and ``expected`` mean holdout purchases, optionally interval columns and a
+        ``customers`` count, as returned by :mod:`clvmodels.evaluation`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"actual": [0.2, 0.6, 1.1], "expected": [0.23, 0.55, 1.2]},
+    ...                  index=pd.Index(["0", "1", "2+"], name="frequency"))
+    >>> ax = plot_conditional_expectations(t)
+    >>> [tick.get_text() for tick in ax.get_xticklabels()]
+    ['0', '1', '2+']
+    >>> close(ax)
+    """
+    ax = _axes(ax)
+    actual = table[_column(table, ["actual", "actual_mean", "observed"], "actual")].astype(float).to_numpy()
+    expected = table[_column(table, ["expected", "mean", "expected_mean", "model"], "expected")].astype(float).to_numpy()
+    x = np.arange(len(table))
+    ax.plot(x, actual, marker="o", color=_OBSERVED, label="actual")
+    ax.plot(x, expected, marker="s", linestyle="--", color=_MODEL, label="model")
+    lower_col, upper_col = _interval_columns(table)
+    if lower_col is not None and upper_col is not None:
+        ax.fill_between(x, table[lower_col].astype(float), table[upper_col].astype(float), color=_MODEL, alpha=0.25,
+                        label="model interval")
+    ax.set_xticks(x, [str(i) for i in table.index])
+    ax.set_xlabel(f"{table.index.name or 'frequency'} in the calibration period")
+    ax.set_ylabel("mean purchases in the holdout period")
+    ax.set_title("Conditional expectations vs actual")
+    ax.legend()
+    return ax
+
+
+# --------------------------------------------------------------------------- posteriors
+def plot_posterior(model, *, var_names: Sequence[str] | None = None, kind: str = "dist", **kwargs: Any):
+    """Posterior distributions (``kind="dist"``) or trace plots (``kind="trace"``) of a sampled model's parameters.
+
+    Drawn with ``arviz_plots`` on the matplotlib backend.
+
+    Parameters
+    ----------
+    model
+        A model fitted with ``sample()``/``fit(method=...)`` that has a ``posterior_``, or the
+        ArviZ DataTree itself.
+    var_names : sequence of str, optional
+        Parameters to show (default: the model's parameters).
+    kind : {"dist", "trace"}
+    **kwargs
+        Passed on to ``arviz_plots.plot_dist`` / ``plot_trace_dist``.
+
+    Returns
+    -------
+    arviz_plots.PlotCollection
+        Its figure is ``figure_of(result)``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np, arviz as az
+    >>> rng = np.random.default_rng(0)
+    >>> post = az.from_dict({"posterior": {"r": rng.gamma(50, 0.005, (2, 100))}})
+    >>> pc = plot_posterior(post)
+    >>> type(pc).__name__
+    'PlotCollection'
+    >>> close(pc)
+    """
+    import arviz_plots as azp
+
+    tree = getattr(model, "posterior_", model)
+    if tree is None:
+        raise ValueError(
+            "The model has no posterior: it was fitted by maximum likelihood. Sample it first "
+            "(e.g. model.sample(summary)) to plot parameter posteriors."
+        )
+    if var_names is None and hasattr(model, "spec"):
+        var_names = list(model.spec.param_names)
+    functions = {"dist": azp.plot_dist, "trace": azp.plot_trace_dist}
+    if kind not in functions:
+        raise ValueError(f"The 'kind' parameter must be 'dist' or 'trace'. Got {kind!r} instead.")
+    return functions[kind](tree, var_names=var_names, backend="matplotlib", **kwargs)
+
+
+def plot_top_customers(values, *, n: int = 20, ax=None, label: str = "CLV"):
+    """The ``n`` customers of highest value, with their intervals when the values come from a posterior.
+
+    Parameters
+    ----------
+    values : Series or DataFrame
+        Per-customer values (e.g. from :func:`clvmodels.lifetime_value`); a posterior summary
+        with ``mean`` and interval columns draws error bars.
+    n : int
+        Number of customers shown.
+    ax : matplotlib Axes, optional
+    label : str
+        Name of the quantity for the axis label.
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"mean": [10.0, 30.0, 20.0], "hdi_lower": [5.0, 20.0, 12.0], "hdi_upper": [15.0, 41.0, 30.0]},
+    ...                  index=pd.Index(["a", "b", "c"], name="customer_id"))
+    >>> ax = plot_top_customers(v, n=2)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['b', 'c']
+    >>> close(ax)
+    """
+    point, lower, upper = point_and_interval(values)
+    top = point.sort_values(ascending=False).head(int(n))
+    ax = _axes(ax, figsize=(6.4, max(2.5, 0.28 * len(top) + 1.2)))
+    y = np.arange(len(top))[::-1]
+    ax.barh(y, top.to_numpy(), color=_MODEL, alpha=0.85)
+    if lower is not None and upper is not None:
+        lo, hi = lower.loc[top.index].to_numpy(), upper.loc[top.index].to_numpy()
+        ax.errorbar(top.to_numpy(), y, xerr=[top.to_numpy() - lo, hi - top.to_numpy()], fmt="none", ecolor="black",
+                    capsize=2, label="interval")
+        ax.legend(loc="lower right")
+    ax.set_yticks(y, [str(i) for i in top.index])
+    ax.set_xlabel(label)
+    ax.set_ylabel(str(point.index.name or "customer"))
+    ax.set_title(f"Top {len(top)} customers by {label}")
+    return ax
+
+
+def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, label: str = "customer equity"):
+    """Posterior distribution of customer equity (the total CLV of the customer base, one value per draw).
+
+    Parameters
+    ----------
+    draws : array-like
+        Customer equity per posterior draw (any shape; flattened).
+    hdi : (lower, upper), optional
+        Interval to mark, e.g. from the posterior equity summary.
+    ax : matplotlib Axes, optional
+    label : str
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> ax = plot_customer_equity(np.random.default_rng(0).normal(1e5, 5e3, 400), hdi=(9.1e4, 1.09e5))
+    >>> len(ax.patches) > 0
+    True
+    >>> close(ax)
+    """
+    values = np.asarray(draws, dtype=float).ravel()
+    if values.size == 0:
+        raise ValueError("The 'draws' parameter of plot_customer_equity is empty; pass one equity value per draw.")
+    ax = _axes(ax)
+    ax.hist(values, bins=min(40, max(10, values.size // 20)), color=_MODEL, alpha=0.8)
+    mean = float(values.mean())
+    ax.axvline(mean, color="black", label=f"mean {mean:,.0f}")
+    if hdi is not None:
+        lo, hi = map(float, hdi)
+        ax.axvspan(lo, hi, color="grey", alpha=0.2, label=f"interval {lo:,.0f} – {hi:,.0f}")
+    ax.set_xlabel(label)
+    ax.set_ylabel("posterior draws")
+    ax.set_title("Customer equity: posterior distribution")
+    ax.legend()
+    return ax
+
+
+# --------------------------------------------------------------------------- segments
+def _bar_table(table: pd.DataFrame, value_candidates, share_candidates, title: str, ax):
+    ax = _axes(ax)
+    value_col = _column(table, value_candidates, "count")
+    labels = [str(i) for i in table.index]
+    x = np.arange(len(table))
+    ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85, label=str(value_col))
+    ax.set_xticks(x, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right"
+                  if max(map(len, labels), default=0) > 8 else "center")
+    ax.set_ylabel(str(value_col))
+    share_col = next((c for c in share_candidates if c in table.columns), None)
+    if share_col is not None:
+        twin = ax.twinx()
+        share = table[share_col].astype(float).to_numpy()
+        twin.plot(x, share, color=_MODEL, marker="o", label=str(share_col))
+        twin.set_ylabel(str(share_col))
+        twin.set_ylim(0, max(1.0, float(np.nanmax(share)) * 1.1) if share.size else 1.0)
+    ax.set_title(title)
+    return ax
+
+
+def plot_tiers(table: pd.DataFrame, *, ax=None):
+    """Customers per CLV tier (bars) and each tier's share of customer equity (line).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per tier with a customer count (``customers`` or ``count``) and optionally a
+        share of equity (``equity_share`` or ``share``), as from :mod:`clvmodels.segments`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"customers": [1, 4, 15, 80], "equity_share": [0.2, 0.3, 0.3, 0.2]},
+    ...                  index=["platinum", "gold", "iron", "lead"])
+    >>> ax = plot_tiers(t)
+    >>> [float(b.get_height()) for b in ax.patches]
+    [1.0, 4.0, 15.0, 80.0]
+    >>> close(ax)
+    """
+    return _bar_table(table, ["customers", "count", "n_customers", "n"], ["equity_share", "share_of_equity", "share"],
+                      "CLV tiers: customers and share of equity", ax)
+
+
+def plot_segments(table: pd.DataFrame, *, ax=None):
+    """Customers per named segment (bars) and, when given, each segment's share of value (line).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per segment with a customer count and optionally a value share, as from
+        :mod:`clvmodels.segments`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"customers": [120, 300]}, index=["champions", "hibernating"])
+    >>> ax = plot_segments(t)
+    >>> ax.get_title()
+    'Segments: customers'
+    >>> close(ax)
+    """
+    ax = _bar_table(table, ["customers", "count", "n_customers", "n"],
+                    ["equity_share", "share_of_equity", "value_share", "share"], "Segments: customers", ax)
+    return ax
