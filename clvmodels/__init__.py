@@ -18,6 +18,7 @@ from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning,
 from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
 from clvmodels.persistence import load_model
 from clvmodels.value import customer_equity, lifetime_value
+from clvmodels.report import report  # the function; the package is clvmodels.report.builder
 
 __all__ = [
     "__version__",
@@ -30,6 +31,7 @@ __all__ = [
     "load_model",
     "lifetime_value",
     "customer_equity",
+    "report",
     "ClvDataError",
     "ConvergenceError",
     "ConvergenceWarning",

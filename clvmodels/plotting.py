@@ -297,7 +297,7 @@ def plot_frequency_recency_matrix(
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
     point, _, _ = point_and_interval(model.expected_purchases(grid, t=t))
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
-    return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:g})",
+    return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:.4g})",
                    "expected purchases", "viridis")
 
 
@@ -333,7 +333,7 @@ def plot_probability_alive_matrix(
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
     point, _, _ = point_and_interval(model.probability_alive(grid))
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
-    return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:g})", "P(alive)",
+    return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:.4g})", "P(alive)",
                    "magma", vmax=1.0)
 
 
