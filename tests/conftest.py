@@ -10,8 +10,10 @@ branch in the test. Check names: see ``CHECKS``.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,6 +77,29 @@ def cdnow_summary() -> pd.DataFrame:
     """CDNOW sample RFM summary in weeks, calibration_end 1997-09-30, observation_end 1998-06-30
     (shared by the session: copy before changing it)."""
     return _cdnow_summary()
+
+
+def shared_data_dir() -> Path:
+    """The team's data folder: ``$CLVMODELS_SHARED_DIR``, else ``<repo>/../shared/data``.
+
+    CI checks the repository out with ``shared/`` beside it, so there a missing folder is a
+    failure; elsewhere tests that need it are skipped with the reason.
+    """
+    root = os.environ.get("CLVMODELS_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+    path = Path(root) / "data"
+    if not path.is_dir():
+        message = (f"shared data folder {path} not found; put the team's shared/ beside the repository "
+                   f"or set CLVMODELS_SHARED_DIR to it")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of the team's shared data files (``apparel_transactions.csv``, ...); see :func:`shared_data_dir`."""
+    return shared_data_dir()
 
 
 # --------------------------------------------------------------------------- the registry
