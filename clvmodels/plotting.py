@@ -186,7 +186,9 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
 
     The expected count of customers with ``n`` repeat purchases is the sum over customers of
     the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
-    ``T``; the last bar collects ``max_count`` and more.
+    ``T``; the last bar collects ``max_count`` and more. For a model with a posterior the bars
+    are the posterior predictive check (:func:`clvmodels.posterior.posterior_predictive_check`)
+    with the HDI of the simulated counts as error bars.
 
     Parameters
     ----------
@@ -219,32 +221,38 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
         raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
     ax = _axes(ax)
     bins = np.arange(max_count + 1)
+    if getattr(model, "posterior_", None) is not None:
+        from clvmodels.posterior import posterior_predictive_check
+
+        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), ax)
     observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
     T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
     expected = np.zeros(max_count, dtype=float)
-    lower = np.zeros(max_count, dtype=float)
-    upper = np.zeros(max_count, dtype=float)
-    has_band = True
     for T, count in zip(T_values, T_counts):
-        point, lo, hi = point_and_interval(model.probability_of_purchases(bins[:-1], t=T))
-        expected += count * np.asarray(point, dtype=float)
-        if lo is None or hi is None:
-            has_band = False
-        else:
-            # summing interval bounds over T groups gives a conservative (wider) band
-            lower += count * np.asarray(lo, dtype=float)
-            upper += count * np.asarray(hi, dtype=float)
-    n = float(len(data))
-    expected = np.append(expected, n - expected.sum())
+        expected += count * np.asarray(model.probability_of_purchases(bins[:-1], t=T), dtype=float)
+    expected = np.append(expected, float(len(data)) - expected.sum())
     width = 0.4
     ax.bar(bins - width / 2, observed, width, color=_OBSERVED, label="observed")
     ax.bar(bins + width / 2, expected, width, color=_MODEL, label="model")
-    if has_band:
-        lo_all = np.append(lower, n - upper.sum())
-        hi_all = np.append(upper, n - lower.sum())
-        ax.errorbar(bins + width / 2, expected, yerr=[expected - lo_all, hi_all - expected], fmt="none",
-                    ecolor="black", capsize=3, label="model interval")
     ax.set_xticks(bins, [str(b) for b in bins[:-1]] + [f"{max_count}+"])
+    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_ylabel("customers")
+    ax.set_title("Calibration fit: customers by repeat purchases")
+    ax.legend()
+    return ax
+
+
+def _ppc_bars(table: pd.DataFrame, ax):
+    """Observed vs posterior-predictive counts with the HDI of the simulated counts as error bars."""
+    x = np.arange(len(table))
+    width = 0.4
+    expected = table["expected"].to_numpy(dtype=float)
+    ax.bar(x - width / 2, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED, label="observed")
+    ax.bar(x + width / 2, expected, width, color=_MODEL, label="posterior predictive")
+    lo, hi = table["hdi_lower"].to_numpy(dtype=float), table["hdi_upper"].to_numpy(dtype=float)
+    ax.errorbar(x + width / 2, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
+                fmt="none", ecolor="black", capsize=3, label=f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI")
+    ax.set_xticks(x, [str(i) for i in table.index])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("customers")
     ax.set_title("Calibration fit: customers by repeat purchases")
@@ -353,15 +361,15 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
     Parameters
     ----------
     table : DataFrame
-        One row per period (the index is the period's date or number) with an ``actual`` and an
-        ``expected`` column, and optionally interval columns (``*lower*``, ``*upper*``), as
-        returned by the tracking function of :mod:`clvmodels.evaluation`. Values per period
-        (incremental); ``cumulative=True`` sums them.
+        One row per period, as returned by :func:`clvmodels.evaluation.tracking`: ``actual``
+        and ``expected`` per period, ``actual_cumulative`` and ``expected_cumulative`` running
+        totals (summed here when absent) and, from a posterior, the intervals
+        ``expected_lower``/``expected_upper`` and ``expected_cumulative_lower``/``..._upper``.
     cumulative : bool
         Draw running totals instead of per-period values.
     calibration_end : optional
-        Where to draw the line between calibration and holdout (defaults to
-        ``table.attrs["calibration_end"]`` when present).
+        Position of the end of calibration on the period axis (defaults to
+        ``table.attrs["calibration_end"]``, which :func:`~clvmodels.evaluation.tracking` sets).
     ax : matplotlib Axes, optional
 
     Returns
@@ -380,30 +388,27 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
     >>> close(ax)
     """
     ax = _axes(ax, figsize=(7.5, 4.0))
-    actual = table[_column(table, ["actual", "actual_purchases", "observed"], "actual")].astype(float)
-    expected = table[_column(table, ["expected", "mean", "expected_purchases", "model"], "expected")].astype(float)
-    lower_col, upper_col = _interval_columns(table)
-    x = table.index
+    actual_col = _column(table, ["actual"], "actual")
+    expected_col = _column(table, ["expected"], "expected")
+    suffix = "_cumulative" if cumulative else ""
+    actual = table[actual_col].astype(float)
+    expected = table[expected_col].astype(float)
     if cumulative:
-        actual, expected = actual.cumsum(), expected.cumsum()
+        actual = table[f"actual{suffix}"].astype(float) if f"actual{suffix}" in table else actual.cumsum()
+        expected = table[f"expected{suffix}"].astype(float) if f"expected{suffix}" in table else expected.cumsum()
+    x = np.asarray(table.index, dtype=float) if pd.api.types.is_numeric_dtype(table.index) else np.arange(1, len(table) + 1)
     ax.plot(x, actual.to_numpy(), color=_OBSERVED, label="actual")
     ax.plot(x, expected.to_numpy(), color=_MODEL, linestyle="--", label="model")
-    if lower_col is not None and upper_col is not None:
-        lo, hi = table[lower_col].astype(float), table[upper_col].astype(float)
-        if cumulative and not table.attrs.get("interval_is_cumulative", False):
-            # interval of a running total is not the running total of intervals; only draw what was given
-            lo_col = next((c for c in table.columns if "cum" in str(c).lower() and "lower" in str(c).lower()), None)
-            hi_col = next((c for c in table.columns if "cum" in str(c).lower() and "upper" in str(c).lower()), None)
-            lo = None if lo_col is None else table[lo_col].astype(float)
-            hi = None if hi_col is None else table[hi_col].astype(float)
-        if lo is not None and hi is not None:
-            ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), color=_MODEL, alpha=0.25, label="model interval")
+    lower, upper = f"expected{suffix}_lower", f"expected{suffix}_upper"
+    if lower in table.columns and upper in table.columns:
+        ax.fill_between(x, table[lower].astype(float).to_numpy(), table[upper].astype(float).to_numpy(), color=_MODEL,
+                        alpha=0.25, label=f"model {table.attrs.get('hdi_prob', 0.94):.0%} HDI")
     end = calibration_end if calibration_end is not None else table.attrs.get("calibration_end")
     if end is not None:
-        if isinstance(x, pd.DatetimeIndex):
-            end = pd.Timestamp(end)
-        ax.axvline(end, color="grey", linestyle=":", label="end of calibration")
-    ax.set_xlabel(x.name or "period")
+        ax.axvline(float(end), color="grey", linestyle=":", label="end of calibration")
+    unit = table.attrs.get("unit")
+    period = table.attrs.get("period")
+    ax.set_xlabel(f"period ({period:g} {unit})" if unit and period else "period")
     ax.set_ylabel("cumulative repeat purchases" if cumulative else "repeat purchases per period")
     ax.set_title(("Cumulative" if cumulative else "Incremental") + " tracking: actual vs model")
     ax.legend()

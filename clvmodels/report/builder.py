@@ -102,6 +102,15 @@ def _point(values) -> pd.Series:
     return point_and_interval(values)[0]
 
 
+def _value_functions(model, spend_model):
+    """lifetime_value / customer_equity of the point fit, or of the posterior when either model has one."""
+    if _is_posterior(model) or (spend_model is not None and _is_posterior(spend_model)):
+        from clvmodels.posterior import customer_equity, lifetime_value
+    else:
+        from clvmodels.value import customer_equity, lifetime_value
+    return lifetime_value, customer_equity
+
+
 def customer_table(
     model,
     spend_model,
@@ -111,6 +120,7 @@ def customer_table(
     unit: str = "M",
     discount_rate: float = 0.0,
     margin: float = 1.0,
+    hdi_prob: float = 0.94,
 ) -> pd.DataFrame:
     """One row per customer: history, P(alive), expected purchases and spend, CLV (with intervals for posteriors).
 
@@ -124,6 +134,8 @@ def customer_table(
         Customer summary (from :func:`clvmodels.rfm_summary`).
     horizon, unit, discount_rate, margin
         As in :func:`clvmodels.lifetime_value`; expected purchases are over the same horizon.
+    hdi_prob : float
+        Probability of the HDI columns (posterior models only).
 
     Returns
     -------
@@ -144,8 +156,8 @@ def customer_table(
     True
     """
     from clvmodels.units import period_edges
-    from clvmodels.value import lifetime_value
 
+    lifetime_value, _ = _value_functions(model, spend_model)
     munit = _model_unit(model, data)
     if munit is None:
         raise ValueError("The time unit of the model is unknown; fit it on a clvmodels summary or build it with unit=.")
@@ -154,14 +166,17 @@ def customer_table(
     cols = [c for c in ("frequency", "recency", "T", "monetary_value", "frequency_holdout", "monetary_value_holdout")
             if c in data.columns]
     out = data[cols].copy()
+    tk = {"hdi_prob": hdi_prob} if _is_posterior(model) else {}
     pieces = {
-        "p_alive": model.probability_alive(data),
-        "expected_purchases": model.expected_purchases(data, t=t_horizon),
+        "p_alive": model.probability_alive(data, **tk),
+        "expected_purchases": model.expected_purchases(data, t=t_horizon, **tk),
     }
     if spend_model is not None:
-        pieces["expected_spend"] = spend_model.expected_spend(data)
+        sk = {"hdi_prob": hdi_prob} if _is_posterior(spend_model) else {}
+        pieces["expected_spend"] = spend_model.expected_spend(data, **sk)
+        vk = {"hdi_prob": hdi_prob} if (tk or sk) else {}
         pieces["clv"] = lifetime_value(model, spend_model, data, horizon=horizon, unit=unit,
-                                       discount_rate=discount_rate, margin=margin)
+                                       discount_rate=discount_rate, margin=margin, **vk)
     for name, values in pieces.items():
         if isinstance(values, pd.DataFrame):
             for col in values.columns:
@@ -205,31 +220,34 @@ def _data_section(data: pd.DataFrame) -> _Section:
     return s
 
 
-def _fit_table(model) -> tuple[pd.DataFrame, list[dict[str, str]], list[str]]:
-    """Parameter table, fit facts and warnings of one fitted model, from its own summary and attributes."""
+def _fit_table(model) -> tuple[pd.DataFrame, list[dict[str, str]], list[str], pd.DataFrame | None]:
+    """Parameter table, fit facts, warnings and (posteriors) the diagnostics table of one fitted model."""
     table = model.summary()
     facts: list[dict[str, str]] = []
     warns: list[str] = []
+    diagnostics = None
     if _is_posterior(model):
-        diag = getattr(model, "diagnostics", None)
-        if callable(diag):
-            d = diag()
-            if isinstance(d, pd.DataFrame):
-                extra = [c for c in d.columns if c not in table.columns]
-                table = table.join(d[extra], how="left") if set(d.index) & set(table.index) else table
-        for col, bad, text in (("r_hat", lambda v: v > 1.01, "R-hat above 1.01"),
-                               ("ess_bulk", lambda v: v < 400, "bulk ESS below 400")):
-            if col in table.columns and bad(table[col].astype(float)).any():
-                warns.append(f"{text} for {', '.join(table.index[bad(table[col].astype(float))].astype(str))}: "
-                             f"run more draws or chains before relying on the intervals.")
-        facts.append({"label": "method", "value": str(getattr(model, "method_", "posterior sampling"))})
+        tree = model.posterior_
+        post = tree["posterior"]
+        facts.append({"label": "inference", "value": str(tree.attrs.get("inference", "posterior sampling"))})
+        facts.append({"label": "chains x draws", "value": f"{post.sizes['chain']} x {post.sizes['draw']}"})
+        diagnostics = model.diagnostics()
+        if "ok" in diagnostics.columns and not diagnostics["ok"].astype(bool).all():
+            bad = diagnostics[~diagnostics["ok"].astype(bool)]
+            warns.append(
+                f"{model.spec.title}: convergence checks not met ("
+                + ", ".join(f"{r['check']} of {r['parameter']}" for _, r in bad.head(6).iterrows())
+                + "): run more tuning steps, draws or chains before relying on the intervals."
+            )
     else:
+        facts.append({"label": "inference", "value": "maximum likelihood"})
         if getattr(model, "loglik_", None) is not None:
             facts.append({"label": "log-likelihood", "value": f"{model.loglik_:,.2f}"})
         if getattr(model, "converged_", None) is not None:
             facts.append({"label": "converged", "value": "yes" if model.converged_ else "NO"})
             if not model.converged_:
-                warns.append("The optimiser did not report convergence: check the data and starting values.")
+                warns.append(f"{model.spec.title}: the optimiser did not report convergence; check the data and "
+                             f"starting values.")
         info = getattr(model, "fit_info_", None) or {}
         if "iterations" in info:
             facts.append({"label": "iterations", "value": str(info["iterations"])})
@@ -237,7 +255,9 @@ def _fit_table(model) -> tuple[pd.DataFrame, list[dict[str, str]], list[str]]:
             facts.append({"label": "gradient norm", "value": f"{info['grad_norm']:.1e}"})
         if "n_unique_rows" in info:
             facts.append({"label": "distinct rows fitted", "value": f"{info['n_unique_rows']:,}"})
-    return table, facts, warns
+    if getattr(model, "n_customers_", None) is not None:
+        facts.append({"label": "customers fitted", "value": f"{model.n_customers_:,}"})
+    return table, facts, warns, diagnostics
 
 
 def _fit_section(model, spend_model) -> _Section:
@@ -245,9 +265,11 @@ def _fit_section(model, spend_model) -> _Section:
     for m in (model, spend_model):
         if m is None:
             continue
-        table, facts, warns = _fit_table(m)
+        table, facts, warns, diagnostics = _fit_table(m)
         s.tables.append({"title": f"{m.spec.title}", "html": _table(table),
                          "note": " · ".join(f"{f['label']}: {f['value']}" for f in facts)})
+        if diagnostics is not None:
+            s.tables.append({"title": f"{m.spec.title}: convergence diagnostics", "html": _table(diagnostics, index=False)})
         s.warnings.extend(warns)
     if spend_model is None:
         s.notes.append("No spend model was given: the report has no spend, CLV or customer-equity figures.")
@@ -269,90 +291,93 @@ def _checks_section(model, data: pd.DataFrame) -> _Section:
     return s
 
 
-def _holdout_section(model, data: pd.DataFrame, transactions, transaction_columns) -> _Section | None:
+def _holdout_section(model, data: pd.DataFrame, transactions, transaction_columns, hdi_prob) -> _Section | None:
     if "frequency_holdout" not in data.columns:
         return None
-    from clvmodels import plotting
+    from clvmodels import evaluation, plotting
 
     s = _Section("holdout", "Holdout evaluation")
-    try:
-        from clvmodels import evaluation
-    except ImportError:
-        evaluation = None
-    if evaluation is None:
-        s.warnings.append("clvmodels.evaluation is not available in this version: no holdout tables.")
-        return s
-    cond = getattr(evaluation, "conditional_expectations", None)
-    if cond is not None:
-        table = cond(model, data)
-        s.tables.append({"title": "Holdout purchases by calibration frequency", "html": _table(table)})
-        _figure(s, "Conditional expectations: mean holdout purchases by calibration frequency",
-                lambda: plotting.plot_conditional_expectations(table))
-    errors = getattr(evaluation, "holdout_errors", None)
-    if errors is not None:
-        s.tables.append({"title": "Per-customer errors in the holdout", "html": _table(pd.DataFrame(errors(model, data)))})
-    track = getattr(evaluation, "tracking", None)
-    if track is not None and transactions is not None:
-        table = track(model, transactions, data, **transaction_columns)
-        _figure(s, "Cumulative repeat purchases: actual vs model", lambda: plotting.plot_tracking(table, cumulative=True))
-        _figure(s, "Repeat purchases per period: actual vs model", lambda: plotting.plot_tracking(table, cumulative=False))
-    elif transactions is None:
-        s.notes.append("Tracking plots need the transaction log (pass transactions=).")
+    attrs = getattr(data, "attrs", {})
+    s.notes.append(f"Calibration to {attrs.get('calibration_end', '?')}, holdout to {attrs.get('observation_end', '?')}: "
+                   f"the model saw only the calibration period.")
+    if transactions is not None:
+        track = evaluation.tracking(model, data, transactions, hdi_prob=hdi_prob, **transaction_columns)
+        totals = evaluation.tracking_summary(track)
+        s.tables.append({"title": "Repeat purchases: actual vs expected", "html": _table(totals)})
+        _figure(s, "Cumulative repeat purchases: actual vs model", lambda: plotting.plot_tracking(track, cumulative=True))
+        _figure(s, "Repeat purchases per period: actual vs model", lambda: plotting.plot_tracking(track, cumulative=False))
+    else:
+        s.notes.append("The tracking plots need the transaction log (pass transactions=).")
+    cond = evaluation.conditional_expectations(model, data, hdi_prob=hdi_prob)
+    s.tables.append({"title": "Mean holdout purchases by calibration frequency", "html": _table(cond)})
+    _figure(s, "Conditional expectations: mean holdout purchases by calibration frequency",
+            lambda: plotting.plot_conditional_expectations(cond))
+    errors = evaluation.holdout_errors(model, data)
+    s.tables.append({"title": "Per-customer forecast errors in the holdout", "html": _table(errors)})
     return s
 
 
-def _equity_section(model, spend_model, data, customers: pd.DataFrame, value_kwargs, hdi_prob) -> _Section:
+def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Section:
     from clvmodels import plotting
-    from clvmodels.value import customer_equity
 
     s = _Section("customer-equity", "Customer equity")
     horizon, unit = value_kwargs["horizon"], value_kwargs["unit"]
+    unit_name = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}.get(unit, unit)
     s.notes.append(
-        f"Discounted expected margin over the next {horizon} {({'D': 'days', 'W': 'weeks', 'M': 'months', 'Y': 'years'}).get(unit, unit)} "
-        f"from the calibration end, at a discount rate of {value_kwargs['discount_rate']:g} per period and a margin of "
-        f"{value_kwargs['margin']:g}."
+        f"Customer equity is the sum of the customers' CLV: the discounted expected margin over the next {horizon} "
+        f"{unit_name} from the calibration end, at a discount rate of {value_kwargs['discount_rate']:g} per period "
+        f"and a margin of {value_kwargs['margin']:g}."
     )
     if spend_model is None:
         s.warnings.append("No spend model: customer equity needs one (e.g. a Gamma-Gamma fit on the repeat buyers).")
         return s
-    equity = customer_equity(model, spend_model, data, **value_kwargs)
-    if isinstance(equity, (float, int, np.floating)):
-        s.kpis.append({"label": "customer equity", "value": _money(float(equity))})
-        s.kpis.append({"label": "mean CLV", "value": _money(float(equity) / len(data))})
-    else:
-        draws = getattr(equity, "draws", None)
-        summary = equity if isinstance(equity, (pd.Series, dict)) else getattr(equity, "summary", lambda: {})()
-        mean = float(summary.get("mean", np.nan))
-        lo = next((float(v) for k, v in dict(summary).items() if "lower" in str(k)), np.nan)
-        hi = next((float(v) for k, v in dict(summary).items() if "upper" in str(k)), np.nan)
-        s.kpis.append({"label": "customer equity (mean)", "value": _money(mean)})
-        s.kpis.append({"label": f"{hdi_prob:.0%} interval", "value": f"{_money(lo)} – {_money(hi)}"})
-        if draws is not None:
-            _figure(s, "Posterior distribution of customer equity",
-                    lambda: plotting.plot_customer_equity(draws, hdi=(lo, hi)))
+    _, customer_equity = _value_functions(model, spend_model)
+    if not (_is_posterior(model) or _is_posterior(spend_model)):
+        equity = float(customer_equity(model, spend_model, data, **value_kwargs))
+        s.kpis.append({"label": "customer equity", "value": _money(equity)})
+        s.kpis.append({"label": "mean CLV per customer", "value": _money(equity / len(data))})
+        s.notes.append("Point estimate (maximum likelihood): no interval; sample the models for one.")
+        return s
+    from clvmodels.posterior import hdi_columns
+
+    draws = np.asarray(customer_equity(model, spend_model, data, return_draws=True, **value_kwargs), dtype=float).ravel()
+    lo, hi = (float(v[0]) for v in hdi_columns(draws[:, None], hdi_prob))
+    mean = float(draws.mean())
+    s.kpis.append({"label": "customer equity (posterior mean)", "value": _money(mean)})
+    s.kpis.append({"label": f"{hdi_prob:.0%} HDI", "value": f"{_money(lo)} – {_money(hi)}"})
+    s.kpis.append({"label": "mean CLV per customer", "value": _money(mean / len(data))})
+    _figure(s, "Posterior distribution of customer equity", lambda: plotting.plot_customer_equity(draws, hdi=(lo, hi)))
     return s
 
 
-def _segments_section(model, spend_model, data, customers: pd.DataFrame) -> _Section:
-    from clvmodels import plotting
+def _segments_section(data, customers: pd.DataFrame, churn_threshold: float = 0.5) -> _Section:
+    """CLV tiers, RFM segments and churn risk; adds ``tier`` and ``segment`` columns to ``customers``."""
+    from clvmodels import plotting, segments
 
     s = _Section("tiers-segments", "Tiers and segments")
-    try:
-        from clvmodels import segments
-    except ImportError:
-        s.warnings.append("clvmodels.segments is not available in this version: no tiers or segments.")
-        return s
-    tiers = getattr(segments, "clv_tiers", None)
-    if tiers is not None and "clv" in customers.columns:
-        table = tiers(customers["clv"])
-        table = getattr(table, "summary", table)
-        s.tables.append({"title": "CLV tiers", "html": _table(table)})
-        _figure(s, "CLV tiers: customers and share of equity", lambda: plotting.plot_tiers(table))
-    rfm = getattr(segments, "rfm_segments", None)
-    if rfm is not None:
-        table = rfm(data)
-        s.tables.append({"title": "RFM segments", "html": _table(table)})
-        _figure(s, "RFM segments", lambda: plotting.plot_segments(table))
+    value = customers["clv"] if "clv" in customers.columns else None
+    if value is not None:
+        tiers = segments.clv_tiers(value)
+        customers["tier"] = tiers["tier"].reindex(customers.index)
+        table = segments.tier_summary(tiers)
+        s.tables.append({"title": "CLV tiers (customer pyramid)", "html": _table(table)})
+        _figure(s, "CLV tiers: customers (bars) and share of customer equity (line)",
+                lambda: plotting.plot_tiers(table.drop(index="total", errors="ignore")))
+    else:
+        s.notes.append("No CLV (no spend model): no CLV tiers.")
+    scores = segments.rfm_scores(data)
+    customers["segment"] = scores["segment"].reindex(customers.index)
+    table = segments.segment_summary(scores, value)
+    s.tables.append({"title": "RFM segments", "html": _table(table)})
+    _figure(s, "RFM segments: customers" + (" and share of customer equity" if value is not None else ""),
+            lambda: plotting.plot_segments(table))
+    if value is not None:
+        p_alive = customers["p_alive"]
+        # value if still active: the conditional expectation factorises as P(alive) x E[. | alive]
+        if_active = pd.Series(np.where(p_alive > 0, value / p_alive.where(p_alive > 0, 1.0), 0.0), index=customers.index)
+        risk = segments.churn_risk(p_alive, if_active, threshold=churn_threshold)
+        s.tables.append({"title": f"Churn risk (P(alive) < {churn_threshold:g})",
+                         "html": _table(segments.churn_risk_summary(risk))})
     return s
 
 
@@ -455,13 +480,14 @@ def report(
     import matplotlib
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
-        customers = customer_table(model, spend_model, data, **value_kwargs)
+        customers = customer_table(model, spend_model, data, hdi_prob=hdi_prob, **value_kwargs)
         sections = [_data_section(data), _fit_section(model, spend_model), _checks_section(model, data)]
-        holdout = _holdout_section(model, data, transactions, {"customer_col": customer_col, "date_col": date_col})
+        holdout = _holdout_section(model, data, transactions, {"customer_col": customer_col, "date_col": date_col},
+                                   hdi_prob)
         if holdout is not None:
             sections.append(holdout)
-        sections.append(_equity_section(model, spend_model, data, customers, value_kwargs, hdi_prob))
-        sections.append(_segments_section(model, spend_model, data, customers))
+        sections.append(_equity_section(model, spend_model, data, value_kwargs, hdi_prob))
+        sections.append(_segments_section(data, customers))
         sections.append(_top_section(customers, top))
 
     csv_path = path.with_name(f"{path.stem}_customers.csv")
