@@ -161,7 +161,8 @@ def rfm_scores(
             bad = v.isna().to_numpy()
             raise ClvDataError(f"Column '{c}' must be numeric: {int(bad.sum())} values are missing or not numbers.")
     out = pd.DataFrame(index=summary.index)
-    out["time_since_last"] = numeric["T"] - numeric["recency"]
+    # rounded so that equal gaps in days tie whatever float noise the unit conversion left
+    out["time_since_last"] = (numeric["T"] - numeric["recency"]).round(9)
     out["frequency"] = numeric["frequency"]
     has_m = "monetary_value" in summary.columns
     if has_m:
