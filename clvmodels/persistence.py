@@ -7,7 +7,33 @@ from pathlib import Path
 
 from clvmodels.errors import ModelFileError
 
-__all__ = ["load_model"]
+__all__ = ["load_model", "read_payload"]
+
+
+def read_payload(path: str | Path) -> dict:
+    """The JSON object stored in a model file, or a :class:`ModelFileError` saying why not.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp(), "x.json")
+    >>> _ = path.write_text("[1, 2]")
+    >>> read_payload(path)
+    Traceback (most recent call last):
+    ...
+    clvmodels.errors.ModelFileError: ... is not a clvmodels JSON model file: it holds a list, not an object.
+    """
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # binary files (pickles, NetCDF of another program) fail to decode, not to parse
+        raise ModelFileError(f"{path} is not a clvmodels JSON model file: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ModelFileError(
+            f"{path} is not a clvmodels JSON model file: it holds a {type(payload).__name__}, not an object."
+        )
+    return payload
 
 
 def load_model(path: str | Path):
@@ -22,10 +48,7 @@ def load_model(path: str | Path):
     """
     from clvmodels.models import REGISTRY
 
-    try:
-        payload = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path} is not a clvmodels JSON model file: {exc}") from None
+    payload = read_payload(path)
     cls = REGISTRY.get(payload.get("model"))
     if cls is None:
         raise ModelFileError(f"{path} holds an unknown model {payload.get('model')!r}; known: {', '.join(REGISTRY)}.")

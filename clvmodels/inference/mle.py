@@ -186,9 +186,9 @@ def fit_mle(
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     jac = np.array([float(p.jacobian(values[i])) for i, p in enumerate(spec.params)])
     if positive_definite:
-        cov_theta = np.linalg.inv(hess)
-        cov_theta = 0.5 * (cov_theta + cov_theta.T)
-        cov = jac[:, None] * cov_theta * jac[None, :]
+        cov = jac[:, None] * np.linalg.inv(hess) * jac[None, :]
+        # symmetrise last: (J_i C_ij) J_j and (J_j C_ji) J_i differ in the last bit otherwise
+        cov = 0.5 * (cov + cov.T)
     else:
         cov = np.full((len(values), len(values)), np.nan)
     if not converged:

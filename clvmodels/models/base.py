@@ -309,11 +309,9 @@ class CLVModel:
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a model written by :meth:`save`."""
-        try:
-            payload = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"{path} is not a clvmodels JSON model file: {exc}") from None
-        return cls.from_dict(payload)
+        from clvmodels.persistence import read_payload
+
+        return cls.from_dict(read_payload(path))
 
 
 class TransactionModel(CLVModel):
