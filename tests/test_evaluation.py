@@ -1,0 +1,203 @@
+"""Holdout evaluation: the CDNOW tracking result of FHL 2005, actual counts against the raw log,
+expected sums against a per-customer brute force, conditional expectations against lifetimes at
+fixed parameters, errors against a hand-computed case, any table, posterior intervals, inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import clvmodels as clv
+from clvmodels import evaluation as ev
+from clvmodels.errors import ClvDataError
+
+from reference_values import BGNBD_FHL2005, TRACKING_FHL2005
+
+
+def frame_hash(df: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()
+                          + repr(list(df.columns)).encode() + repr(df.attrs).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def bg():
+    return clv.BetaGeo.from_params(BGNBD_FHL2005.values(precise=True), unit="W")
+
+
+@pytest.fixture(scope="module")
+def cdnow_tracking(bg, cdnow_summary, cdnow_transactions):
+    return ev.tracking(bg, cdnow_summary, cdnow_transactions)
+
+
+# --------------------------------------------------------------------------- aggregate
+def test_bgnbd_cdnow_cumulative_tracking_at_week_78_within_5pct_under_forecast_as_FHL2005(cdnow_tracking):
+    t = cdnow_tracking
+    assert len(t) == 78 and t.attrs["origin"] == "1997-01-01"
+    last = t.iloc[-1]
+    rel = (last["expected_cumulative"] - last["actual_cumulative"]) / last["actual_cumulative"]
+    # FHL 2005 section 4: BG/NBD under-forecasts cumulative repeat transactions slightly (~4 %)
+    assert -0.05 < rel < 0, rel
+    assert abs(rel) < TRACKING_FHL2005["bgnbd_max_relative_error"] + 0.005
+    summary = ev.tracking_summary(t)
+    assert summary.loc["total", "relative_error"] == pytest.approx(rel, rel=1e-12)
+
+
+def test_tracking_actuals_equal_repeat_purchases_of_the_summary(cdnow_tracking, cdnow_summary):
+    t = cdnow_tracking
+    # weeks 1-39 end on 1997-09-30 (the calibration end): all calibration repeat purchases
+    assert t.loc[39, "date_end"] == pd.Timestamp("1997-09-30")
+    assert (t.loc[:39, "phase"] == "calibration").all() and (t.loc[40:, "phase"] == "holdout").all()
+    assert t.loc[39, "actual_cumulative"] == cdnow_summary["frequency"].sum() == 2457
+    assert t["actual"].sum() == cdnow_summary["frequency"].sum() + cdnow_summary["frequency_holdout"].sum()
+
+
+@pytest.mark.parametrize("week", [5, 22, 60])
+def test_tracking_actuals_match_rfm_summary_cut_at_that_week(cdnow_tracking, cdnow_transactions, week):
+    """Cumulative repeat purchases by the end of week k = sum of x of a summary with calibration_end there."""
+    end = pd.Timestamp("1997-01-01") + pd.Timedelta(days=7 * week - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", clv.DataWarning)  # customers not yet born are left out
+        s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W", calibration_end=end)
+    assert cdnow_tracking.loc[week, "actual_cumulative"] == s["frequency"].sum()
+
+
+def test_tracking_expected_equals_per_customer_sum_of_new_customer_expectations(bg, cdnow_tracking, cdnow_summary):
+    birth = pd.Series(cdnow_summary["T"].max() - cdnow_summary["T"])
+    for week in (1, 39, 78):
+        ages = np.clip(week - birth.to_numpy(), 0, None)
+        brute = sum(bg.expected_purchases_new_customer(float(a)) for a in ages)
+        assert cdnow_tracking.loc[week, "expected_cumulative"] == pytest.approx(brute, rel=1e-9)
+    np.testing.assert_allclose(cdnow_tracking["expected"].cumsum(), cdnow_tracking["expected_cumulative"], rtol=1e-12)
+
+
+def test_tracking_with_two_week_periods_cuts_the_last_period_at_observation_end(bg, cdnow_summary, cdnow_transactions):
+    t = ev.tracking(bg, cdnow_summary, cdnow_transactions, period=2.0)
+    assert len(t) == 39 and t["end"].iloc[-1] == 78.0
+    assert t["actual"].sum() == 4339
+
+
+# --------------------------------------------------------------------------- individual
+def test_conditional_expectations_by_frequency_same_as_lifetimes(bg, cdnow_summary):
+    lifetimes = pytest.importorskip("lifetimes")
+    ref = lifetimes.BetaGeoFitter()
+    ref.params_ = pd.Series(BGNBD_FHL2005.values(precise=True))[["r", "alpha", "a", "b"]]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        per_customer = ref.conditional_expected_number_of_purchases_up_to_time(
+            39.0, cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"])
+    groups = cdnow_summary["frequency"].clip(upper=7)
+    table = ev.conditional_expectations(bg, cdnow_summary)
+    assert table.index.tolist() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    np.testing.assert_allclose(table["expected"], pd.Series(np.asarray(per_customer)).groupby(groups.to_numpy()).mean(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(table["actual"], cdnow_summary["frequency_holdout"].groupby(groups).mean(), rtol=1e-14)
+    assert table["customers"].sum() == len(cdnow_summary)
+
+
+def test_conditional_expectations_by_recency_bins(bg, cdnow_summary):
+    table = ev.conditional_expectations(bg, cdnow_summary, by="recency", bins=[0, 10, 20, 39])
+    assert table.index.tolist() == ["[0, 10]", "(10, 20]", "(20, 39]"]
+    r = cdnow_summary["recency"]
+    assert table["customers"].tolist() == [(r <= 10).sum(), ((r > 10) & (r <= 20)).sum(), (r > 20).sum()]
+
+
+class HalfActual:
+    """Stub model that expects 0.5 + frequency holdout purchases."""
+
+    def expected_purchases(self, data, t):
+        return data["frequency"] + 0.5
+
+    def probability_alive(self, data):
+        return pd.Series(np.where(data["frequency"] > 0, 0.9, 0.2), index=data.index)
+
+
+def test_holdout_errors_hand_computed():
+    table = pd.DataFrame({"frequency": [0, 1, 2], "recency": [0.0, 1.0, 2.0], "T": [3.0, 3.0, 3.0],
+                          "frequency_holdout": [0, 3, 2], "duration_holdout": [4.0, 4.0, 4.0]})
+    e = ev.holdout_errors(HalfActual(), table).loc["all"]
+    # expected 0.5, 1.5, 2.5; errors +0.5, -1.5, +0.5
+    assert e["mae"] == pytest.approx(2.5 / 3, rel=1e-15)
+    assert e["rmse"] == pytest.approx(np.sqrt(2.75 / 3), rel=1e-15)
+    assert e["bias"] == pytest.approx(-0.5 / 3, rel=1e-15)
+    assert (e["actual"], e["expected"]) == (5.0, 4.5)
+    p = ev.p_alive_calibration(HalfActual(), table, bins=[0, 0.5, 1])
+    assert p["customers"].tolist() == [1, 2] and p["share_active"].tolist() == [0.0, 1.0]
+
+
+def test_any_holdout_table_works_with_per_customer_durations(bg):
+    """A foreign table: string ids, extra and reordered columns, integer dtypes, durations that differ."""
+    table = pd.DataFrame({
+        "duration_holdout": [10, 52, 52, 26],
+        "T": [38, 20, 30, 12],
+        "frequency_holdout": [1, 0, 4, 2],
+        "recency": [30, 0, 25, 11],
+        "frequency": [2, 0, 5, 1],
+        "segment": ["x", "y", "x", "y"],
+    }, index=pd.Index(["u1", "u2", "u3", "u4"], name="user"))
+    e = ev.holdout_errors(bg, table, by="frequency", max_frequency=2)
+    direct = np.array([
+        bg.expected_purchases(table.iloc[[i]][["frequency", "recency", "T"]].astype(float),
+                              t=float(table["duration_holdout"].iloc[i])).iloc[0]
+        for i in range(4)
+    ])
+    assert e.loc["all", "expected"] == pytest.approx(direct.sum(), rel=1e-12)
+    assert e.loc["all", "mae"] == pytest.approx(np.abs(direct - table["frequency_holdout"]).mean(), rel=1e-12)
+
+
+def test_missing_or_bad_columns_are_named():
+    table = pd.DataFrame({"frequency": [1], "recency": [0.5], "T": [2.0], "frequency_holdout": [1]})
+    with pytest.raises(ClvDataError, match="missing 'duration_holdout'"):
+        ev.conditional_expectations(HalfActual(), table)
+    with pytest.raises(ClvDataError, match="Column 'T' must be finite and > 0"):
+        ev.holdout_errors(HalfActual(), table.assign(duration_holdout=1.0, T=-1.0))
+
+
+# --------------------------------------------------------------------------- posterior
+class Sampled(clv.BetaGeo):
+    """A BetaGeo carrying a given posterior_ (no sampling in these tests)."""
+
+
+def with_posterior(draws: dict[str, np.ndarray]) -> Sampled:
+    model = Sampled.from_params({k: float(np.mean(v)) for k, v in draws.items()}, unit="W")
+    ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, dtype=float).reshape(1, -1)) for k, v in draws.items()})
+    model.posterior_ = xr.DataTree.from_dict({"posterior": ds})
+    return model
+
+
+def test_degenerate_posterior_gives_the_point_predictions(bg, cdnow_summary, cdnow_transactions):
+    point = BGNBD_FHL2005.values(precise=True)
+    model = with_posterior({k: np.full(5, v) for k, v in point.items()})
+    t = ev.tracking(model, cdnow_summary, cdnow_transactions)
+    np.testing.assert_allclose(t["expected_cumulative"], ev.tracking(bg, cdnow_summary, cdnow_transactions)[
+        "expected_cumulative"], rtol=1e-12)
+    np.testing.assert_allclose(t["expected_cumulative_lower"], t["expected_cumulative_upper"], rtol=1e-12)
+    c = ev.conditional_expectations(model, cdnow_summary)
+    np.testing.assert_allclose(c["expected"], ev.conditional_expectations(bg, cdnow_summary)["expected"], rtol=1e-12)
+
+
+def test_posterior_intervals_contain_the_mean_and_widen_with_spread(cdnow_summary):
+    rng = np.random.default_rng(7)
+    point = BGNBD_FHL2005.values(precise=True)
+    narrow = with_posterior({k: v * np.exp(rng.normal(0, 0.01, 60)) for k, v in point.items()})
+    wide = with_posterior({k: v * np.exp(rng.normal(0, 0.10, 60)) for k, v in point.items()})
+    cn = ev.conditional_expectations(narrow, cdnow_summary, hdi_prob=0.9)
+    cw = ev.conditional_expectations(wide, cdnow_summary, hdi_prob=0.9)
+    assert ((cn["expected_lower"] <= cn["expected"]) & (cn["expected"] <= cn["expected_upper"])).all()
+    assert ((cw["expected_upper"] - cw["expected_lower"]) > (cn["expected_upper"] - cn["expected_lower"])).all()
+
+
+# --------------------------------------------------------------------------- inputs
+def test_evaluation_never_modifies_inputs(bg, cdnow_summary, cdnow_transactions):
+    s, tx = cdnow_summary.copy(deep=True), cdnow_transactions.copy(deep=True)
+    hs, ht = frame_hash(s), frame_hash(tx)
+    ev.tracking(bg, s, tx)
+    ev.conditional_expectations(bg, s, by="recency")
+    ev.holdout_errors(bg, s, by="frequency")
+    ev.p_alive_calibration(bg, s)
+    assert frame_hash(s) == hs and frame_hash(tx) == ht
