@@ -12,8 +12,8 @@ Examples
 >>> from clvmodels.units import convert, period_edges
 >>> convert(14, "D", "W")
 2.0
->>> period_edges(2, "M", "D", start="1997-09-30").tolist()  # Oct has 30 days after Sep 30, then 31
-[30.0, 61.0]
+>>> period_edges(2, "M", "D", start="1997-09-30").tolist()  # October (31 days), then November (30)
+[31.0, 61.0]
 """
 
 from __future__ import annotations
@@ -83,9 +83,11 @@ def convert(value, from_unit: str, to_unit: str):
 def period_edges(horizon: int, unit: str, model_unit: str, start=None) -> np.ndarray:
     """Ends of the periods 1..``horizon`` of ``unit``, as times in ``model_unit`` from ``start``.
 
-    With a ``start`` date and a calendar unit (months, years), each period ends on the same
-    day of the following month/year, so the periods have their real lengths in days;
-    without one, the mean Gregorian lengths are used.
+    With a ``start`` date and a calendar unit (months, years), ``start`` is the last day
+    already observed (a summary's ``calibration_end``), so period 1 begins the next day and
+    each period ends one calendar month/year later: after 1997-09-30 the months are October
+    (31 days), November (30), ... and after 1998-01-31 February (28). Without a start the mean
+    Gregorian lengths are used.
 
     Parameters
     ----------
@@ -96,7 +98,7 @@ def period_edges(horizon: int, unit: str, model_unit: str, start=None) -> np.nda
     model_unit : str
         Unit in which the returned times are expressed (the model's time unit).
     start : date-like, optional
-        Calendar date at which period 1 starts (usually the calibration end).
+        Last observed day (usually the calibration end); period 1 starts the day after it.
 
     Examples
     --------
@@ -108,10 +110,13 @@ def period_edges(horizon: int, unit: str, model_unit: str, start=None) -> np.nda
         raise ValueError(f"The 'horizon' parameter must be a whole number of periods >= 1. Got {horizon!r} instead.")
     k = np.arange(1, int(horizon) + 1)
     if start is not None and unit in ("M", "Y"):
-        start = pd.Timestamp(start)
+        # Anchor on the first day of period 1: Sep 30 + 1 month would be Oct 30 (a 30-day
+        # "October") and Jan 30 + 1 month Feb 28, while Oct 1 + k months always lands on the
+        # first day of a period.
+        first_day = pd.Timestamp(start).normalize() + pd.Timedelta(days=1)
         step = pd.DateOffset(months=1) if unit == "M" else pd.DateOffset(years=1)
-        ends = [start + step * int(i) for i in k]
-        days = np.array([(e - start) / pd.Timedelta(days=1) for e in ends], dtype=float)
+        ends = [first_day + step * int(i) for i in k]
+        days = np.array([(e - first_day) / pd.Timedelta(days=1) for e in ends], dtype=float)
     else:
         days = k * UNIT_DAYS[unit]
     return days / UNIT_DAYS[model_unit]

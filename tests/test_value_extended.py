@@ -90,10 +90,10 @@ def test_per_customer_margin_and_service_cost_align_on_customer_ids(two_customer
 
 
 def test_calendar_months_from_calibration_end_hand_computed(bg, gg):
-    # from 1997-09-30: Oct 30 is 30 days on, then Nov 30 (+31), Dec 30 (+30); 12 months = 365 days
+    # after 1997-09-30 the months are October (31 days), November (30), December (31); 12 months = 365 days
     s = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86], "monetary_value": [20.0]})
     s.attrs.update(unit="W", calibration_end="1997-09-30")
-    np.testing.assert_allclose(period_edges(3, "M", "W", start="1997-09-30"), [30 / 7, 61 / 7, 91 / 7], rtol=1e-15)
+    np.testing.assert_allclose(period_edges(3, "M", "W", start="1997-09-30"), [31 / 7, 61 / 7, 92 / 7], rtol=1e-15)
     t = value.clv_table(bg, gg, s, horizon=12, unit="M", discount_rate=0.0)
     np.testing.assert_allclose(t["expected_purchases"], bg.expected_purchases(s, t=365 / 7), rtol=1e-12)
     assert "calendar months from 1997-09-30" in t.attrs["units"]
