@@ -223,13 +223,22 @@ def summarize(
 
 
 # --------------------------------------------------------------------------- fitting
-def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame) -> CLVModel:
+def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
     return model_class().fit(summary)
 
 
-#: Inference methods for ``--method``: name -> ``(model_class, summary) -> fitted model``.
-#: The Bayesian engine adds e.g. ``"mcmc"`` and ``"advi"`` here.
-FIT_METHODS: dict[str, Callable[[type[CLVModel], pd.DataFrame], CLVModel]] = {"mle": _fit_mle}
+def _sampler(method: str) -> Callable[..., CLVModel]:
+    def fit(model_class: type[CLVModel], summary: pd.DataFrame, *, draws: int = 1000, tune: int = 1000,
+            chains: int = 4, seed: int | None = None, **_: Any) -> CLVModel:
+        # PyMC shows its own progress bar on a terminal and stays quiet otherwise (and in CI)
+        return model_class().sample(summary, draws=draws, tune=tune, chains=chains, random_seed=seed, method=method)
+
+    return fit
+
+
+#: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
+#: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
+FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "mcmc": _sampler("nuts"), "advi": _sampler("advi")}
 
 
 def _fit_rows(model_class: type[CLVModel], summary: pd.DataFrame) -> tuple[pd.DataFrame, int, str]:
@@ -250,8 +259,8 @@ def _fit_rows(model_class: type[CLVModel], summary: pd.DataFrame) -> tuple[pd.Da
     return summary[keep], int((~keep).sum()), " or ".join(reasons)
 
 
-def fit_model(model: str, summary: pd.DataFrame, method: str = "mle") -> tuple[CLVModel, dict[str, Any]]:
-    """Fit the registered ``model`` on ``summary`` by ``method``; return it and facts about the fit."""
+def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
+    """Fit the registered ``model`` on ``summary`` by ``method`` (``options``: sampling settings); return it and facts."""
     from clvmodels.models import get_model
 
     try:
@@ -268,7 +277,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle") -> tuple[C
     rows, n_left_out, reason = _fit_rows(model_class, summary)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fitted = fitter(model_class, rows)
+        fitted = fitter(model_class, rows, **options)
     for w in caught:
         typer.echo(f"Note: {w.message}", err=True)
     facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out}
@@ -329,8 +338,15 @@ def _print_fit(console, model: CLVModel, facts: dict[str, Any]) -> None:
     for name, row in s.iterrows():
         table.add_row(str(name), *(f"{v:.4g}" for v in row))
     console.print(table)
-    converged = "yes" if model.converged_ else "NO"
-    console.print(f"log-likelihood {model.loglik_:.3f}   customers {model.n_customers_}   converged {converged}")
+    if getattr(model, "posterior_", None) is not None:
+        diag = model.diagnostics()
+        bad = diag[~diag["ok"].astype(bool)]
+        checks = "all convergence checks met" if bad.empty else "NOT met: " + ", ".join(
+            f"{r['check']} ({r['parameter']})" for _, r in bad.iterrows())
+        console.print(f"customers {model.n_customers_}   {checks}")
+    else:
+        converged = "yes" if model.converged_ else "NO"
+        console.print(f"log-likelihood {model.loglik_:.3f}   customers {model.n_customers_}   converged {converged}")
     if facts.get("left_out_reason"):
         console.print(facts["left_out_reason"])
 
@@ -359,7 +375,12 @@ CalibrationOpt = Annotated[
     typer.Option("--calibration-end", help="Last date of the calibration period (YYYY-MM-DD). "
                  "[default: the data set's convention, else the last date in the log]", show_default=False),
 ]
-MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood); an unknown name lists those available.")]
+MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), mcmc (NUTS "
+                                        "with PyMC) or advi (variational, fast); an unknown name lists those available.")]
+DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws kept per chain.")]
+TuneOpt = Annotated[int, typer.Option("--tune", min=0, help="mcmc: tuning steps per chain.")]
+ChainsOpt = Annotated[int, typer.Option("--chains", min=1, help="mcmc/advi: number of chains.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="mcmc/advi: random seed for reproducible draws.")]
 
 
 def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, unit: str | None,
@@ -376,6 +397,7 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
     "clvmodels fit --dataset cdnow --model bgnbd --json",
     "clvmodels fit transactions.csv --customer customer_id --date date --amount amount --unit W "
     "--calibration-end 1997-09-30 --model gamma-gamma --json",
+    "clvmodels fit --dataset cdnow --method mcmc --draws 500 --chains 2 --seed 1 --save bgnbd.nc",
 )
 def fit(
     transactions: SourceArg = None,
@@ -388,8 +410,13 @@ def fit(
     model: Annotated[str, typer.Option("--model", help="Model: bgnbd or gamma-gamma (any registered model).")]
     = "bgnbd",
     method: MethodOpt = "mle",
+    draws: DrawsOpt = 1000,
+    tune: TuneOpt = 1000,
+    chains: ChainsOpt = 4,
+    seed: SeedOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
-    save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model as JSON to this file.")]
+    save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model to this file: JSON for mle, "
+                                                        "NetCDF (.nc) for mcmc/advi.")]
     = None,
 ) -> None:
     """Fit one model to a transaction log and print its estimates.
@@ -401,7 +428,7 @@ def fit(
     tx, ds = load_transactions(transactions, dataset)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
-    fitted, facts = fit_model(model, summary, method)
+    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed)
     if save is not None:
         fitted.save(save)
     if as_json:
@@ -485,6 +512,300 @@ def demo(
                   f"[bold]{equity:,.2f}[/bold]")
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
+
+# --------------------------------------------------------------------------- summaries, scores, report
+#: Logs and customer tables above these sizes get a progress display (on a terminal, outside CI).
+LARGE_LOG_ROWS = 1_000_000
+SCORE_CHUNK = 100_000
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the table to this file: .csv, .parquet or .json (records). "
+                 "[default: print the first rows]", show_default=False),
+]
+ObservationOpt = Annotated[
+    str | None,
+    typer.Option("--observation-end", help="Last date of the holdout period (YYYY-MM-DD): adds frequency_holdout, "
+                 "monetary_value_holdout and duration_holdout.", show_default=False),
+]
+HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
+HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
+                                              "D, W, M or Y.")]
+DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period (0.01 = 1 %).")]
+MarginOpt = Annotated[float, typer.Option("--margin", help="Share of spend that is profit (1 = revenue).")]
+ModelFileOpt = Annotated[
+    Path | None,
+    typer.Option("--model-file", help="Use a saved transaction model (from fit --save) instead of fitting one.",
+                 show_default=False),
+]
+SpendFileOpt = Annotated[
+    Path | None,
+    typer.Option("--spend-model-file", help="Use a saved spend model (from fit --model gamma-gamma --save) instead "
+                 "of fitting one.", show_default=False),
+]
+
+
+def _show_progress() -> bool:
+    """Progress displays only for a person watching: a terminal on stderr, not CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _progress():
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True, disable=not _show_progress())
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a per-customer table as CSV, Parquet or JSON records, chosen by the file's extension."""
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".parquet", ".pq", ".json"):
+        raise CliError(f"Cannot tell the output format of '{path}'; use a file name ending in .csv, .parquet or .json.")
+    if not path.parent.exists():
+        raise CliError(f"The folder of the output file '{path}' does not exist; create it first.")
+    if kind == ".csv":
+        frame.to_csv(path)
+    elif kind == ".json":
+        frame.reset_index().to_json(path, orient="records", date_format="iso", indent=1)
+    else:
+        try:
+            frame.to_parquet(path)
+        except ImportError:
+            raise CliError("Writing Parquet needs pyarrow: pip install 'clvmodels[parquet]'.") from None
+
+
+def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column(str(frame.index.name or ""))
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for idx, row in frame.head(rows).iterrows():
+        table.add_row(str(idx), *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    _console().print(table)
+
+
+def _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end):
+    tx, ds = load_transactions(transactions, dataset)
+    amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
+    if len(tx) >= LARGE_LOG_ROWS and _show_progress():
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"Summarising {len(tx):,} transactions..."):
+            summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
+                                calibration_end=calibration_end, observation_end=observation_end)
+    else:
+        summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
+                            calibration_end=calibration_end, observation_end=observation_end)
+    return tx, summary, amount
+
+
+def _models(summary, amount, model, method, model_file, spend_file, **options):
+    """The transaction model and (when spend data exist) the spend model: loaded from files or fitted."""
+    from clvmodels import load_model
+    from clvmodels.models.base import SpendModel, TransactionModel
+
+    if model_file is not None:
+        if not Path(model_file).is_file():
+            raise CliError(f"Model file '{model_file}' does not exist.")
+        tm = load_model(model_file)
+        if not isinstance(tm, TransactionModel):
+            raise CliError(f"'{model_file}' holds a {tm.spec.title} model, not a transaction model; give it with "
+                           f"--spend-model-file instead.")
+    else:
+        tm, _ = fit_model(model, summary, method, **options)
+    sm = None
+    if spend_file is not None:
+        if not Path(spend_file).is_file():
+            raise CliError(f"Spend model file '{spend_file}' does not exist.")
+        sm = load_model(spend_file)
+        if not isinstance(sm, SpendModel):
+            raise CliError(f"'{spend_file}' holds a {sm.spec.title} model, not a spend model.")
+    elif amount is not None and "monetary_value" in summary.columns:
+        sm, _ = fit_model("gamma_gamma", summary, method, **options)
+    return tm, sm
+
+
+def _score(tm, sm, summary, **value_kwargs) -> pd.DataFrame:
+    """Per-customer scores, in chunks with a progress bar when the table is large."""
+    import pandas as pd
+
+    from clvmodels.report import customer_table
+
+    n = len(summary)
+    if n <= SCORE_CHUNK:
+        return customer_table(tm, sm, summary, **value_kwargs)
+    parts = []
+    with _progress() as progress:
+        task = progress.add_task("Scoring customers", total=n)
+        for start in range(0, n, SCORE_CHUNK):
+            parts.append(customer_table(tm, sm, summary.iloc[start:start + SCORE_CHUNK], **value_kwargs))
+            progress.advance(task, min(SCORE_CHUNK, n - start))
+    key = "clv" if "clv" in parts[0].columns else "expected_purchases"
+    out = pd.concat(parts).sort_values(key, ascending=False, kind="stable")
+    out.attrs.update(parts[0].attrs)
+    return out
+
+
+@command(
+    "clvmodels summarize --dataset cdnow --observation-end 1998-06-30 --output cdnow_summary.parquet",
+    "clvmodels summarize transactions.csv --customer id --date day --amount value --unit W --output summary.csv",
+    name="summarize",
+)
+def summarize_command(
+    transactions: SourceArg = None,
+    dataset: DatasetOpt = None,
+    customer: CustomerOpt = "customer_id",
+    date: DateOpt = "date",
+    amount: AmountOpt = None,
+    unit: UnitOpt = None,
+    calibration_end: CalibrationOpt = None,
+    observation_end: ObservationOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Summarise a transaction log into one row per customer (frequency, recency, T, monetary value).
+
+    Purchases on the same day count as one. With --observation-end the holdout columns are added.
+    Without --output the statistics of the summary and its first rows are printed.
+    """
+    _, summary, _ = _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end,
+                                         observation_end)
+    if output is not None:
+        write_table(summary, output)
+        typer.echo(f"Summary of {len(summary):,} customers written to {output}")
+        return
+    stats = summary.describe().T
+    _print_head(stats, f"{len(summary):,} customers; time unit {summary.attrs.get('unit')}, calibration to "
+                       f"{summary.attrs.get('calibration_end')}", rows=len(stats))
+    _print_head(summary, "First customers")
+
+
+@command(
+    "clvmodels predict --dataset cdnow --horizon 12 --discount-rate 0.01 --output scores.csv",
+    "clvmodels predict transactions.csv --model-file bgnbd.json --spend-model-file gamma_gamma.json --output scores.parquet",
+    "clvmodels predict --dataset cdnow --method mcmc --draws 500 --chains 2 --output scores.json",
+)
+def predict(
+    transactions: SourceArg = None,
+    dataset: DatasetOpt = None,
+    customer: CustomerOpt = "customer_id",
+    date: DateOpt = "date",
+    amount: AmountOpt = None,
+    unit: UnitOpt = None,
+    calibration_end: CalibrationOpt = None,
+    model: Annotated[str, typer.Option("--model", help="Transaction model to fit (without --model-file).")]
+    = "bgnbd",
+    method: MethodOpt = "mle",
+    draws: DrawsOpt = 1000,
+    tune: TuneOpt = 1000,
+    chains: ChainsOpt = 4,
+    seed: SeedOpt = None,
+    model_file: ModelFileOpt = None,
+    spend_model_file: SpendFileOpt = None,
+    horizon: HorizonOpt = 12,
+    horizon_unit: HorizonUnitOpt = "M",
+    discount_rate: DiscountOpt = 0.0,
+    margin: MarginOpt = 1.0,
+    output: OutputOpt = None,
+) -> None:
+    """Score every customer: P(alive), expected purchases and spend, and discounted CLV over the horizon.
+
+    The models are fitted on the log (--model, --method; a Gamma-Gamma spend model when there is an amount
+    column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
+    score comes with its sd and HDI. The table is sorted by CLV, highest first.
+    """
+    _, summary, amount = _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end,
+                                              None)
+    tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
+                     chains=chains, seed=seed)
+    scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin)
+    if output is not None:
+        write_table(scores, output)
+        typer.echo(f"Scores of {len(scores):,} customers written to {output}")
+        return
+    shown = [c for c in ("frequency", "p_alive", "expected_purchases", "expected_spend", "clv", "clv_hdi_lower",
+                         "clv_hdi_upper") if c in scores.columns]
+    _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
+                        f"--output FILE writes them)")
+
+
+@command(
+    "clvmodels report --dataset cdnow --output cdnow_report.html",
+    "clvmodels report transactions.csv --calibration-end 2009-12-31 --method mcmc --draws 500 --output report.html",
+    name="report",
+)
+def report_command(
+    transactions: SourceArg = None,
+    dataset: DatasetOpt = None,
+    customer: CustomerOpt = "customer_id",
+    date: DateOpt = "date",
+    amount: AmountOpt = None,
+    unit: UnitOpt = None,
+    calibration_end: CalibrationOpt = None,
+    observation_end: Annotated[
+        str | None,
+        typer.Option("--observation-end", help="Last date of the holdout period. [default: the last date in the "
+                     "log when --calibration-end is earlier, so there is a holdout to evaluate]", show_default=False),
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="Transaction model to fit (without --model-file).")]
+    = "bgnbd",
+    method: MethodOpt = "mle",
+    draws: DrawsOpt = 1000,
+    tune: TuneOpt = 1000,
+    chains: ChainsOpt = 4,
+    seed: SeedOpt = None,
+    model_file: ModelFileOpt = None,
+    spend_model_file: SpendFileOpt = None,
+    horizon: HorizonOpt = 12,
+    horizon_unit: HorizonUnitOpt = "M",
+    discount_rate: DiscountOpt = 0.0,
+    margin: MarginOpt = 1.0,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-customers table.")] = 20,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write; the per-customer CSV goes "
+                                         "beside it (<name>_customers.csv).")] = Path("clv-report.html"),
+) -> None:
+    """Write one self-contained HTML report (and the per-customer CSV beside it).
+
+    The report holds the data summary, the model fit with diagnostics, model-check plots, the holdout evaluation
+    (when the log goes on after --calibration-end), customer equity (with its interval from a posterior), CLV
+    tiers and RFM segments, and the top customers. It needs no network to view: images and styles are inside
+    the file.
+    """
+    import pandas as pd
+
+    from clvmodels.report import report
+
+    tx, ds = load_transactions(transactions, dataset)
+    amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
+    if observation_end is None and calibration_end is not None and date in tx.columns:
+        last = pd.to_datetime(tx[date], errors="coerce").max()
+        if pd.notna(last) and last.normalize() > pd.Timestamp(calibration_end):
+            observation_end = str(last.date())
+    summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
+                        calibration_end=calibration_end, observation_end=observation_end)
+    tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
+                     chains=chains, seed=seed)
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise CliError(f"The report is an HTML file: give --output a name ending in .html. Got '{output}'.")
+    if not output.parent.exists():
+        raise CliError(f"The folder of '{output}' does not exist; create it first.")
+    from rich.console import Console
+
+    with Console(stderr=True).status("Writing the report...") if _show_progress() else _nullcontext():
+        files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
+                       horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
+                       title=title)
+    typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def main() -> None:

@@ -303,10 +303,11 @@ def plot_frequency_recency_matrix(
     """
     ax = _axes(ax)
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
-    point, _, _ = point_and_interval(model.expected_purchases(grid, t=t))
+    point, lower, _ = point_and_interval(model.expected_purchases(grid, t=t))
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
+    what = "posterior mean of expected purchases" if lower is not None else "expected purchases"
     return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:.4g})",
-                   "expected purchases", "viridis")
+                   what, "viridis")
 
 
 def plot_probability_alive_matrix(
@@ -339,9 +340,10 @@ def plot_probability_alive_matrix(
     """
     ax = _axes(ax)
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
-    point, _, _ = point_and_interval(model.probability_alive(grid))
+    point, lower, _ = point_and_interval(model.probability_alive(grid))
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
-    return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:.4g})", "P(alive)",
+    what = "posterior mean of P(alive)" if lower is not None else "P(alive)"
+    return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:.4g})", what,
                    "magma", vmax=1.0)
 
 
@@ -507,6 +509,10 @@ def plot_posterior(model, *, var_names: Sequence[str] | None = None, kind: str =
     functions = {"dist": azp.plot_dist, "trace": azp.plot_trace_dist}
     if kind not in functions:
         raise ValueError(f"The 'kind' parameter must be 'dist' or 'trace'. Got {kind!r} instead.")
+    if kind == "dist" and var_names is not None:
+        # two panels a row keeps each parameter's density readable at report width
+        kwargs.setdefault("col_wrap", min(2, len(var_names)))
+        kwargs.setdefault("figure_kwargs", {"figsize": (7.0, 2.4 * ((len(var_names) + 1) // 2) + 0.4)})
     return functions[kind](tree, var_names=var_names, backend="matplotlib", **kwargs)
 
 
