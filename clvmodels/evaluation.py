@@ -151,8 +151,13 @@ def _expected_holdout(model, table: pd.DataFrame) -> pd.Series:
     durations = table["duration_holdout"].to_numpy()
     for d in np.unique(durations):
         rows = durations == d
-        out.iloc[np.flatnonzero(rows)] = model.expected_purchases(data[rows], t=float(d)).to_numpy()
+        out.iloc[np.flatnonzero(rows)] = _point(model.expected_purchases(data[rows], t=float(d))).to_numpy()
     return out
+
+
+def _point(prediction) -> pd.Series:
+    """A point prediction as is; a posterior prediction table as its posterior mean."""
+    return prediction["mean"] if isinstance(prediction, pd.DataFrame) else prediction
 
 
 # --------------------------------------------------------------------------- aggregate tracking
@@ -465,11 +470,7 @@ def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_fre
     True
     """
     data = validate_holdout_table(table)
-    models = _point_models(model, None)
-    if models is None:
-        expected = _expected_holdout(model, data)
-    else:
-        expected = pd.Series(np.mean([_expected_holdout(m, data).to_numpy() for m in models], axis=0), index=data.index)
+    expected = _expected_holdout(model, data)  # a posterior model gives its posterior mean
     err = expected - data["frequency_holdout"]
     frame = pd.DataFrame({"actual": data["frequency_holdout"], "expected": expected, "err": err})
 
@@ -531,14 +532,8 @@ def p_alive_calibration(model, table: pd.DataFrame, *, bins=10) -> pd.DataFrame:
     (0.5, 1]          2           0.5
     """
     data = validate_holdout_table(table)
-    models = _point_models(model, None)
-    cols = data[["frequency", "recency", "T"]]
-    if models is None:
-        p = model.probability_alive(cols)
-        expected = _expected_holdout(model, data)
-    else:
-        p = pd.Series(np.mean([m.probability_alive(cols).to_numpy() for m in models], axis=0), index=data.index)
-        expected = pd.Series(np.mean([_expected_holdout(m, data).to_numpy() for m in models], axis=0), index=data.index)
+    p = _point(model.probability_alive(data[["frequency", "recency", "T"]]))  # posterior: its mean
+    expected = _expected_holdout(model, data)
     edges = np.linspace(0.0, 1.0, int(bins) + 1) if np.ndim(bins) == 0 else np.asarray(bins, dtype=float)
     labels = pd.cut(p, edges, include_lowest=True, labels=_interval_labels(edges)).rename("p_alive")
     frame = pd.DataFrame({"p": p, "active": (data["frequency_holdout"] > 0).astype(float),

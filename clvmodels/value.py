@@ -27,6 +27,7 @@ __all__ = [
     "clv_table",
     "continuous_rate",
     "customer_equity_by_cohort",
+    "customer_equity_by_cohort_posterior",
     "contractual_value",
     "retention_clv",
 ]
@@ -202,8 +203,12 @@ def continuous_rate(discount_rate: float, unit: str, model_unit: str) -> float:
     return float(np.log1p(discount_rate) / convert(1.0, unit, model_unit))
 
 
+#: Names under which transaction models offer the closed-form DERT, in order of preference.
+_DERT_METHODS = ("discounted_expected_residual_transactions", "discounted_expected_transactions")
+
+
 def _dert(transaction_model, data, delta: float) -> pd.Series:
-    method = getattr(transaction_model, "discounted_expected_residual_transactions", None)
+    method = next((getattr(transaction_model, n) for n in _DERT_METHODS if hasattr(transaction_model, n)), None)
     if method is None:
         raise ValueError(
             f"discounting='continuous' needs the closed-form discounted expected residual transactions (DERT), "
@@ -309,6 +314,11 @@ def clv_table(
         raise ValueError(f"The 'discounting' parameter must be 'discrete' or 'continuous'. Got {discounting!r} instead.")
     if not (np.isfinite(discount_rate) and discount_rate > -1):
         raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
+    if any(getattr(m, "posterior_", None) is not None for m in (transaction_model, spend_model)):
+        raise ValueError(
+            "clv_table evaluates point fits. For a posterior use clvmodels.lifetime_value / customer_equity "
+            "(mean, sd and HDI per customer and for the total), or customer_equity_by_cohort_posterior."
+        )
     unit = normalize_unit(unit)
     munit = _model_unit(transaction_model, data, model_unit)
     start = getattr(data, "attrs", {}).get("calibration_end")
@@ -450,6 +460,82 @@ def customer_equity_by_cohort(
     return table
 
 
+def customer_equity_by_cohort_posterior(
+    transaction_model,
+    spend_model,
+    data: pd.DataFrame,
+    *,
+    cohort=None,
+    cohort_unit: str = "M",
+    hdi_prob: float = 0.94,
+    calibration_end=None,
+    model_unit: str | None = None,
+    **kwargs,
+) -> pd.DataFrame:
+    """Customer equity by cohort and in total from a posterior: mean, sd and HDI of each total.
+
+    At each posterior draw the CLV of the customers of a cohort is summed
+    (:func:`clvmodels.posterior.customer_equity`, in bounded memory); the draws of the total
+    are the sums of the cohorts' draws, so the total's interval is that of the sum, not a sum
+    of intervals.
+
+    Parameters
+    ----------
+    transaction_model, spend_model
+        Models of which at least one holds a posterior.
+    data : DataFrame
+        Customer summary; never modified.
+    cohort, cohort_unit, calibration_end, model_unit
+        As in :func:`customer_equity_by_cohort`.
+    hdi_prob : float
+        Probability of the HDIs.
+    **kwargs
+        Passed to the CLV (``horizon``, ``unit``, ``discount_rate``, ``margin``, ``model_unit``).
+
+    Returns
+    -------
+    DataFrame
+        One row per cohort then ``total``: ``n_customers``, ``mean``, ``sd``, ``hdi_lower``,
+        ``hdi_upper``.
+    """
+    from clvmodels.posterior import customer_equity as posterior_equity
+    from clvmodels.posterior import hdi_columns
+
+    if isinstance(cohort, str):
+        if cohort not in data.columns:
+            raise ValueError(f"cohort={cohort!r} names no column of 'data'; pass a column name or a Series.")
+        labels = data[cohort].astype(str)
+    elif isinstance(cohort, pd.Series):
+        labels = cohort.reindex(data.index).astype(str)
+    else:
+        labels = _acquisition_period(data, cohort_unit, calibration_end, model_unit)
+    if model_unit is not None:
+        kwargs["model_unit"] = model_unit
+    names, counts, draws = [], [], []
+    for name in sorted(labels.unique()):
+        rows = (labels == name).to_numpy()
+        part = data[rows]
+        part.attrs = dict(getattr(data, "attrs", {}))
+        totals = posterior_equity(transaction_model, spend_model, part, hdi_prob=hdi_prob, return_draws=True, **kwargs)
+        names.append(name)
+        counts.append(int(rows.sum()))
+        draws.append(np.asarray(totals, dtype=float).reshape(-1))
+    per_draw = np.column_stack(draws + [np.sum(draws, axis=0)])
+    lo, hi = hdi_columns(per_draw, hdi_prob)
+    out = pd.DataFrame(
+        {
+            "n_customers": counts + [int(sum(counts))],
+            "mean": per_draw.mean(axis=0),
+            "sd": per_draw.std(axis=0, ddof=1) if per_draw.shape[0] > 1 else np.zeros(per_draw.shape[1]),
+            "hdi_lower": lo,
+            "hdi_upper": hi,
+        },
+        index=pd.Index(names + ["total"], name="cohort"),
+    )
+    out.attrs["hdi_prob"] = hdi_prob
+    return out
+
+
 def contractual_value(
     model,
     *,
@@ -463,7 +549,9 @@ def contractual_value(
 
     as in Fader & Hardie (2010), "Customer-base valuation in a contractual setting", with the
     DERL of the fitted shifted-beta-geometric model (its closed form; see the sBG model
-    page). The margin is per contract period and the discount rate per contract period.
+    page). The value is taken just before the customer's next renewal decision: the payment
+    of that renewal, if she renews, counts at full value, each later one is discounted one
+    more period. The margin is per contract period and the discount rate per contract period.
 
     Parameters
     ----------

@@ -130,18 +130,28 @@ def test_continuous_discounting_uses_dert_with_converted_rate(two_customers):
                         discount_rate=0.1)
 
 
-def test_dert_matches_numerical_integration_of_expected_purchases(bg, gg, cdnow_summary):
+def published_transaction_model(name):
+    from reference_values import PARETO_NBD_FHL2005
+
+    if name == "bgnbd":
+        return clv.BetaGeo.from_params(BGNBD_FHL2005.values(precise=True), unit="W")
+    return clv.ParetoNBD.from_params(PARETO_NBD_FHL2005.values(precise=True), unit="W")
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd"])
+def test_dert_matches_numerical_integration_of_expected_purchases(name, gg, cdnow_summary):
     """DERT(delta) = int_0^inf e^{-delta t} dE[Y(t)] = delta int_0^inf e^{-delta t} E[Y(t)] dt (by parts)."""
-    if not hasattr(bg, "discounted_expected_residual_transactions"):
-        pytest.skip("BetaGeo has no closed-form DERT yet (model-family issue)")
+    model = published_transaction_model(name)
+    if not any(hasattr(model, m) for m in value._DERT_METHODS):
+        pytest.skip(f"{type(model).__name__} has no closed-form DERT yet (model-family issue)")
     s = cdnow_summary.iloc[[0, 1, 2, 5, 20]]
     delta = value.continuous_rate(0.15, "Y", "W")
-    t = value.clv_table(bg, gg, s, horizon=None, unit="Y", discount_rate=0.15, discounting="continuous")
+    t = value.clv_table(model, gg, s, horizon=None, unit="Y", discount_rate=0.15, discounting="continuous")
     for cid, row in s.iterrows():
         one = s.loc[[cid]]
 
         def integrand(u):
-            return np.exp(-delta * u) * float(bg.expected_purchases(one, t=u).iloc[0])
+            return np.exp(-delta * u) * float(model.expected_purchases(one, t=u).iloc[0])
 
         numeric = delta * integrate.quad(integrand, 0, np.inf, limit=400, epsabs=0, epsrel=1e-10)[0]
         assert t.loc[cid, "discounted_purchases"] == pytest.approx(numeric, rel=1e-6)
@@ -199,11 +209,13 @@ def test_sbg_contractual_value_matches_summed_survival_series():
     model = sbg_cls.from_params(params)
     a, b, d = params["alpha"], params["beta"], 0.10
     out = value.contractual_value(model, margin=50.0, discount_rate=d, renewals=[0, 1, 4])
-    t = np.arange(0, 20000)
+    t = np.arange(1, 20000)
     for n in (0, 1, 4):
-        # alive at the start of period n+1 (n renewals made, paying now); future payments at t = n, n+1, ...
-        surv = np.exp(betaln(a, b + t[n:]) - betaln(a, b + n))
-        derl = np.sum(surv / (1 + d) ** (t[n:] - n))
+        # n renewals made, just before the next decision: the payments of renewals n+1, n+2, ...
+        # with probability S(t)/S(n), the first at full value (Fader & Hardie 2010)
+        later = t[t > n]
+        surv = np.exp(betaln(a, b + later) - betaln(a, b + n))
+        derl = np.sum(surv * np.exp(-(later - n - 1) * np.log1p(d)))
         assert out.loc[n, "derl"] == pytest.approx(derl, rel=1e-6)
         assert out.loc[n, "residual_value"] == pytest.approx(50.0 * derl, rel=1e-6)
 
@@ -253,3 +265,33 @@ def test_bad_discount_rate_is_named():
         value.clv_table(LinearBuyer(1.0), FixedSpend(1.0), s, discount_rate=-1.5)
     with pytest.raises(ValueError, match="'discounting' parameter"):
         value.clv_table(LinearBuyer(1.0), FixedSpend(1.0), s, discounting="weekly")
+
+
+# --------------------------------------------------------------------------- posterior cohorts
+def with_posterior(cls, draws: dict[str, np.ndarray], unit=None):
+    """A model carrying the given draws as its posterior_ (no sampling in these tests)."""
+    import xarray as xr
+
+    model = cls.from_params({k: float(np.mean(v)) for k, v in draws.items()}, unit=unit)
+    ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, dtype=float).reshape(1, -1)) for k, v in draws.items()})
+    model.posterior_ = xr.DataTree.from_dict({"posterior": ds})
+    return model
+
+
+def test_posterior_cohort_equity_degenerate_equals_point_and_total_is_sum_of_draws(bg, gg, cdnow_summary):
+    pytest.importorskip("clvmodels.posterior")
+    kwargs = dict(horizon=6, unit="M", discount_rate=0.01, margin=0.3)
+    point = value.customer_equity_by_cohort(value.clv_table(bg, gg, cdnow_summary, **kwargs)["clv"], cdnow_summary)
+    flat = with_posterior(clv.BetaGeo, {k: np.full(4, v) for k, v in bg.params_.items()}, unit="W")
+    post = value.customer_equity_by_cohort_posterior(flat, gg, cdnow_summary, **kwargs)
+    np.testing.assert_allclose(post["mean"], point["customer_equity"], rtol=1e-10)
+    np.testing.assert_allclose(post["hdi_lower"], post["hdi_upper"], rtol=1e-10)
+    rng = np.random.default_rng(11)
+    spread = with_posterior(clv.BetaGeo, {k: v * np.exp(rng.normal(0, 0.05, 40)) for k, v in bg.params_.items()},
+                            unit="W")
+    post = value.customer_equity_by_cohort_posterior(spread, gg, cdnow_summary, hdi_prob=0.9, **kwargs)
+    assert post.loc["total", "mean"] == pytest.approx(post["mean"].drop("total").sum(), rel=1e-12)
+    assert (post["hdi_lower"] < post["mean"]).all() and (post["mean"] < post["hdi_upper"]).all()
+    assert post["n_customers"].tolist() == point["n_customers"].tolist()
+    with pytest.raises(ValueError, match="clv_table evaluates point fits"):
+        value.clv_table(spread, gg, cdnow_summary)
