@@ -16,6 +16,7 @@ from clvmodels import datasets
 from clvmodels.data import rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
 from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
+from clvmodels.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.persistence import load_model
 from clvmodels.value import customer_equity, lifetime_value
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
@@ -26,6 +27,10 @@ __all__ = [
     "rfm_summary",
     "BetaGeo",
     "GammaGamma",
+    "ParetoNBD",
+    "ModifiedBetaGeo",
+    "BetaGeoBetaBinom",
+    "ShiftedBetaGeo",
     "REGISTRY",
     "get_model",
     "load_model",

@@ -22,11 +22,57 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.special as sc
 
-__all__ = ["numpy", "pytensor", "BACKENDS"]
+__all__ = ["numpy", "pytensor", "BACKENDS", "hyp2f1"]
 
 
 def _np_where(cond, a, b):
     return np.where(cond, a, b)
+
+
+def _np_log1mexp(x):
+    # log(1 - e^x) for x <= 0, accurate at both ends (Maechler 2012): log(-expm1(x)) near 0,
+    # log1p(-exp(x)) far below it.
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > -np.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+#: Above this parameter size SciPy's hyp2f1 loses accuracy or returns NaN for z near 1.
+_HYP2F1_SCIPY_MAX = 200.0
+
+
+def hyp2f1(a, b, c, z):
+    """Gauss hypergeometric 2F1 for real arguments with z < 1, hardened.
+
+    SciPy's ``hyp2f1`` returns NaN, or loses digits, when a parameter is large (a customer's
+    frequency enters them) and z is near 1. Those entries, and any non-finite result, are
+    evaluated again with mpmath at 30 significant digits; the rest stays vectorised.
+
+    Examples
+    --------
+    >>> import scipy.special as sc
+    >>> bool(np.isnan(sc.hyp2f1(1.0, 9000.5, 10001.5, 0.99)))
+    True
+    >>> round(float(hyp2f1(1.0, 9000.5, 10001.5, 0.99)), 8)
+    9.17404001
+    """
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, c, z)))
+    with np.errstate(all="ignore"):
+        out = np.asarray(sc.hyp2f1(a, b, c, z), dtype=float)
+    redo = ~np.isfinite(out) | (np.maximum(np.maximum(np.abs(a), np.abs(b)), np.abs(c)) > _HYP2F1_SCIPY_MAX)
+    redo &= np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(z) & (z < 1)
+    if redo.any():
+        import mpmath
+
+        out = np.array(out, copy=True)
+        with mpmath.workdps(30):
+            for i in zip(*np.nonzero(redo)) if out.ndim else [()]:
+                out[i] = float(mpmath.hyp2f1(a[i], b[i], c[i], z[i]))
+    return out if out.ndim else out[()]
+
+
+def _np_logsumexp(x, axis=None):
+    return sc.logsumexp(x, axis=axis)
 
 
 numpy = SimpleNamespace(
@@ -34,13 +80,18 @@ numpy = SimpleNamespace(
     asarray=np.asarray,
     gammaln=sc.gammaln,
     betaln=sc.betaln,
-    hyp2f1=sc.hyp2f1,
+    hyp2f1=hyp2f1,
     betainc=sc.betainc,
     log=np.log,
     log1p=np.log1p,
     exp=np.exp,
     expm1=np.expm1,
     logaddexp=np.logaddexp,
+    log1mexp=_np_log1mexp,
+    logsumexp=_np_logsumexp,
+    arange=np.arange,
+    max=np.max,
+    hyperu=sc.hyperu,
     sqrt=np.sqrt,
     abs=np.abs,
     maximum=np.maximum,
@@ -53,6 +104,86 @@ numpy = SimpleNamespace(
 """NumPy/SciPy namespace: eager evaluation, broadcasting like NumPy."""
 
 
+def _pytensor_hyperu():
+    """Tricomi's U as a PyTensor op evaluated by SciPy (no gradient: used only in predictions)."""
+    import pytensor.tensor as pt
+    from pytensor.compile.ops import wrap_py
+
+    @wrap_py(itypes=[pt.dvector, pt.dvector, pt.dvector], otypes=[pt.dvector])
+    def _hyperu(a, b, z):
+        return np.asarray(sc.hyperu(a, b, z), dtype=float)
+
+    def hyperu(a, b, z):
+        a, b, z = (pt.as_tensor_variable(v, dtype="float64") for v in (a, b, z))
+        a, b, z = pt.broadcast_arrays(a, b, z)
+        shape = a.shape
+        return _hyperu(a.ravel(), b.ravel(), z.ravel()).reshape(shape)
+
+    return hyperu
+
+
+_PT_HYP2F1 = None
+
+
+def _pytensor_hyp2f1():
+    """PyTensor's hyp2f1 (with its gradient) evaluated by the hardened :func:`hyp2f1` above.
+
+    Under PyTensor's Numba backend the fast SciPy (Cython) kernel runs in compiled code and
+    only the entries it cannot do (large parameters, non-finite result) drop to object mode.
+    """
+    global _PT_HYP2F1
+    if _PT_HYP2F1 is not None:
+        return _PT_HYP2F1
+    from pytensor.scalar.math import Hyp2F1, hyp2f1_grad, upgrade_to_float
+    from pytensor.tensor.elemwise import Elemwise
+
+    class HardenedHyp2F1(Hyp2F1):
+        nfunc_spec = ("clvmodels.backend.hyp2f1", 4, 1)
+
+        def impl(self, a, b, c, z):
+            return hyp2f1(a, b, c, z)
+
+        def pullback(self, inputs, outputs, grads):
+            a, b, c, z = inputs
+            (gz,) = grads
+            grad_a, grad_b, grad_c = hyp2f1_grad(a, b, c, z, wrt=[0, 1, 2])
+            return [gz * grad_a, gz * grad_b, gz * grad_c, gz * ((a * b) / c) * scalar_op(a + 1, b + 1, c + 1, z)]
+
+    scalar_op = HardenedHyp2F1(upgrade_to_float, name="hardened_hyp2f1")
+    try:
+        _register_numba_hyp2f1(HardenedHyp2F1)
+    except ImportError:  # PyTensor without Numba: the Python/C linkers use impl/nfunc_spec
+        pass
+    _PT_HYP2F1 = Elemwise(scalar_op)
+    return _PT_HYP2F1
+
+
+def _register_numba_hyp2f1(op_type):
+    import numba
+    from pytensor.link.numba.dispatch import basic as numba_basic
+    from pytensor.link.numba.dispatch.scalar import numba_funcify_ScalarOp, register_scalar_funcify
+    from pytensor.scalar.math import hyp2f1 as plain_hyp2f1
+
+    limit = _HYP2F1_SCIPY_MAX
+
+    def _fallback(a, b, c, z):
+        return float(hyp2f1(a, b, c, z))
+
+    @register_scalar_funcify(op_type)
+    def _funcify(op, node, **kwargs):
+        fast, _ = numba_funcify_ScalarOp(plain_hyp2f1, node, **kwargs)
+
+        @numba_basic.numba_njit
+        def hardened(a, b, c, z):
+            v = fast(a, b, c, z)
+            if not np.isfinite(v) or max(abs(a), abs(b), abs(c)) > limit:
+                with numba.objmode(v="float64"):
+                    v = _fallback(a, b, c, z)
+            return v
+
+        return hardened, None
+
+
 def _load_pytensor() -> SimpleNamespace:
     import pytensor.tensor as pt
     from pytensor.tensor import special as pts
@@ -62,13 +193,18 @@ def _load_pytensor() -> SimpleNamespace:
         asarray=pt.as_tensor_variable,
         gammaln=pt.gammaln,
         betaln=pts.betaln,
-        hyp2f1=pt.hyp2f1,
+        hyp2f1=_pytensor_hyp2f1(),
         betainc=pt.betainc,
         log=pt.log,
         log1p=pt.log1p,
         exp=pt.exp,
         expm1=pt.expm1,
         logaddexp=pt.logaddexp,
+        log1mexp=pt.log1mexp,
+        logsumexp=pt.logsumexp,
+        arange=pt.arange,
+        max=pt.max,
+        hyperu=_pytensor_hyperu(),
         sqrt=pt.sqrt,
         abs=pt.abs,
         maximum=pt.maximum,

@@ -22,6 +22,7 @@ _RULES = {
     "nonnegative": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
     "positive_time": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
     "positive": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
+    "binary": ("0 or 1", lambda v: (v == 0) | (v == 1)),
 }
 
 _FIXES = {
