@@ -1,0 +1,117 @@
+"""Properties that cannot hold by accident: time-scale invariance, the simulator against the
+likelihood and predictions (goodness of fit), and honest non-convergence warnings.
+
+Sources of truth: a change of variables (days vs weeks), simulation from the generative
+process with fixed seeds, and the convergence contract of the MLE engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+import clvmodels as clv
+from clvmodels import backend
+from clvmodels.errors import ConvergenceWarning
+from clvmodels.models import bgnbd, gamma_gamma
+
+from reference_values import BGNBD_FHL2005, CDNOW, GAMMA_GAMMA_FH2013
+
+
+def test_bgnbd_fit_in_days_is_the_fit_in_weeks_with_alpha_times_seven(cdnow_transactions, cdnow_summary):
+    # Measuring time in days multiplies every time by 7: lambda's rate parameter alpha scales
+    # by 7, r, a, b do not change, and the density of each of the x repeat-purchase times
+    # gains a factor 1/7, so loglik_days = loglik_weeks - sum(x) log 7.
+    days = clv.rfm_summary(cdnow_transactions, "customer_id", "date", "amount", unit="D",
+                           calibration_end=CDNOW["calibration_end"])
+    in_days = clv.BetaGeo().fit(days)
+    in_weeks = clv.BetaGeo().fit(cdnow_summary)
+    for name in ("r", "a", "b"):
+        assert in_days.params_[name] == pytest.approx(in_weeks.params_[name], rel=1e-5), name
+    assert in_days.params_["alpha"] == pytest.approx(7 * in_weeks.params_["alpha"], rel=1e-5)
+    assert in_days.loglik_ == pytest.approx(in_weeks.loglik_ - CDNOW["sum_frequency"] * np.log(7), rel=1e-10)
+    assert in_days.unit_ == "D"
+
+
+def test_bgnbd_simulated_frequencies_follow_probability_of_purchases():
+    # chi-square goodness of fit of the simulator's x against P(X(T) = n) for new customers
+    params = BGNBD_FHL2005.values(precise=True)
+    T, n = 39.0, 20000
+    data = bgnbd.simulate(np.random.default_rng(11), n, **params, T=T)
+    model = clv.BetaGeo.from_params(params)
+    top = 8
+    observed = np.bincount(np.minimum(data["frequency"].astype(int), top), minlength=top + 1)
+    pmf = model.probability_of_purchases(np.arange(top), T).to_numpy()
+    expected = n * np.append(pmf, 1 - pmf.sum())
+    assert expected.min() > 5
+    chi2 = stats.chisquare(observed, expected)
+    assert chi2.pvalue > 1e-3, chi2
+
+
+def test_bgnbd_conditional_expectation_matches_simulated_holdout_purchases():
+    # equation (10) against the process: simulate 39 calibration + 39 holdout weeks, summarise
+    # the calibration part, and compare the predicted with the simulated holdout purchases
+    params = BGNBD_FHL2005.values(precise=True)
+    rng = np.random.default_rng(5)
+    n, t_hold = 20000, 39.0
+    T_cal = rng.uniform(27.0, 39.0, n)
+    _, (who, when) = bgnbd.simulate(rng, n, **params, T=T_cal + t_hold, return_times=True)
+    cal = when <= T_cal[who]
+    x = np.bincount(who[cal], minlength=n).astype(float)
+    tx = np.zeros(n)
+    np.maximum.at(tx, who[cal], when[cal])
+    holdout = np.bincount(who[~cal], minlength=n).astype(float)
+    summary = pd.DataFrame({"frequency": x, "recency": tx, "T": T_cal})
+    predicted = clv.BetaGeo.from_params(params).expected_purchases(summary, t=t_hold).to_numpy()
+    diff = holdout - predicted
+    z = diff.sum() / (diff.std(ddof=1) * np.sqrt(n))
+    assert abs(z) < 4, z
+    # and within repeat buyers alone, where the history matters most
+    rb = x > 0
+    z_rb = diff[rb].sum() / (diff[rb].std(ddof=1) * np.sqrt(rb.sum()))
+    assert abs(z_rb) < 4, z_rb
+
+
+def test_gamma_gamma_simulated_mean_spend_follows_the_likelihood_density():
+    # Kolmogorov-Smirnov of simulated mean spends (x = 3) against the CDF obtained by numerically
+    # integrating exp(loglik): the simulator and the likelihood describe the same distribution
+    params = GAMMA_GAMMA_FH2013.values()
+    x = 3.0
+    data = gamma_gamma.simulate(np.random.default_rng(3), 4000, **params, frequency=x)
+    grid = np.concatenate([[0.0], np.geomspace(1e-3, 1e5, 20001)])
+    with np.errstate(divide="ignore"):
+        density = np.exp(gamma_gamma.loglik(backend.numpy, **params, frequency=x, monetary_value=grid))
+    density[0] = 0.0
+    cdf = integrate.cumulative_trapezoid(density, grid, initial=0.0)
+    assert cdf[-1] == pytest.approx(1.0, abs=1e-5)  # the density integrates to one
+    ks = stats.kstest(data["monetary_value"], lambda z: np.interp(z, grid, cdf))
+    assert ks.pvalue > 1e-3, ks
+
+
+def test_no_information_on_dropout_warns_with_what_to_try():
+    # nobody ever repeats: a and b are not identified, the Hessian is singular
+    s = pd.DataFrame({"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.linspace(10, 40, 50)})
+    with pytest.warns(ConvergenceWarning, match=r"BG/NBD maximum likelihood did not converge: .*Hessian is not positive "
+                                                r"definite.*Try other starting values \(fit\(\.\.\., init="):
+        model = clv.BetaGeo().fit(s)
+    assert model.converged_ is False
+    assert np.all(np.isnan(model.cov_.to_numpy()))
+    table = model.summary()
+    assert table["se"].isna().all()
+
+
+def test_gamma_gamma_without_spend_variation_warns():
+    s = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "monetary_value": [5.0, 5.0, 5.0]})
+    with pytest.warns(ConvergenceWarning, match=r"Gamma-Gamma maximum likelihood did not converge"):
+        model = clv.GammaGamma().fit(s)
+    assert model.converged_ is False
+
+
+def test_converged_fit_emits_no_warning(cdnow_summary):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clv.GammaGamma().fit(cdnow_summary[cdnow_summary["frequency"] > 0]).converged_ is True
