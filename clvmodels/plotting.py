@@ -219,18 +219,18 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     """
     if max_count < 1:
         raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
-    ax = _axes(ax)
     bins = np.arange(max_count + 1)
     if getattr(model, "posterior_", None) is not None:
         from clvmodels.posterior import posterior_predictive_check
 
-        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), ax)
+        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax))
     observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
     T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
     expected = np.zeros(max_count, dtype=float)
     for T, count in zip(T_values, T_counts):
         expected += count * np.asarray(model.probability_of_purchases(bins[:-1], t=T), dtype=float)
     expected = np.append(expected, float(len(data)) - expected.sum())
+    ax = _axes(ax)
     width = 0.4
     ax.bar(bins - width / 2, observed, width, color=_OBSERVED, label="observed")
     ax.bar(bins + width / 2, expected, width, color=_MODEL, label="model")
@@ -301,9 +301,9 @@ def plot_frequency_recency_matrix(
     (11, 60)
     >>> close(ax)
     """
-    ax = _axes(ax)
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
     point, lower, _ = point_and_interval(model.expected_purchases(grid, t=t))
+    ax = _axes(ax)
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
     what = "posterior mean of expected purchases" if lower is not None else "expected purchases"
     return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:.4g})",
@@ -338,9 +338,9 @@ def plot_probability_alive_matrix(
     True
     >>> close(ax)
     """
-    ax = _axes(ax)
     grid, frequency, recency, T = _history_grid(model, data, max_frequency, T, n_recency)
     point, lower, _ = point_and_interval(model.probability_alive(grid))
+    ax = _axes(ax)
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
     what = "posterior mean of P(alive)" if lower is not None else "P(alive)"
     return _matrix(ax, values, frequency, recency, f"P(alive) by purchase history (T = {T:.4g})", what,
@@ -389,9 +389,9 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
     [5.0, 12.0, 18.0]
     >>> close(ax)
     """
-    ax = _axes(ax, figsize=(7.5, 4.0))
     actual_col = _column(table, ["actual"], "actual")
     expected_col = _column(table, ["expected"], "expected")
+    ax = _axes(ax, figsize=(7.5, 4.0))
     suffix = "_cumulative" if cumulative else ""
     actual = table[actual_col].astype(float)
     expected = table[expected_col].astype(float)
@@ -444,9 +444,9 @@ def plot_conditional_expectations(table: pd.DataFrame, *, ax=None):
     ['0', '1', '2+']
     >>> close(ax)
     """
-    ax = _axes(ax)
     actual = table[_column(table, ["actual", "actual_mean", "observed"], "actual")].astype(float).to_numpy()
     expected = table[_column(table, ["expected", "mean", "expected_mean", "model"], "expected")].astype(float).to_numpy()
+    ax = _axes(ax)
     x = np.arange(len(table))
     ax.plot(x, actual, marker="o", color=_OBSERVED, label="actual")
     ax.plot(x, expected, marker="s", linestyle="--", color=_MODEL, label="model")
@@ -498,7 +498,7 @@ def plot_posterior(model, *, var_names: Sequence[str] | None = None, kind: str =
     """
     import arviz_plots as azp
 
-    tree = getattr(model, "posterior_", model)
+    tree = getattr(model, "posterior_", None) if hasattr(model, "spec") else model
     if tree is None:
         raise ValueError(
             "The model has no posterior: it was fitted by maximum likelihood. Sample it first "
@@ -542,8 +542,8 @@ def plot_top_customers(values, *, n: int = 20, ax=None, label: str = "CLV"):
     >>> v = pd.DataFrame({"mean": [10.0, 30.0, 20.0], "hdi_lower": [5.0, 20.0, 12.0], "hdi_upper": [15.0, 41.0, 30.0]},
     ...                  index=pd.Index(["a", "b", "c"], name="customer_id"))
     >>> ax = plot_top_customers(v, n=2)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['b', 'c']
+    >>> [t.get_text() for t in ax.get_yticklabels()]  # bottom to top
+    ['c', 'b']
     >>> close(ax)
     """
     point, lower, upper = point_and_interval(values)
@@ -556,7 +556,8 @@ def plot_top_customers(values, *, n: int = 20, ax=None, label: str = "CLV"):
         ax.errorbar(top.to_numpy(), y, xerr=[top.to_numpy() - lo, hi - top.to_numpy()], fmt="none", ecolor="black",
                     capsize=2, label="interval")
         ax.legend(loc="lower right")
-    ax.set_yticks(y, [str(i) for i in top.index])
+    # ticks bottom to top, so the highest customer is the top label
+    ax.set_yticks(y[::-1], [str(i) for i in top.index[::-1]])
     ax.set_xlabel(label)
     ax.set_ylabel(str(point.index.name or "customer"))
     ax.set_title(f"Top {len(top)} customers by {label}")
@@ -608,8 +609,8 @@ def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, 
 
 # --------------------------------------------------------------------------- segments
 def _bar_table(table: pd.DataFrame, value_candidates, share_candidates, title: str, ax):
-    ax = _axes(ax)
     value_col = _column(table, value_candidates, "count")
+    ax = _axes(ax)
     labels = [str(i) for i in table.index]
     x = np.arange(len(table))
     ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85, label=str(value_col))
