@@ -18,6 +18,7 @@ from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning,
 from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
 from clvmodels.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.persistence import load_model
+from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import customer_equity, lifetime_value
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
 
@@ -31,6 +32,8 @@ __all__ = [
     "ModifiedBetaGeo",
     "BetaGeoBetaBinom",
     "ShiftedBetaGeo",
+    "compare",
+    "likelihood_ratio_test",
     "REGISTRY",
     "get_model",
     "load_model",

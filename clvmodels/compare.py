@@ -1,0 +1,162 @@
+r"""Comparing models fitted to the same customers.
+
+For maximum-likelihood fits: log-likelihood, number of parameters, AIC
+(:math:`2k - 2\log L`), BIC (:math:`k \log n - 2\log L`, with :math:`n` the number of
+customers) and, for nested pairs, the likelihood-ratio test. For posteriors (``.sample``):
+PSIS-LOO from the stored per-customer log-likelihood (ArviZ), reported as ``elpd_loo`` and on
+the deviance scale ``looic`` = :math:`-2\,\mathrm{elpd}`, so that, as for AIC, smaller is
+better.
+
+Nesting among the transaction models: Pareto/NBD, BG/NBD and MBG/NBD are *not* nested in one
+another (different dropout processes), so compare them by AIC/BIC/LOO; the likelihood-ratio
+test is for a model against a restricted version of itself (e.g. a parameter held fixed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["compare", "likelihood_ratio_test"]
+
+
+def _name(model, given: str | None) -> str:
+    return given if given is not None else type(model).__name__
+
+
+def likelihood_ratio_test(restricted, full, df: int | None = None) -> dict[str, float]:
+    r"""Likelihood-ratio test of a restricted (nested) maximum-likelihood fit against a fuller one.
+
+    :math:`D = 2(\log L_{\text{full}} - \log L_{\text{restricted}})` is asymptotically
+    :math:`\chi^2` with ``df`` degrees of freedom (default: the difference in numbers of free
+    parameters). For a restriction on the boundary of the parameter space the p-value is
+    conservative.
+
+    Parameters
+    ----------
+    restricted, full : fitted models, or (loglik, n_params) pairs
+        The two fits, on the same data.
+    df : int, optional
+        Degrees of freedom.
+
+    Returns
+    -------
+    dict
+        ``statistic``, ``df``, ``p_value``.
+
+    Examples
+    --------
+    >>> likelihood_ratio_test((-9600.0, 3), (-9590.0, 4))["p_value"] < 1e-4
+    True
+    """
+    def unpack(m):
+        if isinstance(m, tuple):
+            return float(m[0]), int(m[1])
+        if getattr(m, "loglik_", None) is None:
+            raise ValueError(
+                f"{type(m).__name__} has no maximum-likelihood log-likelihood; fit it with .fit(...) first "
+                f"(posteriors are compared by LOO in clvmodels.compare)."
+            )
+        return float(m.loglik_), len(m.spec.params) - len(getattr(m, "fixed_", {}) or {})
+
+    ll0, k0 = unpack(restricted)
+    ll1, k1 = unpack(full)
+    df = int(df if df is not None else k1 - k0)
+    if df <= 0:
+        raise ValueError(f"The full model must have more free parameters than the restricted one (df={df}); pass df=... .")
+    stat = max(0.0, 2.0 * (ll1 - ll0))
+    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+
+
+def _loo(model):
+    import arviz as az
+
+    post = model.posterior_
+    if "log_likelihood" not in getattr(post, "children", {}):
+        raise ValueError(
+            f"The posterior of {type(model).__name__} has no per-customer log-likelihood; sample with "
+            f"log_likelihood=True to compare it by LOO."
+        )
+    var = next(iter(post["log_likelihood"].data_vars))
+    return az.loo(post, var_name=var)
+
+
+def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """One comparison table of models fitted to the same customers.
+
+    Parameters
+    ----------
+    *models : fitted clvmodels models
+        All maximum-likelihood fits (``.fit``) or all posteriors (``.sample``), on the same
+        data (checked with each fit's data fingerprint where the models read the same columns).
+    names : sequence of str, optional
+        Row labels (default: class names).
+
+    Returns
+    -------
+    DataFrame
+        Maximum likelihood: ``n_params``, ``loglik``, ``aic``, ``bic``, ``delta_aic`` and
+        ``aic_weight`` (Akaike weights), sorted by AIC. Posteriors: ``elpd_loo``, ``se``,
+        ``p_loo``, ``looic``, ``delta_looic``, sorted by ``looic``.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+    ...                     unit="W", calibration_end="1997-09-30")
+    >>> table = clv.compare(clv.BetaGeo().fit(s), clv.ParetoNBD().fit(s), clv.ModifiedBetaGeo().fit(s))
+    >>> table.index.tolist()
+    ['ModifiedBetaGeo', 'BetaGeo', 'ParetoNBD']
+    >>> table["aic"].round(1).tolist()
+    [19172.2, 19172.9, 19198.0]
+    """
+    if not models:
+        raise ValueError("compare needs at least one fitted model.")
+    labels = list(names) if names is not None else [_name(m, None) for m in models]
+    if len(labels) != len(models) or len(set(labels)) != len(labels):
+        raise ValueError(f"Give one distinct name per model; got {labels} for {len(models)} models.")
+    bayes = [getattr(m, "posterior_", None) is not None for m in models]
+    if any(bayes) and not all(bayes):
+        raise ValueError(
+            "Compare either maximum-likelihood fits (AIC/BIC) or posteriors (LOO), not a mix: "
+            + ", ".join(f"{lab}={'posterior' if b else 'MLE'}" for lab, b in zip(labels, bayes))
+        )
+    by_columns: dict[tuple, set] = {}
+    for m in models:
+        fp = getattr(m, "data_fingerprint_", None)
+        if fp is not None:
+            by_columns.setdefault(m.spec.data_names, set()).add(fp)
+    clash = [cols for cols, fps in by_columns.items() if len(fps) > 1]
+    if clash:
+        raise ValueError(
+            f"The models were fitted to different data (columns {', '.join(clash[0])} differ between fits); "
+            f"information criteria are only comparable on the same customers."
+        )
+    if all(bayes):
+        rows = []
+        for lab, m in zip(labels, models):
+            res = _loo(m)
+            rows.append({"model": lab, "elpd_loo": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
+                         "looic": -2.0 * float(res.elpd)})
+        out = pd.DataFrame(rows).set_index("model").sort_values("looic")
+        out["delta_looic"] = out["looic"] - out["looic"].min()
+        out.index.name = None
+        return out
+    rows = []
+    for lab, m in zip(labels, models):
+        ll = getattr(m, "loglik_", None)
+        n = getattr(m, "n_customers_", None)
+        if ll is None or n is None:
+            raise ValueError(f"{lab} is not fitted by maximum likelihood (no loglik_); call .fit(data) first.")
+        k = len(m.spec.params)
+        rows.append({"model": lab, "n_params": k, "loglik": float(ll), "aic": 2 * k - 2 * float(ll),
+                     "bic": k * np.log(float(n)) - 2 * float(ll)})
+    out = pd.DataFrame(rows).set_index("model").sort_values("aic")
+    out["delta_aic"] = out["aic"] - out["aic"].min()
+    w = np.exp(-0.5 * out["delta_aic"])
+    out["aic_weight"] = w / w.sum()
+    out.index.name = None
+    return out
