@@ -51,6 +51,8 @@ class CLVModel:
 
     def __init__(self) -> None:
         self._params: dict[str, float] | None = None
+        #: Posterior (ArviZ DataTree) after :meth:`sample`; None for point estimates.
+        self.posterior_ = None
 
     # ----------------------------------------------------------------- fitted state
     def _require_params(self) -> dict[str, float]:
@@ -147,6 +149,7 @@ class CLVModel:
         result = fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter)
         names = list(self.spec.param_names)
         self._params = result.params
+        self.posterior_ = None
         self.cov_ = pd.DataFrame(result.cov, index=names, columns=names)
         self.se_ = result.se
         self.loglik_ = float(result.loglik)
@@ -158,12 +161,115 @@ class CLVModel:
         self.data_fingerprint_ = fingerprint(arrays)
         return self
 
+    def sample(
+        self,
+        data,
+        *,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        random_seed: int | None = None,
+        priors: Mapping[str, Any] | None = None,
+        sampler: str = "pymc",
+        method: str = "nuts",
+        progressbar: bool | None = None,
+        weights=None,
+        cores: int | None = None,
+        target_accept: float = 0.8,
+        log_likelihood: bool | None = None,
+        **kwargs,
+    ) -> Self:
+        """Sample the posterior of the parameters with PyMC (Bayesian fit).
+
+        The PyMC model is built from the model's spec: each parameter's default prior (see
+        ``docs/pages/bayesian.md``) unless ``priors`` overrides it, and the one log-likelihood,
+        evaluated on the distinct summary rows with their counts. Afterwards the same
+        prediction calls as after :meth:`fit` return, per customer, the posterior mean, sd and
+        HDI (see :mod:`clvmodels.posterior`).
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with the columns the model reads.
+        draws, tune, chains : int
+            Draws kept per chain, tuning steps per chain, number of chains.
+        random_seed : int, optional
+            Seed for reproducible draws.
+        priors : mapping, optional
+            Per-parameter override: ``("Gamma", {"alpha": 2, "beta": 1})``, a
+            ``pm.Gamma.dist(...)`` object, or a callable ``name -> random variable``.
+        sampler : {"pymc", "nutpie", "numpyro"}
+            NUTS implementation (nutpie / numpyro must be installed).
+        method : {"nuts", "advi", "pathfinder"}
+            MCMC, or a fast approximation for large data (``chains * draws`` draws from it).
+        progressbar : bool, optional
+            Default: shown on a terminal, hidden in CI and when output is not a terminal.
+        weights : array-like, optional
+            Number of customers each row stands for (aggregated tables).
+        cores : int, optional
+            Processes for the chains (PyMC sampler).
+        target_accept : float
+            NUTS target acceptance; raise it (0.9-0.99) when there are divergences.
+        log_likelihood : bool, optional
+            Keep the per-customer log-likelihood for LOO. Default: when it fits in
+            :data:`clvmodels.inference.bayes.LOGLIK_MAX_BYTES`.
+        **kwargs
+            Passed on to ``pm.sample`` (or ``pm.fit`` for ADVI).
+
+        Returns
+        -------
+        self
+            With ``posterior_`` (ArviZ DataTree: posterior, log_likelihood, observed_data,
+            sample_stats), ``params_`` (posterior means), ``se_`` (posterior sds).
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> gg = clv.GammaGamma().sample(s[s.frequency > 0], draws=500, tune=500, chains=2,
+        ...                              random_seed=1, progressbar=False)
+        >>> sorted(gg.posterior_.children)
+        ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+        """
+        from clvmodels.inference.bayes import fit_posterior
+
+        return fit_posterior(self, data, weights=weights, draws=draws, tune=tune, chains=chains, cores=cores,
+                             random_seed=random_seed, priors=priors, sampler=sampler, method=method,
+                             progressbar=progressbar, target_accept=target_accept, log_likelihood=log_likelihood,
+                             **kwargs)
+
+    def diagnostics(self) -> pd.DataFrame:
+        """Convergence checks of the posterior: R-hat, bulk/tail ESS, divergences, E-BFMI.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``check``, ``parameter``, ``value``, ``threshold``, ``ok``; see
+            :func:`clvmodels.inference.diagnostics.diagnostics_table`.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> gg = clv.GammaGamma().sample(s[s.frequency > 0], draws=500, tune=500, chains=2,
+        ...                              random_seed=1, progressbar=False)
+        >>> gg.diagnostics()["check"].unique().tolist()
+        ['r_hat', 'ess_bulk', 'ess_tail', 'divergences', 'bfmi']
+        """
+        from clvmodels.inference.diagnostics import diagnostics_table
+        from clvmodels.posterior import _require_posterior
+
+        return diagnostics_table(_require_posterior(self))
+
     # ----------------------------------------------------------------- reporting
     def summary(self, ci: float = 0.95) -> pd.DataFrame:
         """Estimates with standard errors and confidence intervals.
 
         The interval is computed on the unconstrained scale (log for positive parameters) and
-        mapped back, so it always lies inside the parameter's support.
+        mapped back, so it always lies inside the parameter's support. For a posterior
+        (after :meth:`sample`): mean, sd, HDI of probability ``ci``, R-hat and ESS.
 
         Parameters
         ----------
@@ -182,6 +288,10 @@ class CLVModel:
         a         0.793  0.186      0.501      1.255
         b         2.426  0.705      1.372      4.289
         """
+        if self.posterior_ is not None:
+            from clvmodels.posterior import posterior_summary
+
+            return posterior_summary(self, hdi_prob=ci)
         params = self._require_params()
         z = stats.norm.ppf(0.5 + ci / 2)
         pct = f"{100 * ci:g}%"
@@ -230,13 +340,22 @@ class CLVModel:
             )
         return fn
 
-    def _predict_per_customer(self, name: str, data, **kwargs) -> pd.Series:
+    def _predict_per_customer(self, name: str, data, *, hdi_prob: float = 0.94, return_draws: bool = False, **kwargs):
+        if self.posterior_ is not None:
+            from clvmodels.posterior import predict_customers
+
+            return predict_customers(self, name, data, hdi_prob=hdi_prob, return_draws=return_draws, **kwargs)
         self._require_params()  # an unfitted model says so before any complaint about the data
         index, arrays = validate_summary(self.spec, data, for_fit=False)
         return self._evaluate(self._prediction(name), index, arrays, name=name, **kwargs)
 
-    def _predict_population(self, name: str, label: str, values, **fixed):
+    def _predict_population(self, name: str, label: str, values, *, hdi_prob: float = 0.94, return_draws: bool = False,
+                            **fixed):
         """Evaluate a population-level prediction over a scalar or a 1-d array argument."""
+        if self.posterior_ is not None:
+            from clvmodels.posterior import predict_population
+
+            return predict_population(self, name, label, values, hdi_prob=hdi_prob, return_draws=return_draws, **fixed)
         params = self._require_params()
         arr = np.asarray(values, dtype=float)
         with np.errstate(divide="ignore", over="ignore", under="ignore"):
@@ -275,7 +394,14 @@ class CLVModel:
         >>> path = bg.save(os.path.join(tempfile.mkdtemp(), "bg.json"))
         >>> clv.load_model(path).params_ == bg.params_
         True
+
+        A posterior (after :meth:`sample`) is written as NetCDF-4 instead (``.nc``; see
+        :func:`clvmodels.posterior.save_posterior`).
         """
+        if self.posterior_ is not None:
+            from clvmodels.posterior import save_posterior
+
+            return save_posterior(self, path)
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=True))
         return path
@@ -308,7 +434,11 @@ class CLVModel:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save` (JSON point estimate or NetCDF posterior)."""
+        from clvmodels.posterior import is_posterior_file, load_posterior
+
+        if is_posterior_file(path):
+            return load_posterior(path, cls)
         from clvmodels.persistence import read_payload
 
         return cls.from_dict(read_payload(path))
@@ -317,7 +447,7 @@ class CLVModel:
 class TransactionModel(CLVModel):
     """Models of the purchase process: expected purchases, P(alive), P(X(t) = n)."""
 
-    def expected_purchases(self, data, t: float) -> pd.Series:
+    def expected_purchases(self, data, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """Expected number of purchases in the next ``t`` time units, per customer, given each history.
 
         Parameters
@@ -326,11 +456,16 @@ class TransactionModel(CLVModel):
             Summary with ``frequency``, ``recency`` and ``T`` (one row per customer).
         t : float
             Length of the forecast period, in the summary's time unit.
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+        return_draws : bool
+            Posterior only: return the draws (xarray DataArray) instead of the summary.
 
         Returns
         -------
-        Series
-            Indexed by customer id.
+        Series or DataFrame
+            Indexed by customer id; from a posterior a DataFrame with ``mean``, ``sd``,
+            ``hdi_lower``, ``hdi_upper``.
 
         Examples
         --------
@@ -341,10 +476,20 @@ class TransactionModel(CLVModel):
         >>> bg.expected_purchases(s, t=39).round(3).tolist()
         [1.226]
         """
-        return self._predict_per_customer("expected_purchases", data, t=np.asarray(t, dtype=float))
+        return self._predict_per_customer("expected_purchases", data, t=np.asarray(t, dtype=float), hdi_prob=hdi_prob,
+                                         return_draws=return_draws)
 
-    def probability_alive(self, data) -> pd.Series:
+    def probability_alive(self, data, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """Probability that each customer is still active at the end of observation.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with the columns the model reads.
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+        return_draws : bool
+            Posterior only: return the draws (xarray DataArray) instead of the summary.
 
         Examples
         --------
@@ -355,9 +500,9 @@ class TransactionModel(CLVModel):
         >>> bg.probability_alive(s).round(3).tolist()
         [1.0, 0.727]
         """
-        return self._predict_per_customer("probability_alive", data)
+        return self._predict_per_customer("probability_alive", data, hdi_prob=hdi_prob, return_draws=return_draws)
 
-    def probability_of_purchases(self, n, t: float):
+    def probability_of_purchases(self, n, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """P(X(t) = n): probability that a customer just acquired makes ``n`` purchases in ``t``.
 
         Parameters
@@ -366,10 +511,16 @@ class TransactionModel(CLVModel):
             Number(s) of purchases.
         t : float
             Length of the period.
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+        return_draws : bool
+            Posterior only: return the draws (xarray DataArray) instead of the summary.
 
         Returns
         -------
         float, or Series indexed by ``n``
+            From a posterior: a Series (mean, sd, hdi_lower, hdi_upper) for scalar ``n``, or
+            a DataFrame indexed by ``n``.
 
         Examples
         --------
@@ -379,10 +530,20 @@ class TransactionModel(CLVModel):
         >>> p.index.tolist(), bool(p.is_monotonic_decreasing)
         ([0.0, 1.0, 2.0], True)
         """
-        return self._predict_population("probability_of_purchases", "n", np.asarray(n, dtype=float), t=float(t))
+        return self._predict_population("probability_of_purchases", "n", np.asarray(n, dtype=float), t=float(t),
+                                        hdi_prob=hdi_prob, return_draws=return_draws)
 
-    def expected_purchases_new_customer(self, t):
+    def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.
+
+        Parameters
+        ----------
+        t : float or array
+            Length(s) of the period.
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+        return_draws : bool
+            Posterior only: return the draws (xarray DataArray) instead of the summary.
 
         Examples
         --------
@@ -391,19 +552,24 @@ class TransactionModel(CLVModel):
         >>> bg.expected_purchases_new_customer([13.0, 39.0]).round(3).tolist()
         [0.534, 1.197]
         """
-        return self._predict_population("expected_purchases_new_customer", "t", t)
+        return self._predict_population("expected_purchases_new_customer", "t", t, hdi_prob=hdi_prob,
+                                        return_draws=return_draws)
 
 
 class SpendModel(CLVModel):
     """Models of the value of transactions."""
 
-    def expected_spend(self, data) -> pd.Series:
+    def expected_spend(self, data, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """Expected value of a customer's future transactions, given the spend history.
 
         Parameters
         ----------
         data : DataFrame
             Summary with ``frequency`` and ``monetary_value``.
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+        return_draws : bool
+            Posterior only: return the draws (xarray DataArray) instead of the summary.
 
         Examples
         --------
@@ -413,4 +579,4 @@ class SpendModel(CLVModel):
         >>> gg.expected_spend(pd.DataFrame({"frequency": [0, 3], "monetary_value": [0.0, 20.0]})).round(2).tolist()
         [35.22, 21.94]
         """
-        return self._predict_per_customer("expected_spend", data)
+        return self._predict_per_customer("expected_spend", data, hdi_prob=hdi_prob, return_draws=return_draws)

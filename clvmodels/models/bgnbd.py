@@ -204,10 +204,10 @@ SPEC = ModelSpec(
     name="bgnbd",
     title="BG/NBD",
     params=(
-        Param("r", symbol="r", prior=("Weibull", {"alpha": 2.0, "beta": 1.0})),
-        Param("alpha", symbol=r"\alpha", prior=("Weibull", {"alpha": 2.0, "beta": 10.0})),
-        Param("a", symbol="a", prior=("HalfNormal", {"sigma": 10.0})),
-        Param("b", symbol="b", prior=("HalfNormal", {"sigma": 10.0})),
+        Param("r", symbol="r", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
+        Param("alpha", symbol=r"\alpha", prior=("LogNormal", {"mu": 2.0, "sigma": 2.5})),
+        Param("a", symbol="a", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
+        Param("b", symbol="b", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
     ),
     data=(
         DataField("frequency", "count", description="repeat purchases x"),

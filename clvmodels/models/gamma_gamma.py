@@ -86,9 +86,9 @@ SPEC = ModelSpec(
     name="gamma_gamma",
     title="Gamma-Gamma",
     params=(
-        Param("p", symbol="p", prior=("HalfNormal", {"sigma": 10.0})),
-        Param("q", symbol="q", prior=("HalfNormal", {"sigma": 10.0})),
-        Param("gamma", symbol=r"\gamma", prior=("HalfNormal", {"sigma": 50.0})),
+        Param("p", symbol="p", prior=("LogNormal", {"mu": 1.0, "sigma": 1.5})),
+        Param("q", symbol="q", prior=("LogNormal", {"mu": 1.0, "sigma": 1.5})),
+        Param("gamma", symbol=r"\gamma", prior=("LogNormal", {"mu": 3.0, "sigma": 3.0})),
     ),
     data=(
         DataField("frequency", "count", fit_kind="positive_count", description="repeat purchases x"),
