@@ -176,3 +176,13 @@ def test_default_calibration_end_is_the_last_transaction_date(tiny_log):
     assert s.attrs["calibration_end"] == "2024-03-01"
     assert s.loc["A", "T"] == 60.0  # Jan 1 -> Mar 1 2024 (leap year)
     assert s.loc["C", "frequency"] == 0.0
+
+
+def test_calibration_and_observation_end_are_whole_days(tiny_log):
+    # a time of day on the period ends means that whole day: T stays a whole number of days
+    kw = dict(unit="D", observation_end="2024-02-20")
+    with pytest.warns(DataWarning):
+        at_noon = clv.rfm_summary(tiny_log, "cust", "when", "value", calibration_end="2024-01-31 12:00", **kw)
+    with pytest.warns(DataWarning):
+        plain = clv.rfm_summary(tiny_log, "cust", "when", "value", calibration_end="2024-01-31", **kw)
+    pd.testing.assert_frame_equal(at_noon, plain)

@@ -48,7 +48,8 @@ def _to_timestamp(value, name: str) -> pd.Timestamp | None:
         raise ClvDataError(f"The '{name}' parameter must be a date (e.g. '1997-09-30'). Got {value!r} instead.") from None
     if ts is pd.NaT:
         raise ClvDataError(f"The '{name}' parameter must be a date (e.g. '1997-09-30'). Got {value!r} instead.")
-    return ts.tz_localize(None) if ts.tzinfo is not None else ts
+    # a day, like the purchase dates: "1997-09-30 18:00" means the whole of Sep 30
+    return (ts.tz_localize(None) if ts.tzinfo is not None else ts).normalize()
 
 
 def rfm_summary(
