@@ -53,8 +53,15 @@ def lifetime_value(
     discount_rate: float = 0.0,
     margin: float = 1.0,
     model_unit: str | None = None,
-) -> pd.Series:
+    hdi_prob: float = 0.94,
+    return_draws: bool = False,
+):
     """Discounted expected margin of each customer over the next ``horizon`` periods.
+
+    When either model holds a posterior (fitted with ``sample``), the CLV is evaluated at every
+    draw in bounded memory (:func:`clvmodels.posterior.lifetime_value`) and the result is a
+    DataFrame of ``mean``, ``sd``, ``hdi_lower``, ``hdi_upper`` per customer (or the draws
+    with ``return_draws=True``).
 
     Parameters
     ----------
@@ -74,6 +81,8 @@ def lifetime_value(
         Share of spend that is profit (1.0 = revenue).
     model_unit : str, optional
         Time unit of the transaction model, if neither the model nor the summary records it.
+    hdi_prob, return_draws : float, bool
+        Posterior only: HDI probability; return the draws (chain, draw, customer) instead.
 
     Returns
     -------
@@ -91,6 +100,12 @@ def lifetime_value(
     ...          * gg.expected_spend(s).iloc[0]) < 1e-9)
     True
     """
+    from clvmodels import posterior
+
+    if posterior.is_posterior(transaction_model) or posterior.is_posterior(spend_model):
+        return posterior.lifetime_value(transaction_model, spend_model, data, horizon=horizon, unit=unit,
+                                        discount_rate=discount_rate, margin=margin, model_unit=model_unit,
+                                        hdi_prob=hdi_prob, return_draws=return_draws)
     if not (np.isfinite(discount_rate) and discount_rate > -1):
         raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
     unit = normalize_unit(unit)
@@ -102,10 +117,13 @@ def lifetime_value(
     return (margin * spend * discounted).rename("clv")
 
 
-def customer_equity(transaction_model, spend_model, data: pd.DataFrame, **kwargs) -> float:
+def customer_equity(transaction_model, spend_model, data: pd.DataFrame, **kwargs):
     """Customer equity: the sum of :func:`lifetime_value` over the customers in ``data``.
 
-    Keyword arguments are those of :func:`lifetime_value`.
+    Keyword arguments are those of :func:`lifetime_value`. When either model holds a
+    posterior, the total is computed per draw (:func:`clvmodels.posterior.customer_equity`)
+    and returned as a Series of ``mean``, ``sd``, ``hdi_lower``, ``hdi_upper`` (or the
+    per-draw totals with ``return_draws=True``).
 
     Examples
     --------
@@ -118,6 +136,10 @@ def customer_equity(transaction_model, spend_model, data: pd.DataFrame, **kwargs
     >>> bool(abs(ce - lifetime_value(bg, gg, s, horizon=12, unit="M", discount_rate=0.01).sum()) < 1e-9)
     True
     """
+    from clvmodels import posterior
+
+    if posterior.is_posterior(transaction_model) or posterior.is_posterior(spend_model):
+        return posterior.customer_equity(transaction_model, spend_model, data, **kwargs)
     return float(lifetime_value(transaction_model, spend_model, data, **kwargs).sum())
 
 
