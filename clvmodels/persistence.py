@@ -39,6 +39,9 @@ def read_payload(path: str | Path) -> dict:
 def load_model(path: str | Path):
     """Load a model saved with ``model.save(path)``, whichever model it is.
 
+    JSON files hold point estimates; NetCDF-4 files hold posteriors (written after
+    ``model.sample``; see :func:`clvmodels.posterior.load_posterior`). Nothing is unpickled.
+
     Examples
     --------
     >>> import clvmodels as clv, tempfile, os
@@ -47,7 +50,11 @@ def load_model(path: str | Path):
     GammaGamma(p=6.25, q=3.74, gamma=15.44)
     """
     from clvmodels.models import REGISTRY
+    from clvmodels.posterior import is_posterior_file, load_posterior
 
+    if is_posterior_file(path):
+        # NetCDF-4 posterior written by model.save after model.sample
+        return load_posterior(path)
     payload = read_payload(path)
     cls = REGISTRY.get(payload.get("model"))
     if cls is None:
