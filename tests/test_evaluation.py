@@ -201,3 +201,21 @@ def test_evaluation_never_modifies_inputs(bg, cdnow_summary, cdnow_transactions)
     ev.holdout_errors(bg, s, by="frequency")
     ev.p_alive_calibration(bg, s)
     assert frame_hash(s) == hs and frame_hash(tx) == ht
+
+
+@pytest.mark.slow
+def test_sampled_bgnbd_tracking_and_conditional_tables_have_hdis_around_the_ml_values(
+        bg, cdnow_summary, cdnow_transactions):
+    """Real posterior (tiny: 2 chains x 150 draws): HDIs hold their mean and the ML expectation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", clv.ConvergenceWarning)  # too few draws for the checks, on purpose
+        post = clv.BetaGeo().sample(cdnow_summary, draws=150, tune=150, chains=2, random_seed=1, progressbar=False)
+    ml = clv.BetaGeo().fit(cdnow_summary)
+    t = ev.tracking(post, cdnow_summary, cdnow_transactions, max_draws=100)
+    t_ml = ev.tracking(ml, cdnow_summary, cdnow_transactions)
+    last = t.iloc[-1]
+    assert last["expected_cumulative_lower"] < t_ml["expected_cumulative"].iloc[-1] < last["expected_cumulative_upper"]
+    assert abs(last["expected_cumulative"] / last["actual_cumulative"] - 1) < 0.05
+    c = ev.conditional_expectations(post, cdnow_summary, max_draws=100)
+    c_ml = ev.conditional_expectations(ml, cdnow_summary)
+    assert ((c["expected_lower"] < c_ml["expected"]) & (c_ml["expected"] < c["expected_upper"])).all()
