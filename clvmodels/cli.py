@@ -43,7 +43,15 @@ __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "load_transacti
 
 
 class CliError(Exception):
-    """A user error: shown as one line ``Error: <message>`` and exit code 1."""
+    """A user error: shown as one line ``Error: <message>`` and exit code 1.
+
+    Examples
+    --------
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["fit", "--dataset", "nope"])
+    >>> result.exit_code, result.stderr.split(";")[0]
+    (1, "Error: Unknown dataset 'nope'")
+    """
 
 
 class ClvGroup(TyperGroup):
@@ -108,7 +116,27 @@ def _unwrap(text: str) -> str:
 
 
 def command(*examples: str, name: str | None = None) -> Callable:
-    """Register a command; its docstring is the help and ``examples`` (at least one) the epilog."""
+    """Register a function as a ``clvmodels`` command with its docstring as help and examples.
+
+    Parameters
+    ----------
+    *examples : str
+        Example command lines shown at the end of ``--help`` (at least one).
+    name : str, optional
+        Command name; default the function name.
+
+    Examples
+    --------
+    >>> from typer.testing import CliRunner
+    >>> @command("clvmodels hello")
+    ... def hello() -> None:
+    ...     '''Say hello.'''
+    ...     typer.echo("hello")
+    >>> print(CliRunner().invoke(app, ["hello"]).stdout.strip())
+    hello
+    >>> app.registered_commands.pop().callback.__name__  # unregister the example again
+    'hello'
+    """
     if not examples:
         raise TypeError("Every clvmodels command shows at least one example in its --help.")
 
@@ -177,7 +205,30 @@ def _read_file(path: Path) -> pd.DataFrame:
 
 
 def load_transactions(source: Path | None, dataset: str | None) -> tuple[pd.DataFrame, Dataset | None]:
-    """The transaction log from a file or a bundled data set (exactly one of the two)."""
+    """The transaction log from a file or a bundled data set (exactly one of the two).
+
+    Parameters
+    ----------
+    source : Path, optional
+        CSV (also compressed, e.g. ``.csv.gz``), TSV or Parquet file, chosen by extension.
+    dataset : str, optional
+        Name of a bundled data set (a key of :data:`DATASETS`).
+
+    Returns
+    -------
+    (DataFrame, Dataset or None)
+        The log and, for a bundled data set, its conventions (unit, calibration end).
+
+    Examples
+    --------
+    >>> tx, ds = load_transactions(None, "cdnow")
+    >>> len(tx), ds.calibration_end
+    (6919, '1997-09-30')
+    >>> load_transactions(None, None)
+    Traceback (most recent call last):
+    ...
+    clvmodels.cli.CliError: Give either a TRANSACTIONS file or --dataset NAME (e.g. --dataset cdnow), not both or neither.
+    """
     if (source is None) == (dataset is None):
         raise CliError("Give either a TRANSACTIONS file or --dataset NAME (e.g. --dataset cdnow), not both or neither.")
     if dataset is not None:
@@ -209,7 +260,18 @@ def summarize(
     calibration_end: str | None,
     observation_end: str | None = None,
 ) -> pd.DataFrame:
-    """Per-customer summary through :func:`clvmodels.rfm_summary`; data warnings become notes on stderr."""
+    """Per-customer summary through :func:`clvmodels.rfm_summary`; data warnings become notes on stderr.
+
+    Missing columns are reported by their command-line option (``--customer`` ...).
+
+    Examples
+    --------
+    >>> tx, _ = load_transactions(None, "cdnow")
+    >>> s = summarize(tx, customer="customer_id", date="date", amount="amount", unit="W",
+    ...               calibration_end="1997-09-30")
+    >>> len(s), int(s["frequency"].sum())
+    (2357, 2457)
+    """
     from clvmodels import rfm_summary
 
     _check_columns(transactions, customer=customer, date=date, amount=amount)
@@ -260,7 +322,36 @@ def _fit_rows(model_class: type[CLVModel], summary: pd.DataFrame) -> tuple[pd.Da
 
 
 def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
-    """Fit the registered ``model`` on ``summary`` by ``method`` (``options``: sampling settings); return it and facts."""
+    """Fit the registered ``model`` on ``summary`` by ``method``; return it and facts about the fit.
+
+    Rows a model cannot be fitted on (Gamma-Gamma: customers without a repeat purchase) are
+    left out and counted in ``facts["n_left_out"]``.
+
+    Parameters
+    ----------
+    model : str
+        A name or alias known to :func:`clvmodels.get_model` (``"bgnbd"``, ``"gamma-gamma"``).
+    summary : DataFrame
+        Per-customer summary.
+    method : str
+        A key of :data:`FIT_METHODS`.
+    **options
+        Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``).
+
+    Returns
+    -------
+    (model, dict)
+        The fitted model and ``{"method", "n_left_out"[, "left_out_reason"]}``.
+
+    Examples
+    --------
+    >>> tx, _ = load_transactions(None, "cdnow")
+    >>> s = summarize(tx, customer="customer_id", date="date", amount="amount", unit="W",
+    ...               calibration_end="1997-09-30")
+    >>> gg, facts = fit_model("gamma-gamma", s)
+    >>> gg.n_customers_, facts["n_left_out"]
+    (946, 1411)
+    """
     from clvmodels.models import get_model
 
     try:
@@ -303,7 +394,17 @@ def _plain(value: Any) -> Any:
 
 
 def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """One JSON-ready record of a fitted model: name, params, se, loglik, n_customers, converged, ..."""
+    """One JSON-ready record of a fitted model: name, params, se, loglik, n_customers, converged, ...
+
+    Non-finite numbers become ``None`` so that the record serialises as strict JSON.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> record = model_record(clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44), method="given")
+    >>> record["model"], record["params"]["q"], record["loglik"], record["method"]
+    ('gamma_gamma', 3.74, None, 'given')
+    """
     d = model.to_dict()
     record = {
         "model": d["model"],
@@ -809,7 +910,21 @@ def _nullcontext():
 
 
 def main() -> None:
-    """Entry point of the ``clvmodels`` script."""
+    """Entry point of the ``clvmodels`` script (``[project.scripts]`` in pyproject.toml).
+
+    Examples
+    --------
+    >>> import sys
+    >>> argv, sys.argv = sys.argv, ["clvmodels", "--version"]
+    >>> try:
+    ...     main()
+    ... except SystemExit as exit:
+    ...     print("exit code", exit.code)
+    ... finally:
+    ...     sys.argv = argv
+    clvmodels ...
+    exit code 0
+    """
     app(prog_name="clvmodels")
 
 
