@@ -267,7 +267,14 @@ def tracking(
     dates = pd.to_datetime(transactions[date_col]).dt.floor("D")
     obs_end = pd.Timestamp(observation_end or attrs.get("observation_end") or dates.max())
     log = pd.DataFrame({"customer": transactions[customer_col].to_numpy(), "day": dates.to_numpy()})
-    log = log[log["customer"].isin(summary.index) & (log["day"] <= obs_end)].drop_duplicates()
+    known = log["customer"].isin(summary.index).to_numpy()
+    if not known.any():
+        raise ClvDataError(
+            f"No customer of the transaction log's column '{customer_col}' is in the summary's index (log ids like "
+            f"{log['customer'].head(3).tolist()!r}, summary ids like {summary.index[:3].tolist()!r}); pass the log the "
+            f"summary was built from, with the same id type."
+        )
+    log = log[known & (log["day"] <= obs_end).to_numpy()].drop_duplicates()
     log = log.sort_values(["customer", "day"])
     repeat = log[log.duplicated("customer", keep="first")]  # every purchase day after the first one
     repeat_time = ((repeat["day"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float) / days_per_unit

@@ -219,3 +219,9 @@ def test_sampled_bgnbd_tracking_and_conditional_tables_have_hdis_around_the_ml_v
     c = ev.conditional_expectations(post, cdnow_summary, max_draws=100)
     c_ml = ev.conditional_expectations(ml, cdnow_summary)
     assert ((c["expected_lower"] < c_ml["expected"]) & (c_ml["expected"] < c["expected_upper"])).all()
+
+
+def test_tracking_says_when_log_and_summary_ids_do_not_match(bg, cdnow_summary, cdnow_transactions):
+    tx = cdnow_transactions.assign(customer_id=cdnow_transactions["customer_id"].astype(str))
+    with pytest.raises(ClvDataError, match="No customer of the transaction log's column 'customer_id'"):
+        ev.tracking(bg, cdnow_summary, tx)
