@@ -91,6 +91,13 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
         {}_2F_1\!\left(r+x, b+x; a+b+x-1; \frac{t}{\alpha+T+t}\right)\right]
         P(\text{alive})
 
+    Evaluated after Euler's transformation
+    :math:`{}_2F_1(A, B; C; z) = (1-z)^{C-A-B}\,{}_2F_1(C-A, C-B; C; z)`, which turns the
+    bracket into :math:`1 - u^{a-1}\,{}_2F_1(a+b-1-r, a-1; a+b+x-1; z)` with
+    :math:`u = (\alpha+T)/(\alpha+T+t) = 1 - z`. As printed, the first factor underflows and the
+    series overflows for heavy buyers over long horizons (x = 700, t = 1000: 0 times inf);
+    transformed, neither parameter grows with x and the series stays near 1.
+
     Examples
     --------
     >>> from clvmodels import backend
@@ -100,9 +107,8 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
     """
     x = frequency
     z = t / (alpha + T + t)
-    bracket = 1.0 - xp.exp((r + x) * (xp.log(alpha + T) - xp.log(alpha + T + t))) * xp.hyp2f1(
-        r + x, b + x, a + b + x - 1.0, z
-    )
+    log_u = xp.log(alpha + T) - xp.log(alpha + T + t)
+    bracket = 1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
     return (a + b + x - 1.0) / (a - 1.0) * bracket * probability_alive(
         xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T
     )
@@ -120,8 +126,10 @@ def expected_purchases_new_customer(xp, r, alpha, a, b, *, t):
     >>> round(float(expected_purchases_new_customer(backend.numpy, 0.243, 4.414, 0.793, 2.426, t=39)), 4)
     1.1967
     """
+    # Euler-transformed as in expected_purchases (there with x = 0): bounded for any t
+    log_u = xp.log(alpha) - xp.log(alpha + t)
     return (a + b - 1.0) / (a - 1.0) * (
-        1.0 - xp.exp(r * (xp.log(alpha) - xp.log(alpha + t))) * xp.hyp2f1(r, b, a + b - 1.0, t / (alpha + t))
+        1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, t / (alpha + t))
     )
 
 
