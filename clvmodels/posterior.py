@@ -515,7 +515,7 @@ def load_posterior(path: str | Path, cls=None):
         raise ModelFileError(f"{path} is not a clvmodels posterior file (format {attrs.get('format')!r}).")
     if int(attrs.get("format_version", -1)) != POSTERIOR_FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} has posterior format version {attrs.get('format_version')!r}; this clvmodels reads version "
+            f"{path} has posterior format version {int(attrs.get('format_version', -1))}; this clvmodels reads version "
             f"{POSTERIOR_FORMAT_VERSION}. Load it with the clvmodels version that wrote it "
             f"({attrs.get('clvmodels_version')}) or sample again."
         )

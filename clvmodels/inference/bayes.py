@@ -138,7 +138,8 @@ def _make_rv(name: str, prior, model):
     if isinstance(prior, tuple):
         return getattr(pm, prior[0])(name, **prior[1])
     if hasattr(prior, "owner"):
-        return model.register_rv(prior.clone() if hasattr(prior, "clone") else prior, name)
+        # a fresh copy of the node: the caller's object stays unnamed and reusable across models
+        return model.register_rv(prior.owner.clone().default_output(), name)
     return prior(name)
 
 

@@ -80,11 +80,10 @@ def diagnostics_table(tree: xr.DataTree) -> pd.DataFrame:
         if "diverging" in stats:
             n_div = int(np.asarray(stats["diverging"].values).sum())
             rows.append(("divergences", "all", float(n_div), "== 0", n_div == 0))
-        if "energy" in stats and n_chain >= 1 and stats.sizes.get("draw", 0) > 2:
-            energy = np.asarray(stats["energy"].transpose("chain", "draw").values, dtype=float)
-            # E-BFMI per chain (Betancourt 2016, eq. 3.1)
-            bfmi = np.sum(np.diff(energy, axis=1) ** 2, axis=1) / np.sum((energy - energy.mean(axis=1, keepdims=True)) ** 2, axis=1)
-            for c, value in zip(stats["chain"].values, bfmi):
+        if "energy" in stats and stats.sizes.get("draw", 0) > 2:
+            bfmi = np.asarray(az.bfmi(tree)["energy"].values, dtype=float).reshape(-1)
+            chains = stats["chain"].values if "chain" in stats.coords else np.arange(bfmi.size)
+            for c, value in zip(chains, bfmi):
                 rows.append(("bfmi", f"chain {c}", float(value), f">= {BFMI_MIN}", bool(value >= BFMI_MIN)))
     return pd.DataFrame(rows, columns=["check", "parameter", "value", "threshold", "ok"])
 
