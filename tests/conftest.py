@@ -38,6 +38,7 @@ CHECKS = (
     "indexed_outputs",  # per-customer predictions are Series indexed by customer id
     "inputs_unchanged",  # fit and predictions leave the caller's DataFrame untouched
     "pytensor_backend",  # loglik through PyTensor == NumPy loglik (rtol 1e-10)
+    "pytensor_predictions",  # per-customer predictions through PyTensor == NumPy (rtol 1e-10)
 )
 
 

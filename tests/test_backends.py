@@ -64,3 +64,24 @@ def test_mle_engine_total_equals_weighted_numpy_sum(case):
     with np.errstate(all="ignore"):
         expected = float(np.sum(weights * spec.loglik(backend.numpy, **case.params, **arrays)))
     assert total == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("case", cases("pytensor_predictions"))
+def test_pytensor_per_customer_predictions_equal_numpy(case):
+    # the predictions are written once against xp too: the Bayesian engine may build them as graphs
+    import pytensor
+    import pytensor.tensor as pt
+
+    spec = case.spec
+    arrays, _ = case.arrays()
+    params = {name: pt.dscalar(name) for name in spec.param_names}
+    data = {k: pt.dvector(k) for k in arrays}
+    for method, kwargs in case.predictions().items():
+        fn = spec.predictions[method]
+        out = fn(backend.pytensor, **params, **data, **kwargs)
+        compiled = pytensor.function([*params.values(), *data.values()], out, on_unused_input="ignore")
+        via_pytensor = np.asarray(compiled(*case.params.values(), *arrays.values()))
+        with np.errstate(all="ignore"):
+            via_numpy = np.broadcast_to(fn(backend.numpy, **case.params, **arrays, **kwargs), via_pytensor.shape)
+        assert np.all(np.isfinite(via_numpy)), method
+        np.testing.assert_allclose(via_pytensor, via_numpy, rtol=1e-10, atol=0, err_msg=method)
