@@ -60,6 +60,12 @@ def hyp2f1(a, b, c, z):
     with np.errstate(all="ignore"):
         out = np.asarray(sc.hyp2f1(a, b, c, z), dtype=float)
     redo = ~np.isfinite(out) | (np.maximum(np.maximum(np.abs(a), np.abs(b)), np.abs(c)) > _HYP2F1_SCIPY_MAX)
+    # with a, b, c > 0 and z >= 0 every series term is positive, so 2F1 >= 1; SciPy breaks
+    # that (even its sign) near z = 1 when c - a - b is close to an integer
+    positive = (a > 0) & (b > 0) & (c > 0) & (z >= 0)
+    excess = c - a - b
+    redo |= positive & (out < 1.0)
+    redo |= (z > 0.9) & (np.abs(excess - np.round(excess)) < 1e-3)
     redo &= np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(z) & (z < 1)
     if redo.any():
         import mpmath

@@ -24,7 +24,7 @@ from __future__ import annotations
 __all__ = ["log_hyp2f1", "log_diff_exp", "expm1_ratio", "log_scaled_hyperu"]
 
 
-def log_hyp2f1(xp, a, b, c, z):
+def log_hyp2f1(xp, a, b, c, z, log1mz=None):
     r""":math:`\log {}_2F_1(a, b; c; z)` for :math:`a, b, c > 0` and :math:`0 \le z < 1`.
 
     Uses Euler's transformation when :math:`c - a - b < 0` (see the module docstring): the
@@ -39,6 +39,11 @@ def log_hyp2f1(xp, a, b, c, z):
         Positive parameters.
     z : array-like
         Argument in :math:`[0, 1)`.
+    log1mz : array-like, optional
+        :math:`\log(1 - z)` computed by the caller without cancellation (e.g.
+        :math:`\log\frac{\beta+t}{\alpha+t}` rather than from :math:`z = \frac{\alpha-\beta}{\alpha+t}`).
+        Near :math:`z = 1` the factor :math:`(c-a-b)\log(1-z)` is otherwise limited by the
+        rounding of :math:`z` itself.
 
     Examples
     --------
@@ -56,7 +61,7 @@ def log_hyp2f1(xp, a, b, c, z):
     euler = excess < 0
     a2 = xp.where(euler, c - a, a)
     b2 = xp.where(euler, c - b, b)
-    prefactor = xp.where(euler, excess, 0.0) * xp.log1p(-z)
+    prefactor = xp.where(euler, excess, 0.0) * (xp.log1p(-z) if log1mz is None else log1mz)
     return prefactor + xp.log(xp.hyp2f1(a2, b2, c, z))
 
 

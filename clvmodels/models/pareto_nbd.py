@@ -54,8 +54,11 @@ def _log_integral(xp, r, alpha, s, beta, frequency, t):
     a_ge_b = alpha >= beta
     big = xp.where(a_ge_b, alpha, beta)
     second = xp.where(a_ge_b, s + 1.0, r + frequency)
+    small = xp.where(a_ge_b, beta, alpha)
     z = xp.abs(alpha - beta) / (big + t)
-    return -m * xp.log(big + t) - xp.log(m) + log_hyp2f1(xp, m, second, m + 1.0, z)
+    log_big = xp.log(big + t)
+    # 1 - z = (small + t) / (big + t), exactly, instead of from the rounded z
+    return -m * log_big - xp.log(m) + log_hyp2f1(xp, m, second, m + 1.0, z, log1mz=xp.log(small + t) - log_big)
 
 
 def _log_terms(xp, r, alpha, s, beta, frequency, recency, T):
