@@ -178,6 +178,9 @@ def tracking(
     unit: str | None = None,
     hdi_prob: float = 0.94,
     max_draws: int | None = 200,
+    predictive: bool = False,
+    n_sims: int = 200,
+    random_seed: int | None = None,
 ) -> pd.DataFrame:
     """Expected against actual repeat purchases per period, over calibration and holdout.
 
@@ -211,6 +214,14 @@ def tracking(
         Probability of the HDIs (posterior models only).
     max_draws : int, optional
         At most this many evenly spaced posterior draws are used (posterior models only).
+    predictive : bool
+        Also simulate the purchase counts themselves (``n_sims`` runs of the model's
+        generative process, ``spec.simulate`` with ``return_times``, for every customer from
+        her birth; a posterior model cycles through its draws) and give the HDI of the
+        simulated counts: a predictive interval for ``actual``, which the interval of the
+        expectation is not.
+    n_sims, random_seed
+        Number of simulated customer bases and the seed (``predictive=True``).
 
     Returns
     -------
@@ -219,8 +230,9 @@ def tracking(
         origin), ``date_end`` (last calendar day of the period), ``phase`` ("calibration" or
         "holdout"), ``actual``, ``expected`` (per period), ``actual_cumulative``,
         ``expected_cumulative``; for a posterior also ``expected_lower/upper`` and
-        ``expected_cumulative_lower/upper``. ``attrs``: ``calibration_end`` (as a position on
-        the period axis), ``origin``, ``unit``, ``period``.
+        ``expected_cumulative_lower/upper``; with ``predictive=True`` also
+        ``predictive_lower/upper`` and ``predictive_cumulative_lower/upper``. ``attrs``:
+        ``calibration_end`` (as a position on the period axis), ``origin``, ``unit``, ``period``.
 
     Examples
     --------
@@ -311,7 +323,37 @@ def tracking(
         _add_interval(out, "expected", np.diff(cum, axis=1, prepend=0.0), hdi_prob)
         out["actual_cumulative"] = out["actual"].cumsum()
         _add_interval(out, "expected_cumulative", cum, hdi_prob)
+    if predictive:
+        counts_per_sim = _simulate_tracking(model, birth_days / days_per_unit, end_time, period, n_periods, n_sims,
+                                            random_seed, max_draws)
+        lo, hi = _hdi(counts_per_sim, hdi_prob)
+        out["predictive_lower"], out["predictive_upper"] = lo, hi
+        lo, hi = _hdi(np.cumsum(counts_per_sim, axis=1), hdi_prob)
+        out["predictive_cumulative_lower"], out["predictive_cumulative_upper"] = lo, hi
     out.attrs.update(calibration_end=cal_time / period, origin=str(origin.date()), unit=unit, period=float(period))
+    return out
+
+
+def _simulate_tracking(model, births, end_time, period, n_periods, n_sims, random_seed, max_draws) -> np.ndarray:
+    """Repeat purchases per period of ``n_sims`` simulated customer bases (n_sims x n_periods)."""
+    import inspect
+
+    simulate = getattr(model.spec, "simulate", None)
+    if simulate is None or "return_times" not in inspect.signature(simulate).parameters:
+        raise ValueError(
+            f"predictive=True simulates purchase times with the model's generative process; {model.spec.title} "
+            f"does not provide one with purchase times (spec.simulate(..., return_times=True)). Use predictive=False."
+        )
+    if int(n_sims) != n_sims or n_sims < 2:
+        raise ValueError(f"The 'n_sims' parameter must be a whole number >= 2. Got {n_sims!r} instead.")
+    draws = _posterior_draws(model, max_draws) or [model.params_]
+    rng = np.random.default_rng(random_seed)
+    horizon = np.clip(end_time - births, 0.0, None)
+    out = np.empty((int(n_sims), n_periods))
+    for i in range(int(n_sims)):
+        _, (who, when) = simulate(rng, len(births), **draws[i % len(draws)], T=horizon, return_times=True)
+        bins = np.floor((births[who] + when) / period + 1e-9).astype(int)
+        out[i] = np.bincount(np.minimum(bins, n_periods - 1), minlength=n_periods)[:n_periods]
     return out
 
 

@@ -6,6 +6,7 @@ fixed parameters, errors against a hand-computed case, any table, posterior inte
 from __future__ import annotations
 
 import hashlib
+import inspect
 import warnings
 
 import numpy as np
@@ -225,3 +226,24 @@ def test_tracking_says_when_log_and_summary_ids_do_not_match(bg, cdnow_summary, 
     tx = cdnow_transactions.assign(customer_id=cdnow_transactions["customer_id"].astype(str))
     with pytest.raises(ClvDataError, match="No customer of the transaction log's column 'customer_id'"):
         ev.tracking(bg, cdnow_summary, tx)
+
+
+def test_simulated_tracking_mean_matches_closed_form_expectation(bg, cdnow_tracking, cdnow_summary):
+    """The predictive interval's simulations (BG/NBD generative process from each birth) average
+    to the closed-form expected cumulative purchases (a goodness-of-fit check of both)."""
+    birth = (cdnow_summary["T"].max() - cdnow_summary["T"]).round(9).to_numpy()
+    sims = np.cumsum(ev._simulate_tracking(bg, birth, 78.0, 1.0, 78, 400, 12345, None), axis=1)
+    for week in (13, 39, 78):
+        mean, se = sims[:, week - 1].mean(), sims[:, week - 1].std(ddof=1) / np.sqrt(len(sims))
+        assert abs(mean - cdnow_tracking.loc[week, "expected_cumulative"]) < 4 * se
+
+
+def test_predictive_interval_columns(bg, cdnow_summary, cdnow_transactions):
+    t = ev.tracking(bg, cdnow_summary, cdnow_transactions, predictive=True, n_sims=50, random_seed=3)
+    assert (t["predictive_lower"] <= t["predictive_upper"]).all()
+    assert (t["predictive_cumulative_lower"] <= t["predictive_cumulative_upper"]).all()
+    assert t["predictive_cumulative_upper"].is_monotonic_increasing
+    pnbd = clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669, unit="W")
+    if "return_times" not in inspect.signature(pnbd.spec.simulate).parameters:
+        with pytest.raises(ValueError, match="predictive=True simulates purchase times"):
+            ev.tracking(pnbd, cdnow_summary, cdnow_transactions, predictive=True)
