@@ -669,7 +669,8 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     if kind == ".csv":
         frame.to_csv(path)
     elif kind == ".json":
-        frame.reset_index().to_json(path, orient="records", date_format="iso", indent=1)
+        # full double precision: the default 10 digits would change the numbers written
+        frame.reset_index().to_json(path, orient="records", date_format="iso", indent=1, double_precision=15)
     else:
         try:
             frame.to_parquet(path)

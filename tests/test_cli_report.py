@@ -1,0 +1,246 @@
+"""``clvmodels summarize``, ``predict``, ``report`` and ``fit --method mcmc|advi``, end to end.
+
+Run on the bundled CDNOW log and on the shared apparel retailer's log (600 customers, six
+years). Sources of truth: the Python API (the CLI must give what the library gives for the
+same data and options), the data sets' documented sizes and the maximum-likelihood fit (for
+the tiny posterior runs). MCMC is kept tiny; those tests are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import clvmodels as clv
+from clvmodels.cli import app
+from clvmodels.report import customer_table
+
+from conftest import cdnow_summary_copy
+
+runner = CliRunner()
+SCRIPT = Path(sys.executable).with_name("clvmodels.exe" if os.name == "nt" else "clvmodels")
+APPAREL_CUSTOMERS = 600  # shared/data/README.md
+APPAREL_CAL_END = "2008-12-31"
+APPAREL_OBS_END = "2010-12-20"  # the last day of the apparel log (README)
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def ok(*args: str):
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path, index_col=0)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    frame = pd.DataFrame(json.loads(path.read_text()))
+    return frame.set_index(frame.columns[0])
+
+
+@pytest.fixture(scope="module")
+def apparel(shared_data) -> Path:
+    return shared_data / "apparel_transactions.csv"
+
+
+@pytest.fixture(scope="module")
+def apparel_summary(apparel) -> pd.DataFrame:
+    tx = pd.read_csv(apparel)
+    return clv.rfm_summary(tx, "customer_id", "date", "amount", unit="W", calibration_end=APPAREL_CAL_END,
+                           observation_end=APPAREL_OBS_END)
+
+
+# --------------------------------------------------------------------------- help
+@pytest.mark.parametrize("command", ["summarize", "predict", "report", "fit"])
+def test_help_shows_an_example(command):
+    result = ok(command, "--help")
+    assert "Example" in result.stdout and f"clvmodels {command}" in result.stdout
+
+
+def test_fit_help_offers_the_three_methods():
+    text = " ".join(ok("fit", "--help").stdout.split())
+    for method in ("mle", "mcmc", "advi"):
+        assert method in text
+
+
+# --------------------------------------------------------------------------- summarize
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_summarize_cdnow_writes_the_python_summary(tmp_path, suffix):
+    out = tmp_path / f"summary{suffix}"
+    result = ok("summarize", "--dataset", "cdnow", "--observation-end", "1998-06-30", "--output", out)
+    assert "2,357 customers" in result.stdout
+    expected = cdnow_summary_copy()
+    got = read_table(out)
+    assert got.index.astype(int).tolist() == expected.index.tolist()
+    np.testing.assert_allclose(got[expected.columns].to_numpy(dtype=float), expected.to_numpy(dtype=float), rtol=1e-12)
+
+
+def test_summarize_apparel_csv_equals_the_python_summary(tmp_path, apparel, apparel_summary):
+    out = tmp_path / "apparel.parquet"
+    ok("summarize", apparel, "--unit", "W", "--calibration-end", APPAREL_CAL_END, "--observation-end",
+       APPAREL_OBS_END, "--output", out)
+    got = pd.read_parquet(out)
+    assert len(got) == APPAREL_CUSTOMERS
+    pd.testing.assert_frame_equal(got, apparel_summary, check_like=False)
+
+
+def test_summarize_without_output_prints_statistics():
+    result = ok("summarize", "--dataset", "cdnow")
+    assert "2,357 customers" in result.stdout and "frequency" in result.stdout
+
+
+# --------------------------------------------------------------------------- predict
+def test_predict_cdnow_scores_equal_the_python_api(tmp_path):
+    out = tmp_path / "scores.csv"
+    ok("predict", "--dataset", "cdnow", "--horizon", "12", "--discount-rate", "0.01", "--output", out)
+    scores = pd.read_csv(out, index_col="customer_id")
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), unit="W", calibration_end="1997-09-30", amount_col="amount")
+    bg = clv.BetaGeo().fit(s)
+    gg = clv.GammaGamma().fit(s[s["frequency"] > 0])
+    assert len(scores) == 2357 and scores["clv"].is_monotonic_decreasing
+    scores = scores.loc[s.index]
+    np.testing.assert_allclose(scores["p_alive"], bg.probability_alive(s), rtol=1e-9)
+    np.testing.assert_allclose(scores["expected_spend"], gg.expected_spend(s), rtol=1e-9)
+    np.testing.assert_allclose(scores["clv"], clv.lifetime_value(bg, gg, s, horizon=12, unit="M", discount_rate=0.01),
+                               rtol=1e-9)
+
+
+def test_predict_with_saved_models_equals_predict_with_fitting(tmp_path):
+    ok("fit", "--dataset", "cdnow", "--model", "bgnbd", "--save", tmp_path / "bg.json")
+    ok("fit", "--dataset", "cdnow", "--model", "gamma-gamma", "--save", tmp_path / "gg.json")
+    ok("predict", "--dataset", "cdnow", "--model-file", tmp_path / "bg.json", "--spend-model-file",
+       tmp_path / "gg.json", "--output", tmp_path / "loaded.parquet")
+    ok("predict", "--dataset", "cdnow", "--output", tmp_path / "fitted.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "loaded.parquet"),
+                                  pd.read_parquet(tmp_path / "fitted.parquet"), rtol=1e-9)
+
+
+def test_predict_apparel_json_records(tmp_path, apparel):
+    out = tmp_path / "apparel.json"
+    ok("predict", apparel, "--unit", "W", "--calibration-end", APPAREL_CAL_END, "--horizon", "2",
+       "--horizon-unit", "Y", "--output", out)
+    records = json.loads(out.read_text())
+    assert len(records) == APPAREL_CUSTOMERS
+    assert {"customer_id", "p_alive", "expected_purchases", "expected_spend", "clv"} <= set(records[0])
+    assert records[0]["clv"] == max(r["clv"] for r in records)
+
+
+def test_predict_prints_the_top_customers_without_output():
+    result = ok("predict", "--dataset", "cdnow")
+    assert "Top customers" in result.stdout and "509" in result.stdout  # the CDNOW customer of highest CLV
+
+
+# --------------------------------------------------------------------------- report
+def test_report_cdnow_writes_html_and_csv_with_a_holdout(tmp_path):
+    out = tmp_path / "cdnow.html"
+    result = ok("report", "--dataset", "cdnow", "--output", out, "--top", "10")
+    page = out.read_text()
+    for sid in ("data-summary", "model-fit", "model-checks", "holdout", "customer-equity", "tiers-segments",
+                "top-customers"):
+        assert f'<section id="{sid}">' in page
+    assert "holdout to 1998-06-30" in page  # the log's last day became the holdout end
+    csv = pd.read_csv(tmp_path / "cdnow_customers.csv")
+    assert len(csv) == 2357 and str(tmp_path / "cdnow_customers.csv") in result.stdout
+
+
+def test_report_apparel_by_the_installed_script(tmp_path, apparel, apparel_summary):
+    assert SCRIPT.exists(), f"the clvmodels script is not installed at {SCRIPT}"
+    out = tmp_path / "apparel.html"
+    done = subprocess.run([str(SCRIPT), "report", str(apparel), "--unit", "W", "--calibration-end", APPAREL_CAL_END,
+                           "--output", str(out)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert '<section id="holdout">' in page and "600 customers" in page
+    table = pd.read_csv(tmp_path / "apparel_customers.csv", index_col="customer_id").loc[apparel_summary.index]
+    bg = clv.BetaGeo().fit(apparel_summary)
+    gg = clv.GammaGamma().fit(apparel_summary[apparel_summary["frequency"] > 0])
+    expected = customer_table(bg, gg, apparel_summary).loc[apparel_summary.index]
+    np.testing.assert_allclose(table["clv"], expected["clv"], rtol=1e-9)
+    assert (table["frequency_holdout"] == apparel_summary["frequency_holdout"]).all()
+
+
+# --------------------------------------------------------------------------- Bayesian methods
+@pytest.mark.slow
+def test_fit_mcmc_json_and_netcdf_agree_with_maximum_likelihood(tmp_path):
+    nc = tmp_path / "bg.nc"
+    result = ok("fit", "--dataset", "cdnow", "--method", "mcmc", "--draws", "150", "--tune", "150", "--chains", "2",
+                "--seed", "1", "--json", "--save", nc)
+    record = json.loads(result.stdout)
+    mle = clv.BetaGeo().fit(cdnow_summary_copy())
+    for name, mean in record["params"].items():
+        # tiny chains: posterior mean within 4 posterior sd of the ML estimate
+        assert abs(mean - mle.params_[name]) < 4 * record["se"][name], name
+    loaded = clv.load_model(nc)
+    assert loaded.posterior_ is not None
+    assert loaded.params_ == pytest.approx(record["params"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_predict_and_report_from_a_tiny_posterior_on_apparel(tmp_path, apparel):
+    out = tmp_path / "scores.csv"
+    common = ["--unit", "W", "--calibration-end", APPAREL_CAL_END, "--method", "mcmc", "--draws", "100", "--tune",
+              "100", "--chains", "2", "--seed", "3"]
+    ok("predict", apparel, *common, "--output", out)
+    scores = pd.read_csv(out, index_col="customer_id")
+    assert len(scores) == APPAREL_CUSTOMERS
+    assert ((scores["clv_hdi_lower"] <= scores["clv"]) & (scores["clv"] <= scores["clv_hdi_upper"])).all()
+    ok("report", apparel, *common, "--output", tmp_path / "post.html")
+    page = (tmp_path / "post.html").read_text()
+    assert "94% HDI" in page and "convergence diagnostics" in page
+
+
+@pytest.mark.slow
+def test_fit_advi_on_apparel(apparel):
+    result = ok("fit", apparel, "--unit", "W", "--method", "advi", "--draws", "200", "--chains", "1", "--seed", "2",
+                "--json")
+    record = json.loads(result.stdout)
+    assert record["method"] == "advi" and set(record["params"]) == {"r", "alpha", "a", "b"}
+    summary = clv.rfm_summary(pd.read_csv(apparel), unit="W", amount_col="amount")
+    mle = clv.BetaGeo().fit(summary)
+    # ADVI is an approximation; its mean of r (the best-identified parameter) is near the ML estimate
+    assert record["params"]["r"] == pytest.approx(mle.params_["r"], rel=0.25)
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(("args", "message"), [
+    (["predict", "--dataset", "cdnow", "--output", "scores.xlsx"], ".csv, .parquet or .json"),
+    (["summarize", "--dataset", "cdnow", "--output", "no-such-folder/s.csv"], "does not exist"),
+    (["report", "--dataset", "cdnow", "--output", "report.pdf"], "ending in .html"),
+    (["predict", "--dataset", "cdnow", "--model-file", "missing.json"], "'missing.json' does not exist"),
+    (["fit", "--dataset", "cdnow", "--method", "hmc"], "available: mle, mcmc, advi"),
+])
+def test_bad_input_is_one_line_and_exit_code_1(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Note:")]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.stderr
+
+
+def test_a_spend_model_file_given_as_transaction_model_is_named(tmp_path):
+    ok("fit", "--dataset", "cdnow", "--model", "gamma-gamma", "--save", tmp_path / "gg.json")
+    result = invoke("predict", "--dataset", "cdnow", "--model-file", tmp_path / "gg.json")
+    assert result.exit_code == 1 and "not a transaction model" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = invoke("--debug", "report", "--dataset", "cdnow", "--output", "report.pdf")
+    assert result.exit_code != 0 and result.exception is not None
