@@ -519,6 +519,20 @@ def customer_equity_by_cohort_posterior(
     DataFrame
         One row per cohort then ``total``: ``n_customers``, ``mean``, ``sd``, ``hdi_lower``,
         ``hdi_upper``.
+
+    Examples
+    --------
+    >>> import clvmodels as clv, numpy as np, pandas as pd
+    >>> from clvmodels.models.bgnbd import simulate
+    >>> d = pd.DataFrame(simulate(np.random.default_rng(0), 300, 0.5, 4.0, 0.8, 2.5, T=40.0))
+    >>> d["monetary_value"] = np.where(d["frequency"] > 0, 20.0, 0.0)
+    >>> d["channel"] = np.where(np.arange(300) % 3 == 0, "shop", "web")
+    >>> bg = clv.BetaGeo().sample(d, draws=100, tune=100, chains=1, random_seed=1, progressbar=False)
+    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> t = customer_equity_by_cohort_posterior(bg, gg, d, cohort="channel", horizon=6, unit="M",
+    ...                                         model_unit="W")
+    >>> t.index.tolist(), bool(abs(t.loc["total", "mean"] - t["mean"].iloc[:2].sum()) < 1e-6)
+    (['shop', 'web', 'total'], True)
     """
     from clvmodels.posterior import customer_equity as posterior_equity
     from clvmodels.posterior import hdi_columns
@@ -590,6 +604,16 @@ def contractual_value(
     -------
     DataFrame
         Indexed by ``renewals``: ``derl`` and ``residual_value``.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> sbg = clv.ShiftedBetaGeo.from_params(alpha=0.704, beta=1.182)  # "Regular", Fader & Hardie (2007)
+    >>> contractual_value(sbg, margin=100.0, discount_rate=0.10, renewals=[0, 4]).round(2)
+              derl  residual_value
+    renewals
+    0         2.96          296.47
+    4         5.89          589.44
     """
     method = getattr(model, "discounted_expected_residual_lifetime", None)
     if method is None:
