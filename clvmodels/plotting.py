@@ -366,7 +366,10 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
         One row per period, as returned by :func:`clvmodels.evaluation.tracking`: ``actual``
         and ``expected`` per period, ``actual_cumulative`` and ``expected_cumulative`` running
         totals (summed here when absent) and, from a posterior, the intervals
-        ``expected_lower``/``expected_upper`` and ``expected_cumulative_lower``/``..._upper``.
+        ``expected_lower``/``expected_upper`` and ``expected_cumulative_lower``/``..._upper``;
+        with ``predictive=True`` the predictive intervals of the actual counts
+        (``predictive_lower``/``..._upper``, ``predictive_cumulative_lower``/``..._upper``),
+        drawn as a lighter band.
     cumulative : bool
         Draw running totals instead of per-period values.
     calibration_end : optional
@@ -401,10 +404,15 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
     x = np.asarray(table.index, dtype=float) if pd.api.types.is_numeric_dtype(table.index) else np.arange(1, len(table) + 1)
     ax.plot(x, actual.to_numpy(), color=_OBSERVED, label="actual")
     ax.plot(x, expected.to_numpy(), color=_MODEL, linestyle="--", label="model")
+    prob = table.attrs.get("hdi_prob", 0.94)
+    lower, upper = f"predictive{suffix}_lower", f"predictive{suffix}_upper"
+    if lower in table.columns and upper in table.columns:
+        ax.fill_between(x, table[lower].astype(float).to_numpy(), table[upper].astype(float).to_numpy(),
+                        color=_OBSERVED, alpha=0.12, label=f"{prob:.0%} predictive interval of actual")
     lower, upper = f"expected{suffix}_lower", f"expected{suffix}_upper"
     if lower in table.columns and upper in table.columns:
         ax.fill_between(x, table[lower].astype(float).to_numpy(), table[upper].astype(float).to_numpy(), color=_MODEL,
-                        alpha=0.25, label=f"model {table.attrs.get('hdi_prob', 0.94):.0%} HDI")
+                        alpha=0.3, label=f"{prob:.0%} HDI of the expectation")
     end = calibration_end if calibration_end is not None else table.attrs.get("calibration_end")
     if end is not None:
         ax.axvline(float(end), color="grey", linestyle=":", label="end of calibration")

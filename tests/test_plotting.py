@@ -160,6 +160,20 @@ def test_tracking_plot_draws_a_band_only_when_the_table_has_an_interval():
     plotting.close(ax)
 
 
+def test_tracking_plot_draws_the_simulated_predictive_interval(bg, cdnow_summary, cdnow_transactions):
+    table = evaluation.tracking(bg, cdnow_summary, cdnow_transactions, predictive=True, n_sims=30, random_seed=1)
+    ax = plotting.plot_tracking(table, cumulative=True)
+    (band,) = ax.collections
+    path = band.get_paths()[0].vertices
+    n = len(table)
+    # fill_between's outline runs along the upper bound one way and the lower bound back
+    ys = path[:, 1]
+    assert set(np.round(table["predictive_cumulative_upper"], 9)) <= set(np.round(ys, 9))
+    assert set(np.round(table["predictive_cumulative_lower"], 9)) <= set(np.round(ys, 9))
+    assert len(path) >= 2 * n
+    plotting.close(ax)
+
+
 def test_conditional_expectations_plot_draws_the_evaluation_table(bg, cdnow_summary):
     table = evaluation.conditional_expectations(bg, cdnow_summary)
     ax = plotting.plot_conditional_expectations(table)

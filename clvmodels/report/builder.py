@@ -27,6 +27,10 @@ import pandas as pd
 __all__ = ["report", "ReportFiles", "customer_table"]
 
 
+#: Largest customer base whose tracking plots get a simulated predictive interval.
+PREDICTIVE_MAX_CUSTOMERS = 50_000
+
+
 @dataclass(frozen=True)
 class ReportFiles:
     """Paths written by :func:`report`."""
@@ -301,7 +305,14 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
     s.notes.append(f"Calibration to {attrs.get('calibration_end', '?')}, holdout to {attrs.get('observation_end', '?')}: "
                    f"the model saw only the calibration period.")
     if transactions is not None:
-        track = evaluation.tracking(model, data, transactions, hdi_prob=hdi_prob, **transaction_columns)
+        # simulating the purchase counts gives the predictive interval of the actuals; it costs
+        # n_sims simulated customer bases, so very large bases get the expectation's interval only
+        predictive = len(data) <= PREDICTIVE_MAX_CUSTOMERS
+        track = evaluation.tracking(model, data, transactions, hdi_prob=hdi_prob, predictive=predictive,
+                                    random_seed=0, **transaction_columns)
+        if not predictive:
+            s.notes.append(f"More than {PREDICTIVE_MAX_CUSTOMERS:,} customers: the tracking plots show no "
+                           f"simulated predictive interval.")
         totals = evaluation.tracking_summary(track)
         s.tables.append({"title": "Repeat purchases: actual vs expected", "html": _table(totals)})
         _figure(s, "Cumulative repeat purchases: actual vs model", lambda: plotting.plot_tracking(track, cumulative=True))
