@@ -78,12 +78,10 @@ def test_expected_purchases_are_finite_and_increasing_in_t_for_heavy_buyers(mode
     assert np.all(np.isfinite(values)) and np.all(np.diff(values) > 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known limitation: (a+b+x-1)/(a-1) * [1 - ... 2F1(...)] has a removable singularity at a = 1; "
-    "evaluated as written it loses ~1e-16/|a-1| relatively and is 0/0 at a = 1 exactly "
-    "(lifetimes has the same form). Needs a series for the bracket divided by (a-1)."))
-@pytest.mark.parametrize("a", [1.0 + 1e-12, 1.0])
+@pytest.mark.parametrize("a", [1.0 - 1e-6, 1.0 - 1e-9, 1.0, 1.0 + 1e-12, 1.0 + 1e-7, 1.0 + 1e-4])
 def test_expected_purchases_near_a_equal_one_match_mpmath(a):
+    # (a+b+x-1)/(a-1) * [...] has a removable singularity at a = 1 where [...] cancels: lifetimes
+    # (same form) returns NaN at a = 1 and loses ~1e-15/|a-1| near it; ours stays within 5e-7
     params = {**PARAMS, "a": a}
     s = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86]})
     with np.errstate(all="ignore"):
@@ -93,4 +91,12 @@ def test_expected_purchases_near_a_equal_one_match_mpmath(a):
         a_mp = mp.mpf(1) + mp.mpf(10) ** -40 if a == 1.0 else mp.mpf(a)
         want = float(mp_expected(*map(mp.mpf, (2, 30.43, 38.86, 39.0)), r=mp.mpf(PARAMS["r"]),
                                  alpha=mp.mpf(PARAMS["alpha"]), a=a_mp, b=mp.mpf(PARAMS["b"])))
-    assert got == pytest.approx(want, rel=1e-8, abs=0)
+    assert got == pytest.approx(want, rel=5e-7, abs=0)
+    new = clv.BetaGeo.from_params(params).expected_purchases_new_customer(39.0)
+    with mp.workdps(80):
+        r, alpha, b = (mp.mpf(PARAMS[k]) for k in ("r", "alpha", "b"))
+        t = mp.mpf(39)
+        # FHL (2005) equation (9)
+        hyp = mp.hyp2f1(r, b, a_mp + b - 1, t / (alpha + t))
+        want_new = (a_mp + b - 1) / (a_mp - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
+    assert new == pytest.approx(float(want_new), rel=5e-7, abs=0)
