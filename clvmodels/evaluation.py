@@ -56,7 +56,9 @@ def validate_holdout_table(table) -> pd.DataFrame:
     ----------
     table : DataFrame
         One row per customer with ``frequency``, ``recency``, ``T``, ``frequency_holdout``
-        and ``duration_holdout``; never modified.
+        and ``duration_holdout``; never modified. The calibration columns may also be named
+        ``frequency_cal``, ``recency_cal``, ``T_cal`` (the layout of lifetimes'
+        ``calibration_and_holdout_data``).
 
     Examples
     --------
@@ -70,7 +72,9 @@ def validate_holdout_table(table) -> pd.DataFrame:
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"Expected a calibration/holdout DataFrame. Got {type(table).__name__} instead.")
-    missing = [c for c in HOLDOUT_COLUMNS if c not in table.columns]
+    # lifetimes' calibration_and_holdout_data names the calibration columns with a "_cal" suffix
+    source = {c: c if c in table.columns or f"{c}_cal" not in table.columns else f"{c}_cal" for c in HOLDOUT_COLUMNS}
+    missing = [c for c in HOLDOUT_COLUMNS if source[c] not in table.columns]
     if missing:
         raise ClvDataError(
             f"The calibration/holdout table needs the columns {', '.join(map(repr, HOLDOUT_COLUMNS))}; missing "
@@ -81,7 +85,7 @@ def validate_holdout_table(table) -> pd.DataFrame:
         raise ClvDataError("The calibration/holdout table has no rows.")
     out = pd.DataFrame(index=table.index)
     for col in HOLDOUT_COLUMNS:
-        values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = pd.to_numeric(table[source[col]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if col in ("frequency", "frequency_holdout"):
             rule, ok = "a whole number >= 0", np.isfinite(values) & (values >= 0) & (values == np.round(values))
         elif col in ("T", "duration_holdout"):
@@ -90,7 +94,7 @@ def validate_holdout_table(table) -> pd.DataFrame:
             rule, ok = "finite and >= 0", np.isfinite(values) & (values >= 0)
         if not ok.all():
             raise ClvDataError(
-                f"Column '{col}' must be {rule}: {offenders(table.index, ~ok)} are not. "
+                f"Column '{source[col]}' must be {rule}: {offenders(table.index, ~ok)} are not. "
                 f"Fix: correct or drop those customers."
             )
         out[col] = values

@@ -247,3 +247,9 @@ def test_predictive_interval_columns(bg, cdnow_summary, cdnow_transactions):
     if "return_times" not in inspect.signature(pnbd.spec.simulate).parameters:
         with pytest.raises(ValueError, match="predictive=True simulates purchase times"):
             ev.tracking(pnbd, cdnow_summary, cdnow_transactions, predictive=True)
+
+
+def test_lifetimes_calibration_holdout_layout_gives_the_same_tables(bg, cdnow_summary):
+    renamed = cdnow_summary.rename(columns={"frequency": "frequency_cal", "recency": "recency_cal", "T": "T_cal"})
+    pd.testing.assert_frame_equal(ev.conditional_expectations(bg, renamed), ev.conditional_expectations(bg, cdnow_summary))
+    pd.testing.assert_frame_equal(ev.holdout_errors(bg, renamed), ev.holdout_errors(bg, cdnow_summary))
