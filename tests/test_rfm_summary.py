@@ -114,7 +114,7 @@ def tiny_log() -> pd.DataFrame:
 
 
 def test_hand_computed_summary_of_tiny_log(tiny_log):
-    with pytest.warns(DataWarning, match=r"1 customers .* after calibration_end 2024-01-31 .*'C'"):
+    with pytest.warns(DataWarning, match=r"^Left out 1 customer first seen after calibration_end 2024-01-31 \(first: 'C'\)"):
         s = clv.rfm_summary(tiny_log, "cust", "when", "value", unit="D",
                             calibration_end="2024-01-31", observation_end="2024-02-20")
     assert s.index.tolist() == ["A", "B"]

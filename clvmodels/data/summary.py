@@ -201,9 +201,9 @@ def rfm_summary(
     if n_excluded:
         later = pd.Index(all_customers).difference(out.index)
         warnings.warn(
-            f"{n_excluded} customers made their first purchase after calibration_end {cal_end.date()} and are "
-            f"left out of the summary (first: {', '.join(map(repr, later[:5].tolist()))}); they have no "
-            f"calibration history to fit on.",
+            f"Left out {n_excluded} customer{'s' if n_excluded != 1 else ''} first seen after calibration_end "
+            f"{cal_end.date()} (first: {', '.join(map(repr, later[:5].tolist()))}): there is no calibration "
+            f"history to fit on. Move calibration_end later to include them.",
             DataWarning,
             stacklevel=2,
         )
