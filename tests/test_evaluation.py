@@ -253,3 +253,12 @@ def test_lifetimes_calibration_holdout_layout_gives_the_same_tables(bg, cdnow_su
     renamed = cdnow_summary.rename(columns={"frequency": "frequency_cal", "recency": "recency_cal", "T": "T_cal"})
     pd.testing.assert_frame_equal(ev.conditional_expectations(bg, renamed), ev.conditional_expectations(bg, cdnow_summary))
     pd.testing.assert_frame_equal(ev.holdout_errors(bg, renamed), ev.holdout_errors(bg, cdnow_summary))
+
+
+def test_pareto_nbd_cdnow_cumulative_tracking_at_week_78_within_2pct_as_FHL2005(cdnow_summary, cdnow_transactions):
+    from reference_values import PARETO_NBD_FHL2005
+
+    model = clv.ParetoNBD.from_params(PARETO_NBD_FHL2005.values(precise=True), unit="W")
+    total = ev.tracking_summary(ev.tracking(model, cdnow_summary, cdnow_transactions)).loc["total"]
+    assert total["actual"] == 4339
+    assert abs(total["relative_error"]) < TRACKING_FHL2005["pareto_nbd_max_relative_error"]
