@@ -333,11 +333,12 @@ def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Sectio
 
     s = _Section("customer-equity", "Customer equity")
     horizon, unit = value_kwargs["horizon"], value_kwargs["unit"]
-    unit_name = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}.get(unit, unit)
+    names = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+    unit_name = names.get(unit, unit)
     s.notes.append(
         f"Customer equity is the sum of the customers' CLV: the discounted expected margin over the next {horizon} "
-        f"{unit_name} from the calibration end, at a discount rate of {value_kwargs['discount_rate']:g} per period "
-        f"and a margin of {value_kwargs['margin']:g}."
+        f"{unit_name}s from the calibration end, at a discount rate of {value_kwargs['discount_rate']:g} per "
+        f"{unit_name} and a margin of {value_kwargs['margin']:g} (share of spend that is profit)."
     )
     if spend_model is None:
         s.warnings.append("No spend model: customer equity needs one (e.g. a Gamma-Gamma fit on the repeat buyers).")
@@ -388,7 +389,9 @@ def _segments_section(data, customers: pd.DataFrame, churn_threshold: float = 0.
         if_active = pd.Series(np.where(p_alive > 0, value / p_alive.where(p_alive > 0, 1.0), 0.0), index=customers.index)
         risk = segments.churn_risk(p_alive, if_active, threshold=churn_threshold)
         s.tables.append({"title": f"Churn risk (P(alive) < {churn_threshold:g})",
-                         "html": _table(segments.churn_risk_summary(risk))})
+                         "html": _table(segments.churn_risk_summary(risk)),
+                         "note": "value: CLV if the customer is still active (CLV / P(alive)); value_at_risk: "
+                                 "(1 - P(alive)) x value (clvmodels.segments.churn_risk)."})
     return s
 
 
