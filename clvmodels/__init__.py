@@ -20,6 +20,7 @@ from clvmodels.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, Shift
 from clvmodels.persistence import load_model
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import customer_equity, lifetime_value
+from clvmodels import evaluation, segments  # holdout checks and segments, as clv.evaluation.*, clv.segments.*
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "load_model",
     "lifetime_value",
     "customer_equity",
+    "evaluation",
+    "segments",
     "report",
     "ClvDataError",
     "ConvergenceError",
