@@ -449,6 +449,12 @@ def customer_equity_by_cohort(
     1997-04            1             30.0      30.0         0.500000
     total              3             60.0      20.0         1.000000
     """
+    if isinstance(clv, pd.DataFrame):
+        raise TypeError(
+            "customer_equity_by_cohort takes one CLV per customer (a Series). A posterior CLV table (mean, sd, HDI) "
+            "cannot be summed into cohort intervals: use customer_equity_by_cohort_posterior(transaction_model, "
+            "spend_model, data, ...) instead."
+        )
     clv = pd.Series(clv, dtype=float)
     if isinstance(cohort, str):
         if data is None or cohort not in data.columns:

@@ -295,3 +295,9 @@ def test_posterior_cohort_equity_degenerate_equals_point_and_total_is_sum_of_dra
     assert post["n_customers"].tolist() == point["n_customers"].tolist()
     with pytest.raises(ValueError, match="clv_table evaluates point fits"):
         value.clv_table(spread, gg, cdnow_summary)
+
+
+def test_cohort_equity_refuses_a_posterior_clv_table(two_customers):
+    table = pd.DataFrame({"mean": [1.0, 2.0], "sd": [0.1, 0.1]}, index=["a", "b"])
+    with pytest.raises(TypeError, match="customer_equity_by_cohort_posterior"):
+        value.customer_equity_by_cohort(table, two_customers.assign(c=["x", "y"]), cohort="c")
