@@ -520,7 +520,7 @@ def plot_posterior(model, *, var_names: Sequence[str] | None = None, kind: str =
     if kind == "dist" and var_names is not None:
         # two panels a row keeps each parameter's density readable at report width
         kwargs.setdefault("col_wrap", min(2, len(var_names)))
-        kwargs.setdefault("figure_kwargs", {"figsize": (7.0, 2.4 * ((len(var_names) + 1) // 2) + 0.4)})
+        kwargs.setdefault("figure_kwargs", {"figsize": (7.0, 2.9 * ((len(var_names) + 1) // 2) + 0.4)})
     return functions[kind](tree, var_names=var_names, backend="matplotlib", **kwargs)
 
 
