@@ -100,3 +100,21 @@ def test_expected_purchases_near_a_equal_one_match_mpmath(a):
         hyp = mp.hyp2f1(r, b, a_mp + b - 1, t / (alpha + t))
         want_new = (a_mp + b - 1) / (a_mp - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
     assert new == pytest.approx(float(want_new), rel=5e-7, abs=0)
+
+
+@pytest.mark.parametrize("b", [0.5 - 1e-9, 0.5, 0.5 + 1e-6])
+def test_expectations_at_a_plus_b_equal_one_match_mpmath(b):
+    # for x = 0 the hypergeometric parameter c = a + b - 1 vanishes at a + b = 1: the series has
+    # a pole that the factor c cancels (0 * inf as printed); compare with the mpmath limit
+    params = {**PARAMS, "a": 0.5, "b": b}
+    model = clv.BetaGeo.from_params(params)
+    s = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [38.86]})
+    with mp.workdps(80):
+        b_mp = mp.mpf("0.5") + mp.mpf(10) ** -40 if b == 0.5 else mp.mpf(b)
+        r, alpha, a = mp.mpf(PARAMS["r"]), mp.mpf(PARAMS["alpha"]), mp.mpf("0.5")
+        want = float(mp_expected(mp.mpf(0), mp.mpf(0), mp.mpf("38.86"), mp.mpf(39), r=r, alpha=alpha, a=a, b=b_mp))
+        t = mp.mpf(39)
+        hyp = mp.hyp2f1(r, b_mp, a + b_mp - 1, t / (alpha + t))
+        want_new = float((a + b_mp - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp))
+    assert model.expected_purchases(s, t=39.0).iloc[0] == pytest.approx(want, rel=5e-7, abs=0)
+    assert model.expected_purchases_new_customer(39.0) == pytest.approx(want_new, rel=5e-7, abs=0)

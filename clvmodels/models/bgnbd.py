@@ -37,19 +37,26 @@ def _log_dropout_odds(xp, r, alpha, a, b, frequency, recency, T):
     return xp.log(a) - xp.log(b + xs - 1.0) + (r + frequency) * (xp.log(alpha + T) - xp.log(alpha + recency))
 
 
-#: Half-width of the band around a = 1 evaluated at its edge (see _bracket_over_a_minus_1).
-_A_NEAR_ONE = 1e-7
+#: Half-width of the bands around a = 1 and a + b + x - 1 = 0 evaluated at their edge.
+_NEAR = 1e-7
 
 
-def _bracket_over_a_minus_1(xp, r, a, b, x, log_u, z):
-    # [1 - u^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] / (a-1) of equations (9)/(10), after Euler's
-    # transformation: [1 - u^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)] / (a-1), u = 1 - z.
-    # The singularity at a = 1 is removable but the difference cancels there (relative error
-    # ~ 1e-15/|a-1| with SciPy's hyp2f1, 0/0 at a = 1); within 1e-7 of 1 it is evaluated 1e-7
-    # away, which bounds the error by ~2e-7 relative (the function is smooth in a; checked
-    # against mpmath in tests/test_bgnbd_mpmath.py).
-    a = xp.where(xp.abs(a - 1.0) < _A_NEAR_ONE, xp.where(a < 1.0, 1.0 - _A_NEAR_ONE, 1.0 + _A_NEAR_ONE), a)
-    return (1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)) / (a - 1.0)
+def _away(xp, v, at):
+    # v, or the nearer edge of the band (at - _NEAR, at + _NEAR) when v falls inside it
+    return xp.where(xp.abs(v - at) < _NEAR, xp.where(v < at, at - _NEAR, at + _NEAR), v)
+
+
+def _purchases_factor(xp, r, a, b, x, log_u, z):
+    # (a+b+x-1)/(a-1) [1 - u^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] of equations (9)/(10), after
+    # Euler's transformation: c/(a-1) [1 - u^(a-1) 2F1(a+b-1-r, a-1; c; z)], c = a+b+x-1,
+    # u = 1 - z. Two removable singularities: at a = 1 the bracket cancels (relative error
+    # ~1e-15/|a-1| with SciPy's hyp2f1, 0/0 at a = 1), and at c = 0 (x = 0, a + b = 1) the
+    # series has a pole that c cancels. Inside a band of 1e-7 around either, a or c is
+    # taken at the band's edge, which bounds the error by ~2e-7 relative (the function is
+    # smooth there; checked against mpmath in tests/test_bgnbd_mpmath.py).
+    a = _away(xp, a, 1.0)
+    c = _away(xp, a + b + x - 1.0, 0.0)
+    return c / (a - 1.0) * (1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
 
 
 def loglik(xp, r, alpha, a, b, *, frequency, recency, T):
@@ -113,8 +120,8 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
     :math:`u = (\alpha+T)/(\alpha+T+t) = 1 - z`. As printed, the first factor underflows and the
     series overflows for heavy buyers over long horizons (x = 700, t = 1000: 0 times inf);
     transformed, neither parameter grows with x and the series stays near 1. Within 1e-7 of
-    the removable singularity :math:`a = 1` the bracket over :math:`a-1` is taken 1e-7 away
-    (relative error below ~2e-7 there, instead of 0/0).
+    the removable singularities :math:`a = 1` and :math:`a+b+x-1 = 0` the expression is
+    taken 1e-7 away (relative error below ~2e-7 there, instead of 0/0).
 
     Examples
     --------
@@ -125,8 +132,7 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
     """
     x = frequency
     log_u = xp.log(alpha + T) - xp.log(alpha + T + t)
-    growth = _bracket_over_a_minus_1(xp, r, a, b, x, log_u, t / (alpha + T + t))
-    return (a + b + x - 1.0) * growth * probability_alive(
+    return _purchases_factor(xp, r, a, b, x, log_u, t / (alpha + T + t)) * probability_alive(
         xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T
     )
 
@@ -145,7 +151,7 @@ def expected_purchases_new_customer(xp, r, alpha, a, b, *, t):
     """
     # Euler-transformed as in expected_purchases (there with x = 0): bounded for any t
     log_u = xp.log(alpha) - xp.log(alpha + t)
-    return (a + b - 1.0) * _bracket_over_a_minus_1(xp, r, a, b, 0.0, log_u, t / (alpha + t))
+    return _purchases_factor(xp, r, a, b, 0.0, log_u, t / (alpha + t))
 
 
 def probability_of_purchases(xp, r, alpha, a, b, *, n, t):
