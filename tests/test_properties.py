@@ -115,3 +115,13 @@ def test_converged_fit_emits_no_warning(cdnow_summary):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clv.GammaGamma().fit(cdnow_summary[cdnow_summary["frequency"] > 0]).converged_ is True
+
+
+def test_gamma_gamma_expected_spend_is_infinite_when_the_mean_does_not_exist():
+    # with q <= 1 the population mean p*gamma/(q-1) does not exist (the formula would turn
+    # negative); customers with p*x + q > 1 still have a finite conditional mean
+    gg = clv.GammaGamma.from_params(p=2.0, q=0.8, gamma=10.0)
+    s = pd.DataFrame({"frequency": [0.0, 1.0], "monetary_value": [0.0, 20.0]}, index=pd.Index(["new", "repeat"]))
+    out = gg.expected_spend(s)
+    assert out["new"] == np.inf
+    assert np.isfinite(out["repeat"]) and out["repeat"] > 0

@@ -51,16 +51,22 @@ def expected_spend(xp, p, q, gamma, *, frequency, monetary_value):
     .. math:: E[Z \mid p, q, \gamma, \bar z, x] = \frac{p(\gamma + x\bar z)}{px + q - 1}
 
     Customers with no repeat transaction (x = 0) get the population mean
-    :math:`p\gamma/(q-1)`, which is the same formula at x = 0.
+    :math:`p\gamma/(q-1)`, which is the same formula at x = 0. The posterior of the
+    customer's rate is Gamma(px + q, ...), whose inverse has a mean only when
+    :math:`px + q > 1`; otherwise the expectation is infinite (returned as ``inf``, where the
+    formula would give a negative number).
 
     Examples
     --------
     >>> from clvmodels import backend
     >>> round(float(expected_spend(backend.numpy, 6.25, 3.74, 15.44, frequency=0, monetary_value=0.0)), 2)
     35.22
+    >>> float(expected_spend(backend.numpy, 6.25, 0.8, 15.44, frequency=0, monetary_value=0.0))
+    inf
     """
     x = frequency
-    return p * (gamma + x * monetary_value) / (p * x + q - 1.0)
+    denominator = p * x + q - 1.0
+    return xp.where(denominator > 0, p * (gamma + x * monetary_value) / denominator, xp.inf)
 
 
 def simulate(rng, n, p, q, gamma, *, frequency=None):
