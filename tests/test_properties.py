@@ -125,3 +125,18 @@ def test_gamma_gamma_expected_spend_is_infinite_when_the_mean_does_not_exist():
     out = gg.expected_spend(s)
     assert out["new"] == np.inf
     assert np.isfinite(out["repeat"]) and out["repeat"] > 0
+
+
+def test_customers_first_seen_on_calibration_end_fit_and_predict_like_new_customers(cdnow_transactions):
+    # rfm_summary gives T = 0 to customers whose first purchase is on calibration_end: BG/NBD
+    # must take its own summary (such a customer has likelihood 1: no time observed)
+    last_first = cdnow_transactions.groupby("customer_id")["date"].min().max()
+    s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W", calibration_end=last_first)
+    fresh = s[s["T"] == 0]
+    assert len(fresh) > 0
+    model = clv.BetaGeo().fit(s)
+    assert model.converged_ is True
+    np.testing.assert_allclose(model.log_likelihood(fresh).to_numpy(), 0.0, atol=1e-15)
+    np.testing.assert_array_equal(model.probability_alive(fresh).to_numpy(), 1.0)
+    np.testing.assert_allclose(model.expected_purchases(fresh, t=10.0).to_numpy(),
+                               model.expected_purchases_new_customer(10.0), rtol=1e-12)

@@ -283,7 +283,9 @@ SPEC = ModelSpec(
     data=(
         DataField("frequency", "count", description="repeat purchases x"),
         DataField("recency", "time", at_most="T", description="time of the last purchase t_x"),
-        DataField("T", "positive_time", description="time observed since the first purchase"),
+        # T = 0 (first purchase on the calibration end, as rfm_summary gives) is allowed: such a
+        # customer contributes likelihood 1 and is predicted like a new customer
+        DataField("T", "time", description="time observed since the first purchase"),
     ),
     loglik=loglik,
     predictions={
