@@ -868,7 +868,7 @@ def report_command(
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-customers table.")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write; the per-customer CSV goes "
-                                         "beside it (<name>_customers.csv).")] = Path("clv-report.html"),
+                                         "beside it (<name>.customers.csv).")] = Path("clv-report.html"),
 ) -> None:
     """Write one self-contained HTML report (and the per-customer CSV beside it).
 

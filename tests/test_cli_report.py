@@ -154,8 +154,8 @@ def test_report_cdnow_writes_html_and_csv_with_a_holdout(tmp_path):
                 "top-customers"):
         assert f'<section id="{sid}">' in page
     assert "holdout to 1998-06-30" in page  # the log's last day became the holdout end
-    csv = pd.read_csv(tmp_path / "cdnow_customers.csv")
-    assert len(csv) == 2357 and str(tmp_path / "cdnow_customers.csv") in result.stdout
+    csv = pd.read_csv(tmp_path / "cdnow.customers.csv")
+    assert len(csv) == 2357 and str(tmp_path / "cdnow.customers.csv") in result.stdout
 
 
 def test_report_apparel_by_the_installed_script(tmp_path, apparel, apparel_summary):
@@ -166,7 +166,7 @@ def test_report_apparel_by_the_installed_script(tmp_path, apparel, apparel_summa
     assert done.returncode == 0, done.stderr
     page = out.read_text()
     assert '<section id="holdout">' in page and "600 customers" in page
-    table = pd.read_csv(tmp_path / "apparel_customers.csv", index_col="customer_id").loc[apparel_summary.index]
+    table = pd.read_csv(tmp_path / "apparel.customers.csv", index_col="customer_id").loc[apparel_summary.index]
     bg = clv.BetaGeo().fit(apparel_summary)
     gg = clv.GammaGamma().fit(apparel_summary[apparel_summary["frequency"] > 0])
     expected = customer_table(bg, gg, apparel_summary).loc[apparel_summary.index]

@@ -160,6 +160,7 @@ def test_report_without_holdout_or_spend_model_says_so(tmp_path, fitted):
     files = clv.report(bg, None, calibration_only, tmp_path / "r.html", top=5)
     page = files.html.read_text()
     assert "holdout" not in files.sections
+    assert "No holdout period" in section_html(page, "data-summary")
     assert "No spend model" in section_html(page, "customer-equity")
     assert "clv" not in pd.read_csv(files.customers).columns
     assert "<h2>Top 5 customers</h2>" in page

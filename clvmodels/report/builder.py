@@ -213,6 +213,10 @@ def _data_section(data: pd.DataFrame) -> _Section:
     if attrs.get("observation_end"):
         s.kpis.append({"label": "holdout end", "value": str(attrs["observation_end"])})
     cols = [c for c in ("frequency", "recency", "T", "monetary_value", "frequency_holdout") if c in data.columns]
+    if "frequency_holdout" not in data.columns:
+        s.notes.append("No holdout period: the report cannot check the forecasts against what happened. Summarise "
+                       "with an observation_end after the calibration end (command line: a --calibration-end before "
+                       "the last date of the log) to get the holdout evaluation.")
     desc = data[cols].describe(percentiles=[0.25, 0.5, 0.75, 0.99]).T
     desc["count"] = desc["count"].astype(int)
     s.tables.append({"title": "Per-customer summary statistics", "html": _table(desc)})
@@ -445,7 +449,7 @@ def report(
     data : DataFrame
         Customer summary the model was fitted on (with holdout columns for the holdout section).
     path : str or Path
-        The HTML file to write; the CSV goes to ``<stem>_customers.csv`` in the same folder.
+        The HTML file to write; the CSV goes to ``<stem>.customers.csv`` in the same folder.
     transactions : DataFrame, optional
         The transaction log, for the tracking plots of the holdout section.
     customer_col, date_col : str
@@ -474,7 +478,7 @@ def report(
     >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
     >>> files = clv.report(bg, gg, s, os.path.join(tempfile.mkdtemp(), "cdnow.html"))
     >>> files.html.name, files.customers.name
-    ('cdnow.html', 'cdnow_customers.csv')
+    ('cdnow.html', 'cdnow.customers.csv')
     >>> "top-customers" in files.sections
     True
     """
@@ -504,7 +508,8 @@ def report(
         sections.append(_segments_section(data, customers))
         sections.append(_top_section(customers, top))
 
-    csv_path = path.with_name(f"{path.stem}_customers.csv")
+    # "<stem>.customers.csv": a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
+    csv_path = path.with_name(f"{path.stem}.customers.csv")
     customers.to_csv(csv_path)
 
     templates = resources.files("clvmodels.report").joinpath("templates")
