@@ -324,13 +324,19 @@ class CLVModel:
 
     # ----------------------------------------------------------------- evaluation
     def _evaluate(self, fn, index: pd.Index, arrays: Mapping[str, np.ndarray], name: str, **kwargs) -> pd.Series:
-        """Evaluate one of the model's formulas per customer, once per distinct row."""
+        """Evaluate one of the model's formulas per customer.
+
+        Evaluated on every row, not once per distinct row: for a single evaluation, hashing
+        the rows costs about as much as the formulas (on 1e6 daily-unit customers, collapsing
+        made the three BG/NBD and Gamma-Gamma scores 2-4x slower). Fits, which evaluate the
+        likelihood many times, do collapse.
+        """
         params = self._require_params()
-        unique, _, inverse = compress(arrays)
         with np.errstate(divide="ignore", over="ignore", under="ignore"):
-            values = np.asarray(fn(backend.numpy, **params, **unique, **kwargs), dtype=float)
-        values = np.broadcast_to(values, (len(next(iter(unique.values()))),))
-        return pd.Series(values[inverse], index=index, name=name)
+            values = np.asarray(fn(backend.numpy, **params, **arrays, **kwargs), dtype=float)
+        # a copy: never a read-only broadcast view, never memory shared with the caller's data
+        values = np.array(np.broadcast_to(values, (len(index),)))
+        return pd.Series(values, index=index, name=name)
 
     def _prediction(self, name: str):
         fn = self.spec.predictions.get(name)
