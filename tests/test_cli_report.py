@@ -191,17 +191,20 @@ def test_fit_mcmc_json_and_netcdf_agree_with_maximum_likelihood(tmp_path):
 
 
 @pytest.mark.slow
-def test_predict_and_report_from_a_tiny_posterior_on_apparel(tmp_path, apparel):
+def test_predict_and_report_from_saved_tiny_posteriors_on_apparel(tmp_path, apparel):
+    data = [apparel, "--unit", "W", "--calibration-end", APPAREL_CAL_END]
+    sampling = ["--method", "mcmc", "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "3"]
+    ok("fit", *data, *sampling, "--model", "bgnbd", "--save", tmp_path / "bg.nc")
+    ok("fit", *data, *sampling, "--model", "gamma-gamma", "--save", tmp_path / "gg.nc")
+    files = ["--model-file", tmp_path / "bg.nc", "--spend-model-file", tmp_path / "gg.nc"]
     out = tmp_path / "scores.csv"
-    common = ["--unit", "W", "--calibration-end", APPAREL_CAL_END, "--method", "mcmc", "--draws", "100", "--tune",
-              "100", "--chains", "2", "--seed", "3"]
-    ok("predict", apparel, *common, "--output", out)
+    ok("predict", *data, *files, "--output", out)
     scores = pd.read_csv(out, index_col="customer_id")
     assert len(scores) == APPAREL_CUSTOMERS
     assert ((scores["clv_hdi_lower"] <= scores["clv"]) & (scores["clv"] <= scores["clv_hdi_upper"])).all()
-    ok("report", apparel, *common, "--output", tmp_path / "post.html")
+    ok("report", *data, *files, "--output", tmp_path / "post.html")
     page = (tmp_path / "post.html").read_text()
-    assert "94% HDI" in page and "convergence diagnostics" in page
+    assert "94% HDI" in page and "convergence diagnostics" in page and '<section id="holdout">' in page
 
 
 @pytest.mark.slow
