@@ -23,7 +23,15 @@ import pytest
 import clvmodels as clv
 from clvmodels.models.base import SpendModel, TransactionModel
 
-from reference_values import BGNBD_FHL2005, CDNOW, GAMMA_GAMMA_FH2013, Published
+from reference_values import (
+    BGBB_FHS2010,
+    BGNBD_FHL2005,
+    CDNOW,
+    GAMMA_GAMMA_FH2013,
+    MBGNBD_BTYDPLUS,
+    PARETO_NBD_FHL2005,
+    Published,
+)
 
 #: The generic checks a ModelCase may declare an exception from.
 CHECKS = (
@@ -59,6 +67,14 @@ def _cdnow_summary() -> pd.DataFrame:
 def cdnow_summary_copy() -> pd.DataFrame:
     """CDNOW sample summary in weeks (calibration 1997-09-30, holdout to 1998-06-30); a fresh copy."""
     return _cdnow_summary().copy(deep=True)
+
+
+def donation_histories() -> pd.DataFrame:
+    """The donations table of Fader, Hardie & Shang (2010): one row per (x, t_x) history, with
+    its number of donors in ``count`` (11,104 in all); a fresh copy, indexed by history."""
+    d = clv.datasets.load_donations()
+    d.index = pd.Index([f"h{i}" for i in range(len(d))], name="history")
+    return d
 
 
 def cdnow_repeat_buyers() -> pd.DataFrame:
@@ -195,6 +211,30 @@ MODELS: list[ModelCase] = [
         reference_data=cdnow_repeat_buyers,
         simulate_design={},  # frequency drawn 1..5 by the simulator
         n_simulate=3000,
+    ),
+    # s/beta (Pareto/NBD) and b (MBG/NBD) need longer observation than CDNOW's 27-39 weeks to
+    # be estimated to better than half their value from 5,000 simulated customers
+    ModelCase(
+        model=clv.get_model("pareto_nbd"),
+        published=PARETO_NBD_FHL2005,
+        reference_data=cdnow_summary_copy,
+        simulate_design={"T": np.linspace(52.0, 104.0, 5000)},
+        n_simulate=5000,
+    ),
+    ModelCase(
+        model=clv.get_model("mbgnbd"),
+        published=MBGNBD_BTYDPLUS,
+        reference_data=cdnow_summary_copy,
+        simulate_design={"T": np.linspace(52.0, 104.0, 5000)},
+        n_simulate=5000,
+    ),
+    ModelCase(
+        model=clv.get_model("bgbb"),
+        published=BGBB_FHS2010,
+        reference_data=donation_histories,
+        weights_col="count",
+        simulate_design={"n_periods": 6},
+        n_simulate=5000,
     ),
 ]
 
