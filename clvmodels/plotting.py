@@ -186,9 +186,10 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
 
     The expected count of customers with ``n`` repeat purchases is the sum over customers of
     the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
-    ``T``; the last bar collects ``max_count`` and more. For a model with a posterior the bars
-    are the posterior predictive check (:func:`clvmodels.posterior.posterior_predictive_check`)
-    with the HDI of the simulated counts as error bars.
+    ``T``; the last bar collects ``max_count`` and more. For a model with a posterior, or one
+    without a closed-form P(X(t) = n) (Pareto/NBD), the bars are simulated instead
+    (:func:`clvmodels.posterior.posterior_predictive_check`), with the HDI of the simulated
+    counts as error bars.
 
     Parameters
     ----------
@@ -220,10 +221,13 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     if max_count < 1:
         raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
     bins = np.arange(max_count + 1)
-    if getattr(model, "posterior_", None) is not None:
+    posterior = getattr(model, "posterior_", None) is not None
+    if posterior or "probability_of_purchases" not in getattr(getattr(model, "spec", None), "predictions", {}):
+        # no closed-form P(X(t) = n) (e.g. Pareto/NBD), or a posterior: simulate the counts instead
         from clvmodels.posterior import posterior_predictive_check
 
-        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax))
+        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax),
+                         "posterior predictive" if posterior else "simulated from the model")
     observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
     T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
     expected = np.zeros(max_count, dtype=float)
@@ -242,13 +246,13 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     return ax
 
 
-def _ppc_bars(table: pd.DataFrame, ax):
-    """Observed vs posterior-predictive counts with the HDI of the simulated counts as error bars."""
+def _ppc_bars(table: pd.DataFrame, ax, label: str):
+    """Observed vs simulated (posterior-predictive) counts with the HDI of the simulated counts as error bars."""
     x = np.arange(len(table))
     width = 0.4
     expected = table["expected"].to_numpy(dtype=float)
     ax.bar(x - width / 2, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED, label="observed")
-    ax.bar(x + width / 2, expected, width, color=_MODEL, label="posterior predictive")
+    ax.bar(x + width / 2, expected, width, color=_MODEL, label=label)
     lo, hi = table["hdi_lower"].to_numpy(dtype=float), table["hdi_upper"].to_numpy(dtype=float)
     ax.errorbar(x + width / 2, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
                 fmt="none", ecolor="black", capsize=3, label=f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI")

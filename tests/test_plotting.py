@@ -129,6 +129,20 @@ def test_calibration_histogram_model_bars_match_simulation_of_the_process(bg, cd
     plotting.close(ax)
 
 
+def test_calibration_histogram_without_closed_form_pmf_is_simulated(cdnow_summary):
+    pnbd = clv.get_model("pareto_nbd")().fit(cdnow_summary)
+    assert "probability_of_purchases" not in pnbd.spec.predictions
+    ax = plotting.plot_calibration_histogram(pnbd, cdnow_summary)
+    observed = [p.get_height() for p in ax.patches[:8]]
+    x = cdnow_summary["frequency"].to_numpy()
+    assert observed == [float((x == k).sum()) for k in range(7)] + [float((x >= 7).sum())]
+    simulated = np.array([p.get_height() for p in ax.patches[8:16]])
+    np.testing.assert_allclose(simulated.sum(), len(cdnow_summary), rtol=1e-9)  # every simulated base is complete
+    assert len(ax.collections) == 1  # the HDI of the simulated counts
+    assert ax.get_legend().get_texts()[1].get_text() == "simulated from the model"
+    plotting.close(ax)
+
+
 def test_calibration_histogram_rejects_a_bad_max_count(bg, cdnow_summary):
     with pytest.raises(ValueError, match="'max_count'"):
         plotting.plot_calibration_histogram(bg, cdnow_summary, max_count=0)

@@ -166,6 +166,22 @@ def test_report_without_holdout_or_spend_model_says_so(tmp_path, fitted):
     assert "<h2>Top 5 customers</h2>" in page
 
 
+LOG_MODELS = sorted(name for name, cls in clv.REGISTRY.items()
+                    if issubclass(cls, clv.models.TransactionModel) and set(cls.spec.data_names) <= {"frequency", "recency", "T"})
+
+
+@pytest.mark.parametrize("name", [n for n in LOG_MODELS if n != "bgnbd"])
+def test_report_of_every_transaction_model_fitted_on_a_log_is_complete(tmp_path, name, cdnow_transactions):
+    summary = cdnow_summary_copy()
+    model = clv.get_model(name)().fit(summary)
+    files = clv.report(model, clv.GammaGamma().fit(cdnow_repeat_buyers()), summary, tmp_path / f"{name}.html",
+                       transactions=cdnow_transactions)
+    page = files.html.read_text()
+    assert files.sections == tuple(SECTIONS)
+    assert 'class="warn"' not in page, re.findall(r'<div class="warn">([^<]*)', page)
+    assert len(embedded_pngs(page)) == 9
+
+
 @pytest.mark.parametrize(("path", "kwargs", "message"), [
     ("report.pdf", {}, "ending in .html"),
     ("missing-folder/report.html", {}, "does not exist"),

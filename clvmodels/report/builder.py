@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import inspect
 import io
 from dataclasses import dataclass, field
 from importlib import resources
@@ -311,10 +312,15 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
     if transactions is not None:
         # simulating the purchase counts gives the predictive interval of the actuals; it costs
         # n_sims simulated customer bases, so very large bases get the expectation's interval only
-        predictive = len(data) <= PREDICTIVE_MAX_CUSTOMERS
+        simulate = getattr(model.spec, "simulate", None)
+        can_simulate = simulate is not None and "return_times" in inspect.signature(simulate).parameters
+        predictive = can_simulate and len(data) <= PREDICTIVE_MAX_CUSTOMERS
         track = evaluation.tracking(model, data, transactions, hdi_prob=hdi_prob, predictive=predictive,
                                     random_seed=0, **transaction_columns)
-        if not predictive:
+        if not can_simulate:
+            s.notes.append(f"{model.spec.title} has no simulator of purchase times: the tracking plots show no "
+                           f"simulated predictive interval.")
+        elif not predictive:
             s.notes.append(f"More than {PREDICTIVE_MAX_CUSTOMERS:,} customers: the tracking plots show no "
                            f"simulated predictive interval.")
         totals = evaluation.tracking_summary(track)
