@@ -718,6 +718,16 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             raise CliError(f"'{model_file}' holds a {tm.spec.title} model, not a transaction model; give it with "
                            f"--spend-model-file instead.")
     else:
+        from clvmodels.models import REGISTRY, get_model
+
+        try:
+            cls = get_model(model)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if not issubclass(cls, TransactionModel):
+            usable = ", ".join(n for n, c in REGISTRY.items() if issubclass(c, TransactionModel))
+            raise CliError(f"--model {model} is not a transaction model; give one of {usable} (the Gamma-Gamma spend "
+                           f"model is fitted as well when the log has an amount column).")
         tm, _ = fit_model(model, summary, method, **options)
     sm = None
     if spend_file is not None:

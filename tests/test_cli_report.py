@@ -226,6 +226,7 @@ def test_fit_advi_on_apparel(apparel):
     (["report", "--dataset", "cdnow", "--output", "report.pdf"], "ending in .html"),
     (["predict", "--dataset", "cdnow", "--model-file", "missing.json"], "'missing.json' does not exist"),
     (["fit", "--dataset", "cdnow", "--method", "hmc"], "available: mle, mcmc, advi"),
+    (["report", "--dataset", "cdnow", "--model", "gamma-gamma"], "is not a transaction model"),
 ])
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
@@ -233,6 +234,16 @@ def test_bad_input_is_one_line_and_exit_code_1(tmp_path, monkeypatch, args, mess
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Note:")]
     assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.stderr
+
+
+def test_scoring_in_chunks_equals_scoring_at_once_and_stays_quiet_off_a_terminal(tmp_path, monkeypatch):
+    import clvmodels.cli as cli
+
+    ok("predict", "--dataset", "cdnow", "--output", tmp_path / "once.csv")
+    monkeypatch.setattr(cli, "SCORE_CHUNK", 500)  # 2,357 customers: five chunks with a progress bar
+    result = ok("predict", "--dataset", "cdnow", "--output", tmp_path / "chunks.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "chunks.csv"), pd.read_csv(tmp_path / "once.csv"))
+    assert "Scoring" not in result.output + result.stderr  # no terminal: no progress display
 
 
 def test_a_spend_model_file_given_as_transaction_model_is_named(tmp_path):

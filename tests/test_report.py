@@ -193,6 +193,14 @@ def test_bad_report_arguments_are_named(tmp_path, fitted, path, kwargs, message)
         clv.report(bg, gg, summary, tmp_path / path, **kwargs)
 
 
+def test_models_in_the_wrong_places_are_named(tmp_path, fitted):
+    summary, bg, gg = fitted
+    with pytest.raises(TypeError, match="'model' parameter of report must be a fitted transaction model"):
+        clv.report(gg, bg, summary, tmp_path / "r.html")
+    with pytest.raises(TypeError, match="'spend_model' parameter of report must be a fitted spend model"):
+        clv.report(bg, bg, summary, tmp_path / "r.html")
+
+
 # --------------------------------------------------------------------------- posterior
 @pytest.mark.slow
 def test_posterior_report_shows_intervals_and_diagnostics(tmp_path):

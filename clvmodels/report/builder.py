@@ -492,6 +492,14 @@ def report(
 
     from clvmodels import __version__
 
+    from clvmodels.models.base import SpendModel, TransactionModel
+
+    if not isinstance(model, TransactionModel):
+        raise TypeError(f"The 'model' parameter of report must be a fitted transaction model (e.g. BetaGeo). "
+                        f"Got {type(model).__name__} instead.")
+    if spend_model is not None and not isinstance(spend_model, SpendModel):
+        raise TypeError(f"The 'spend_model' parameter of report must be a fitted spend model (e.g. GammaGamma) or "
+                        f"None. Got {type(spend_model).__name__} instead.")
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"The report is an HTML file: give a path ending in .html. Got {str(path)!r} instead.")
