@@ -1,6 +1,8 @@
 """Every published number clvmodels must reproduce, in one place, with its source.
 
-Transcribed from ``shared/REFERENCE.md`` (the team's list of published values). Each value is
+Transcribed from ``shared/REFERENCE.md`` (the team's list of published values). REFERENCE.md
+names the papers but no page or table numbers, so ``where`` locates each value descriptively
+(the part of the paper it comes from); check the paper before quoting a table number. Each value is
 kept as the *string printed in the source*, so that a test's tolerance follows the printed
 precision: :func:`printed_rtol` gives half a unit in the last printed digit relative to the
 value (0.243 -> 2.1e-3). Use :func:`value` to get the float.
@@ -87,7 +89,7 @@ class Published:
 # --------------------------------------------------------------------------- data conventions
 CDNOW = {
     "source": FHL2005 + "; data from brucehardie.com (CDNOW_sample.txt), as shipped with lifetimes 0.11.3",
-    "where": "Section 4 (data description); REFERENCE.md 'Data conventions'",
+    "where": "data description of the CDNOW sample; REFERENCE.md 'Data conventions'",
     "unit": "W",
     "calibration_end": "1997-09-30",
     "observation_end": "1998-06-30",
@@ -108,8 +110,8 @@ BGNBD_FHL2005 = Published(
     params_precise={"r": "0.2425945", "alpha": "4.4136019", "a": "0.7929199", "b": "2.4258881"},
     loglik_precise="-9582.429",
     source=FHL2005,
-    where="Section 4, model estimation results (BG/NBD column); high-precision optimum from Hardie's "
-    "BG/NBD spreadsheet ('Implementing the BG/NBD model in Excel')",
+    where="empirical analysis of the CDNOW sample, BG/NBD parameter estimates and log-likelihood; "
+    "high-precision optimum from Hardie's BG/NBD spreadsheet (note 'Implementing the BG/NBD model in Excel')",
     note="The 7-digit optimum is itself not exactly stationary: the gradient of the total "
     "log-likelihood there is ~5e-4 in a and b (the surface is flat along a/b), and the exact "
     "optimum differs by up to ~8e-6 relative in b. Tests against it use rtol 2e-5.",
@@ -123,7 +125,7 @@ BGNBD_INDIVIDUAL_FHL2005 = {
     "t": 39,
     "expected_purchases": "1.226",
     "source": FHL2005 + "; Hardie's BG/NBD spreadsheet",
-    "where": "Section 4, conditional expectation example; spreadsheet sheet 'Conditional expectations'",
+    "where": "conditional expectation example for one customer (x = 2, t_x = 30.43, T = 38.86)",
 }
 
 PARETO_NBD_FHL2005 = Published(
@@ -134,7 +136,7 @@ PARETO_NBD_FHL2005 = Published(
     params_precise={"r": "0.55315", "alpha": "10.57633", "s": "0.60625", "beta": "11.67150"},
     loglik_precise="-9594.976",
     source=FHL2005,
-    where="Section 4, model estimation results (Pareto/NBD column)",
+    where="empirical analysis of the CDNOW sample, Pareto/NBD parameter estimates and log-likelihood",
 )
 
 MBGNBD_BTYDPLUS = Published(
@@ -153,7 +155,7 @@ GAMMA_GAMMA_FH2013 = Published(
     params={"p": "6.25", "q": "3.74", "gamma": "15.44"},
     loglik="-4055.92",
     source=FH2013,
-    where="Section 'Empirical analysis', parameter estimates and log-likelihood",
+    where="CDNOW example: parameter estimates and log-likelihood of the 946 repeat buyers",
 )
 
 GAMMA_GAMMA_FIRST_TEN = {
@@ -174,7 +176,7 @@ BGBB_FHS2010 = Published(
     params={"alpha": "1.204", "beta": "0.750", "gamma": "0.657", "delta": "2.783"},
     loglik="-33225.6",
     source=FHS2010,
-    where="Section 3 (parameter estimates of the BG/BB model)",
+    where="donations example: BG/BB parameter estimates and log-likelihood",
 )
 
 SBG_FH2007_HIGH_END = Published(
@@ -183,7 +185,7 @@ SBG_FH2007_HIGH_END = Published(
     params={"alpha": "0.668", "beta": "3.806"},
     loglik=None,
     source=FH2007,
-    where="Section on the shifted-beta-geometric model, estimates for the High End segment",
+    where="shifted-beta-geometric example: estimates for the High End segment",
 )
 SBG_FH2007_HIGH_END_SURVIVAL = [".869", ".743", ".653", ".593", ".551", ".517", ".491"]
 
@@ -193,7 +195,7 @@ SBG_FH2007_REGULAR = Published(
     params={"alpha": "0.704", "beta": "1.182"},
     loglik=None,
     source=FH2007,
-    where="Section on the shifted-beta-geometric model, estimates for the Regular segment",
+    where="shifted-beta-geometric example: estimates for the Regular segment",
 )
 SBG_FH2007_REGULAR_SURVIVAL = [".631", ".468", ".382", ".326", ".289", ".262", ".241"]
 
@@ -203,5 +205,5 @@ TRACKING_FHL2005 = {
     "bgnbd_max_relative_error": 0.04,  # "within about 4 %" (under-forecasts slightly)
     "pareto_nbd_max_relative_error": 0.02,  # "within about 2 %"
     "source": FHL2005,
-    "where": "Section 4, tracking plot of cumulative repeat transactions",
+    "where": "tracking plot of cumulative repeat transactions, weeks 1-78",
 }
