@@ -237,3 +237,19 @@ def test_out_of_support_parameters_are_named():
         clv.BetaGeo.from_params(r=0.2, alpha=4.0, a=-0.5, b=2.0)
     with pytest.raises(ValueError, match=r"BG/NBD takes the parameters r, alpha, a, b; missing b; unknown beta"):
         clv.BetaGeo.from_params(r=0.2, alpha=4.0, a=0.5, beta=2.0)
+
+
+def test_observation_end_needs_calibration_end(log):
+    raises_unchanged(log, ClvDataError, r"Pass calibration_end together with observation_end",
+                     summarise, log, observation_end="2024-01-09")
+
+
+def test_date_format_reads_other_layouts(log):
+    tx = log.copy()
+    tx["day"] = pd.to_datetime(tx["day"]).dt.strftime("%d/%m/%Y")
+    s = summarise(tx, date_format="%d/%m/%Y", unit="D")
+    expected = summarise(log, unit="D")
+    pd.testing.assert_frame_equal(s, expected)
+    tx.loc[100, "day"] = "2024-01-01"  # one row in another layout is named, not guessed
+    raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable dates at 1 row \(first: 100\)",
+                     summarise, tx, date_format="%d/%m/%Y")
