@@ -226,6 +226,14 @@ def test_unknown_file_extension_is_named(tmp_path):
     assert result.exit_code == 1 and "extension" in result.stderr and ".parquet" in result.stderr
 
 
+def test_spend_model_without_amount_column_says_to_pass_amount(tmp_path, cdnow_transactions):
+    path = tmp_path / "log.csv"
+    cdnow_transactions[["customer_id", "date"]].to_csv(path, index=False)
+    result = invoke("fit", str(path), "--calibration-end", "1997-09-30", "--model", "gamma-gamma")
+    assert result.exit_code == 1
+    assert "monetary_value" in result.stderr and "--amount COLUMN" in result.stderr
+
+
 def test_debug_flag_anywhere_shows_the_original_exception():
     for args in (["--debug", "fit", "--dataset", "cdnow", "--unit", "Q"], ["fit", "--dataset", "cdnow", "--unit", "Q",
                                                                           "--debug"]):
