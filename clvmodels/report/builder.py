@@ -488,7 +488,7 @@ def report(
     >>> "top-customers" in files.sections
     True
     """
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
     from clvmodels import __version__
 
@@ -526,9 +526,8 @@ def report(
     csv_path = path.with_name(f"{path.stem}.customers.csv")
     customers.to_csv(csv_path)
 
-    templates = resources.files("clvmodels.report").joinpath("templates")
-    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]))
-    css = templates.joinpath("report.css").read_text(encoding="utf-8")
+    env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
     page = env.get_template("report.html.j2").render(
         title=title or f"Customer lifetime value report: {model.spec.title}",
         model_title=model.spec.title,
