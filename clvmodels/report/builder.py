@@ -409,8 +409,12 @@ def _top_section(customers: pd.DataFrame, top: int) -> _Section:
     from clvmodels import plotting
 
     s = _Section("top-customers", f"Top {top} customers")
-    head = customers.head(top)
-    s.tables.append({"title": None, "html": _table(head)})
+    # the page shows the forecast and the CLV interval; every column is in the CSV
+    shown = [c for c in customers.columns if not c.endswith(("_sd", "_hdi_lower", "_hdi_upper"))
+             or c in ("clv_hdi_lower", "clv_hdi_upper")]
+    s.tables.append({"title": None, "html": _table(customers[shown].head(top)),
+                     "note": "All customers, with the sd and HDI of every forecast for posteriors, are in the CSV "
+                             "beside this file."})
     key = "clv" if "clv" in customers.columns else "expected_purchases"
     lower = next((c for c in customers.columns if c.startswith(f"{key}_") and "lower" in c), None)
     upper = next((c for c in customers.columns if c.startswith(f"{key}_") and "upper" in c), None)
