@@ -45,8 +45,9 @@ def hyp2f1(a, b, c, z):
     """Gauss hypergeometric 2F1 for real arguments with z < 1, hardened.
 
     SciPy's ``hyp2f1`` returns NaN, or loses digits, when a parameter is large (a customer's
-    frequency enters them) and z is near 1. Those entries, and any non-finite result, are
-    evaluated again with mpmath at 30 significant digits; the rest stays vectorised.
+    frequency enters them) and z is near 1, and is wrong near z = 1 when c - a - b is close
+    to an integer. Those entries are evaluated again by :func:`_hyp2f1_careful`; the rest
+    stays vectorised.
 
     Examples
     --------
@@ -57,6 +58,7 @@ def hyp2f1(a, b, c, z):
     9.17404001
     """
     a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, c, z)))
+    shape = a.shape
     with np.errstate(all="ignore"):
         out = np.asarray(sc.hyp2f1(a, b, c, z), dtype=float)
     redo = ~np.isfinite(out) | (np.maximum(np.maximum(np.abs(a), np.abs(b)), np.abs(c)) > _HYP2F1_SCIPY_MAX)
@@ -68,13 +70,45 @@ def hyp2f1(a, b, c, z):
     redo |= (z > 0.9) & (np.abs(excess - np.round(excess)) < 1e-3)
     redo &= np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(z) & (z < 1)
     if redo.any():
+        out = np.array(out, copy=True, ndmin=1)
+        a, b, c, z, redo = (np.atleast_1d(v) for v in (a, b, c, z, redo))
+        out[redo] = _hyp2f1_careful(a[redo], b[redo], c[redo], z[redo])
+    return out.reshape(shape) if shape else out.reshape(())[()]
+
+
+def _hyp2f1_careful(a, b, c, z):
+    """2F1 where SciPy cannot be trusted: the positive Gauss series summed directly where it
+    converges within 100,000 terms, mpmath at 250 digits elsewhere.
+
+    mpmath's own hyp2f1 is not safe at ordinary precision here: at 50 digits it returns 21.60
+    for 2F1(1, 433; 665.5; 8/9), a sum of positive terms with ratio < 8/9 that is 2.375.
+    """
+    out = np.empty(a.shape)
+    # terms t_{k+1} = t_k (a+k)(b+k) z / ((c+k)(k+1)); all positive when a, b, c > 0, z >= 0
+    direct = (a > 0) & (b > 0) & (c > 0) & (z >= 0) & (z <= 0.9997)
+    if direct.any():
+        aa, bb, cc, zz = a[direct], b[direct], c[direct], z[direct]
+        log_term = np.zeros(aa.shape)
+        log_sum = np.zeros(aa.shape)
+        active = np.ones(aa.shape, dtype=bool)
+        for k in range(100_000):
+            ratio = (aa + k) * (bb + k) * zz / ((cc + k) * (k + 1.0))
+            with np.errstate(divide="ignore"):  # z = 0: the series is its first term
+                log_term = log_term + np.log(ratio)
+            log_sum = np.where(active, np.logaddexp(log_sum, log_term), log_sum)
+            # past the largest term, stop once a term no longer changes the sum
+            active &= ~((ratio < 1.0) & (log_term < log_sum - 40.0))
+            if not active.any():
+                break
+        with np.errstate(over="ignore"):
+            out[direct] = np.exp(log_sum)
+    rest = ~direct
+    if rest.any():
         import mpmath
 
-        out = np.array(out, copy=True)
-        with mpmath.workdps(30):
-            for i in zip(*np.nonzero(redo)) if out.ndim else [()]:
-                out[i] = float(mpmath.hyp2f1(a[i], b[i], c[i], z[i]))
-    return out if out.ndim else out[()]
+        with mpmath.workdps(250):
+            out[rest] = [float(mpmath.hyp2f1(*v)) for v in zip(a[rest], b[rest], c[rest], z[rest])]
+    return out
 
 
 def _np_logsumexp(x, axis=None):

@@ -104,7 +104,7 @@ def log_scaled_hyperu(xp, s, z):
     rate). :math:`U` itself under/overflows for large :math:`s` or :math:`z`, so three regimes
     (NumPy backend): SciPy's ``hyperu`` where its value is representable, the asymptotic
     series :math:`\sum_k (s)_k (-1/z)^k` for :math:`z \gg s`, and otherwise that expectation
-    by an 80-point generalised Gauss-Laguerre rule (the integrand is smooth there).
+    as an integral over :math:`\log u` by the trapezoidal rule (smooth unimodal integrand).
 
     Examples
     --------
@@ -145,11 +145,21 @@ def _log_scaled_hyperu_numpy(s, z):
                 term = term * -(su + k) / zu
                 total = total + term
             val[use] = np.log(total)
-        # otherwise: E[z/(z+u)], u ~ Gamma(s, 1), by generalised Gauss-Laguerre per distinct s
-        for i in np.flatnonzero(~use):
-            nodes, weights = sc.roots_genlaguerre(80, sr[i] - 1.0)
-            logw = np.log(weights) - sc.gammaln(sr[i])
-            val[i] = sc.logsumexp(logw + np.log(zr[i]) - np.log(zr[i] + nodes))
+        # otherwise: E[z/(z+u)], u ~ Gamma(s, 1), as an integral over v = log u (a smooth,
+        # unimodal density exp(s v - e^v) / Gamma(s)) by the trapezoidal rule, which converges
+        # geometrically for such integrands; the grid spans +-40 sds of v (about 1/sqrt(s)).
+        other = ~use
+        if other.any():
+            si, zi = sr[other][:, None], zr[other][:, None]
+            half = np.where(si >= 1, 40.0 / np.sqrt(si), 40.0 / si)
+            lo = np.log(si) - half
+            hi = np.log(si) + np.maximum(half, np.log(50.0 + 40.0 * np.sqrt(si)) - np.log(si))
+            grid = np.linspace(0.0, 1.0, 4001)[None, :]
+            v = lo + (hi - lo) * grid
+            logdens = si * v - np.exp(v) - sc.gammaln(si)
+            logf = np.log(zi) - np.logaddexp(np.log(zi), v)
+            w = np.broadcast_to(hi - lo, v.shape) / 4000.0 * np.where((grid == 0) | (grid == 1), 0.5, 1.0)
+            val[other] = sc.logsumexp(logdens + logf, b=w, axis=1)
         out[asym] = val
     return out
 
@@ -178,9 +188,31 @@ def beta_expectation(fn, a, b, n_nodes: int = 96):
     flat_nodes = nodes.reshape(-1, n_nodes)
     flat_weights = weights.reshape(-1, n_nodes)
     for k, (ak, bk) in enumerate(pairs):
-        # weight (1-y)^(b-1) (1+y)^(a-1) on [-1, 1]; p = (1+y)/2 has the Beta(a, b) kernel
-        y, w = sc.roots_jacobi(n_nodes, bk - 1.0, ak - 1.0)
+        y, w = _gauss_jacobi(n_nodes, bk - 1.0, ak - 1.0)
         rows = inverse.ravel() == k
         flat_nodes[rows] = (1.0 + y) / 2.0
-        flat_weights[rows] = w / w.sum()
+        flat_weights[rows] = w
     return np.sum(weights * fn(nodes), axis=-1)
+
+
+def _gauss_jacobi(n, alpha, beta):
+    """Nodes on [-1, 1] and normalised weights for the weight (1-y)^alpha (1+y)^beta.
+
+    Golub-Welsch: the weights are the squared first components of the Jacobi matrix's
+    eigenvectors, so no normalising constant is formed (SciPy's ``roots_jacobi`` overflows
+    in it, 2^(alpha+beta+1) B(...), for a large alpha + beta such as b + x in BG/NBD).
+    """
+    import numpy as np
+    from scipy.linalg import eigh_tridiagonal
+
+    k = np.arange(n, dtype=float)
+    ab = alpha + beta
+    two = 2.0 * k + ab
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = np.where(np.abs(two * (two + 2.0)) > 0, (beta**2 - alpha**2) / (two * (two + 2.0)), (beta - alpha) / (ab + 2.0))
+    kk = k[1:]
+    t = 2.0 * kk + ab
+    off = np.sqrt(4.0 * kk * (kk + alpha) * (kk + beta) * (kk + ab) / (t**2 * (t + 1.0) * (t - 1.0)))
+    y, vec = eigh_tridiagonal(diag, off)
+    w = vec[0] ** 2
+    return y, w / w.sum()
