@@ -28,6 +28,8 @@ import pandas as pd
 __all__ = ["report", "ReportFiles", "customer_table"]
 
 
+_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+
 #: Largest customer base whose tracking plots get a simulated predictive interval.
 PREDICTIVE_MAX_CUSTOMERS = 50_000
 
@@ -410,11 +412,15 @@ def _top_section(customers: pd.DataFrame, top: int) -> _Section:
 
     s = _Section("top-customers", f"Top {top} customers")
     # the page shows the forecast and the CLV interval; every column is in the CSV
-    shown = [c for c in customers.columns if not c.endswith(("_sd", "_hdi_lower", "_hdi_upper"))
-             or c in ("clv_hdi_lower", "clv_hdi_upper")]
-    s.tables.append({"title": None, "html": _table(customers[shown].head(top)),
-                     "note": "All customers, with the sd and HDI of every forecast for posteriors, are in the CSV "
-                             "beside this file."})
+    labels = {"frequency": "frequency", "recency": "recency", "T": "T", "monetary_value": "mean spend",
+              "p_alive": "P(alive)", "expected_purchases": "exp. purchases", "expected_spend": "exp. spend",
+              "clv": "CLV", "clv_hdi_lower": "CLV HDI low", "clv_hdi_upper": "CLV HDI high", "tier": "tier",
+              "segment": "segment"}
+    shown = customers[[c for c in labels if c in customers.columns]].head(top).rename(columns=labels)
+    s.tables.append({"title": None, "html": _table(shown),
+                     "note": f"exp. purchases and CLV over the next {customers.attrs.get('horizon')} "
+                             f"{_UNIT_NAMES.get(customers.attrs.get('horizon_unit'), 'period')}s; exp. spend per purchase. All customers, "
+                             f"with the sd and HDI of every forecast for posteriors, are in the CSV beside this file."})
     key = "clv" if "clv" in customers.columns else "expected_purchases"
     lower = next((c for c in customers.columns if c.startswith(f"{key}_") and "lower" in c), None)
     upper = next((c for c in customers.columns if c.startswith(f"{key}_") and "upper" in c), None)
