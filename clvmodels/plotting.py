@@ -310,7 +310,10 @@ def plot_frequency_recency_matrix(
     ax = _axes(ax)
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
     what = "posterior mean of expected purchases" if lower is not None else "expected purchases"
-    return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} time units (T = {T:.4g})",
+    names = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+    unit = names.get(getattr(model, "unit_", None) or getattr(data, "attrs", {}).get("unit"))
+    span = "time units" if unit is None else (unit if t == 1 else f"{unit}s")
+    return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} {span} (T = {T:.4g})",
                    what, "viridis")
 
 
