@@ -307,12 +307,12 @@ def _fit_rows(model_class: type[CLVModel], summary: pd.DataFrame) -> tuple[pd.Da
     """The rows a model can be fitted on, how many were left out and why.
 
     Models whose fit needs stricter data than prediction declare it in their spec
-    (``DataField.fit_kind``; Gamma-Gamma fits repeat buyers only).
+    (``DataField.fit_kind``; Gamma-Gamma fits repeat buyers with a positive mean spend only).
     """
     keep = None
     reasons = []
     for fld in model_class.spec.data:
-        if fld.fit_kind == "positive_count" and fld.name in summary.columns:
+        if fld.fit_kind in ("positive_count", "positive") and fld.name in summary.columns:
             ok = summary[fld.name] > 0
             keep = ok if keep is None else keep & ok
             reasons.append(f"{fld.name} = 0")

@@ -140,6 +140,19 @@ def test_predict_apparel_json_records(tmp_path, apparel):
     assert records[0]["clv"] == max(r["clv"] for r in records)
 
 
+def test_predict_on_the_cdnow_master_file_leaves_zero_spend_repeat_buyers_out_of_the_spend_fit(tmp_path):
+    # one repeat buyer of the master file has a mean spend of 0: Gamma-Gamma cannot be fitted on it
+    out = tmp_path / "master.parquet"
+    result = ok("predict", "--dataset", "cdnow-master", "--output", out)
+    assert len(pd.read_parquet(out)) == 23_570 and "23,570" in result.stdout
+    record = json.loads(ok("fit", "--dataset", "cdnow-master", "--model", "gamma-gamma", "--json").stdout)
+    s = clv.rfm_summary(clv.datasets.load_cdnow("master"), unit="W", calibration_end="1997-09-30",
+                        amount_col="amount")
+    fit_rows = (s["frequency"] > 0) & (s["monetary_value"] > 0)
+    assert record["n_customers"] == int(fit_rows.sum()) and record["n_left_out"] == int((~fit_rows).sum())
+    assert "monetary_value = 0" in record["left_out_reason"]
+
+
 def test_predict_prints_the_top_customers_without_output():
     result = ok("predict", "--dataset", "cdnow")
     assert "Top customers" in result.stdout and "509" in result.stdout  # the CDNOW customer of highest CLV
