@@ -660,7 +660,17 @@ def _progress():
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a per-customer table as CSV, Parquet or JSON records, chosen by the file's extension."""
+    """Write a per-customer table as CSV, Parquet or JSON records, chosen by the file's extension.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> import pandas as pd
+    >>> path = Path(tempfile.mkdtemp(), "scores.json")
+    >>> write_table(pd.DataFrame({"clv": [1.5]}, index=pd.Index([7], name="customer_id")), path)
+    >>> json.loads(path.read_text())
+    [{'customer_id': 7, 'clv': 1.5}]
+    """
     kind = path.suffix.lower()
     if kind not in (".csv", ".parquet", ".pq", ".json"):
         raise CliError(f"Cannot tell the output format of '{path}'; use a file name ending in .csv, .parquet or .json.")
