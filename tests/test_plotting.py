@@ -267,6 +267,19 @@ def test_posterior_plot_has_one_panel_per_parameter():
     plotting.close(pc)
 
 
+def test_posterior_trace_plot_and_bad_kind():
+    import arviz as az
+
+    rng = np.random.default_rng(1)
+    tree = az.from_dict({"posterior": {"r": rng.gamma(20.0, 0.05, (2, 50))}})
+    pc = plotting.plot_posterior(tree, var_names=["r"], kind="trace")
+    lines = [line for ax in plotting.figure_of(pc).axes for line in ax.lines if len(line.get_xdata()) == 50]
+    assert len(lines) >= 2  # one trace per chain
+    plotting.close(pc)
+    with pytest.raises(ValueError, match="'kind' parameter must be 'dist' or 'trace'"):
+        plotting.plot_posterior(tree, kind="pair")
+
+
 def test_posterior_plot_of_a_maximum_likelihood_fit_says_to_sample(bg):
     with pytest.raises(ValueError, match="maximum likelihood"):
         plotting.plot_posterior(bg)
