@@ -40,6 +40,7 @@ __all__ = [
     "predict_customers",
     "predict_population",
     "posterior_predictive_check",
+    "plot_posterior_predictive_check",
     "lifetime_value",
     "customer_equity",
     "save_posterior",
@@ -341,6 +342,53 @@ def posterior_predictive_check(model, data=None, *, max_count: int = 7, n_draws:
     return table
 
 
+def plot_posterior_predictive_check(table: pd.DataFrame, ax=None):
+    """Bars of the observed histogram with the posterior-predictive mean and HDI per bin.
+
+    Draws :func:`posterior_predictive_check`'s table; computes nothing itself.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`posterior_predictive_check`.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure's axes by default).
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"observed": [5, 3], "expected": [4.5, 3.5], "hdi_lower": [3.0, 2.0],
+    ...                   "hdi_upper": [6.0, 5.0]}, index=pd.Index(["0", "1+"], name="frequency"))
+    >>> ax = plot_posterior_predictive_check(t)
+    >>> len(ax.patches)
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in ("observed", "expected", "hdi_lower", "hdi_upper") if c not in table.columns]
+    if missing:
+        raise ValueError(f"The 'table' parameter must be the output of posterior_predictive_check; it lacks "
+                         f"{', '.join(missing)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    x = np.arange(len(table))
+    ax.bar(x, table["observed"], color="#9ecae1", label="observed")
+    err = np.vstack([table["expected"] - table["hdi_lower"], table["hdi_upper"] - table["expected"]])
+    prob = table.attrs.get("hdi_prob", 0.94)
+    ax.errorbar(x, table["expected"], yerr=err, fmt="o", color="#d62728", capsize=3,
+                label=f"posterior predictive mean, {prob:.0%} HDI")
+    ax.set_xticks(x, table.index.tolist())
+    ax.set_xlabel(f"repeat purchases ({table.index.name or 'frequency'})")
+    ax.set_ylabel("customers")
+    ax.legend(frameon=False)
+    return ax
+
+
 def _observed_frame(model) -> pd.DataFrame:
     tree = _require_posterior(model)
     if "observed_data" not in tree.children:
@@ -350,8 +398,8 @@ def _observed_frame(model) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- CLV and equity
-def _clv_kernel(tm, sm, data, *, horizon=12, unit="M", discount_rate=0.0, margin=1.0, model_unit=None):
-    """(kernel over rows, arrays, index, n_draws, dims, coords) for posterior CLV."""
+def _clv_parts(tm, sm, data, *, horizon=12, unit="M", discount_rate=0.0, margin=1.0, model_unit=None):
+    """The two factors of posterior CLV as kernels over rows, with the data they read."""
     from clvmodels.units import normalize_unit, period_edges
     from clvmodels.value import _model_unit
 
@@ -362,7 +410,6 @@ def _clv_kernel(tm, sm, data, *, horizon=12, unit="M", discount_rate=0.0, margin
     edges = period_edges(horizon, unit, munit, start=getattr(data, "attrs", {}).get("calibration_end"))
     index, t_arrays = validate_summary(tm.spec, data, for_fit=False)
     _, s_arrays = validate_summary(sm.spec, data, for_fit=False)
-    arrays = {**t_arrays, **s_arrays}
     lead = tm if is_posterior(tm) else sm
     _, dims, coords = _draws(lead)
     n_draws = int(np.prod([len(coords[d]) for d in dims]))
@@ -371,18 +418,43 @@ def _clv_kernel(tm, sm, data, *, horizon=12, unit="M", discount_rate=0.0, margin
     purchases, spend = tm._prediction("expected_purchases"), sm._prediction("expected_spend")
     factors = (1.0 + discount_rate) ** -np.arange(1, len(edges) + 1, dtype=float)
 
-    def kernel(rows):
-        t_rows = {k: rows[k] for k in tm.spec.data_names}
+    def discounted_purchases(rows):
         discounted = 0.0
         previous = 0.0
         for factor, t_k in zip(factors, edges):
-            cumulative = purchases(backend.numpy, **t_theta, **t_rows, t=float(t_k))
+            cumulative = purchases(backend.numpy, **t_theta, **rows, t=float(t_k))
             discounted = discounted + (cumulative - previous) * factor
             previous = cumulative
-        value = spend(backend.numpy, **s_theta, **{k: rows[k] for k in sm.spec.data_names})
-        return margin * value * discounted
+        return discounted
 
-    return kernel, arrays, index, n_draws, dims, coords
+    def margin_spend(rows):
+        return margin * spend(backend.numpy, **s_theta, **rows)
+
+    return discounted_purchases, margin_spend, t_arrays, s_arrays, index, n_draws, dims, coords
+
+
+def _clv_blocks(parts, chunk_bytes: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (customer positions, draws x customers CLV block) covering every customer once.
+
+    The purchase factor (the expensive one: a hypergeometric function per period) is evaluated
+    once per distinct (frequency, recency, T) row: customers are visited grouped by that row,
+    so a block needs only the distinct rows of its own customers. The spend factor is cheap
+    and is evaluated per customer.
+    """
+    discounted_purchases, margin_spend, t_arrays, s_arrays, index, n_draws, _, _ = parts
+    t_unique, _, t_inverse = compress(t_arrays)
+    order = np.argsort(t_inverse, kind="stable")
+    step = max(1, int(chunk_bytes // (8 * n_draws)))
+    for start in range(0, len(order), step):
+        pos = order[start:start + step]
+        rows = t_inverse[pos]
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+            disc = np.broadcast_to(discounted_purchases({k: v[lo:hi][None, :] for k, v in t_unique.items()}),
+                                   (n_draws, hi - lo))
+            value = margin_spend({k: v[pos][None, :] for k, v in s_arrays.items()})
+            block = np.broadcast_to(value * disc[:, rows - lo], (n_draws, len(pos)))
+        yield pos, block
 
 
 def lifetime_value(transaction_model, spend_model, data: pd.DataFrame, *, horizon: int = 12, unit: str = "M",
@@ -394,7 +466,8 @@ def lifetime_value(transaction_model, spend_model, data: pd.DataFrame, *, horizo
     posterior draw. The two models' posteriors are independent (the Gamma-Gamma model assumes
     spend independent of the purchase process), so pairing draw ``s`` of one with draw ``s`` of
     the other (cycling the shorter) samples their joint posterior. Either model may be a
-    point estimate (one draw).
+    point estimate (one draw). Memory: a few draws x ``chunk_bytes / (8 draws)`` customer
+    blocks at a time, plus four numbers per customer.
 
     Examples
     --------
@@ -408,23 +481,28 @@ def lifetime_value(transaction_model, spend_model, data: pd.DataFrame, *, horizo
     >>> v.columns.tolist(), len(v)
     (['mean', 'sd', 'hdi_lower', 'hdi_upper'], 400)
     """
-    kernel, arrays, index, n_draws, dims, coords = _clv_kernel(
-        transaction_model, spend_model, data, horizon=horizon, unit=unit, discount_rate=discount_rate,
-        margin=margin, model_unit=model_unit)
-    unique, _, inverse = compress(arrays)
-    summary, draws, _ = _reduce_rows(kernel, unique, n_draws, hdi_prob, keep_draws=return_draws,
-                                     chunk_bytes=chunk_bytes, factor=4)
+    parts = _clv_parts(transaction_model, spend_model, data, horizon=horizon, unit=unit, discount_rate=discount_rate,
+                       margin=margin, model_unit=model_unit)
+    index, n_draws, dims, coords = parts[4:]
+    n = len(index)
     if return_draws:
-        return _draws_array(draws, inverse, index, dims, coords, "clv")
-    return _frame(summary, inverse, index, hdi_prob, "clv")
+        draws = np.empty((n_draws, n))
+        for pos, block in _clv_blocks(parts, chunk_bytes):
+            draws[:, pos] = block
+        return _draws_array(draws, np.arange(n), index, dims, coords, "clv")
+    out = {k: np.empty(n) for k in ("mean", "sd", "hdi_lower", "hdi_upper")}
+    for pos, block in _clv_blocks(parts, chunk_bytes):
+        for k, v in _summarize(block, hdi_prob).items():
+            out[k][pos] = v
+    return _frame(out, np.arange(n), index, hdi_prob, "clv")
 
 
 def customer_equity(transaction_model, spend_model, data: pd.DataFrame, *, hdi_prob: float = 0.94,
                     return_draws: bool = False, chunk_bytes: int = CHUNK_BYTES, **kwargs):
     """Posterior customer equity: the sum of CLV over customers at each draw, with mean and HDI.
 
-    Keyword arguments are those of :func:`lifetime_value`. Identical customers are summed
-    through their count, so memory is one number per draw plus one block of rows.
+    Keyword arguments are those of :func:`lifetime_value`. Memory is one number per draw plus
+    one block of customers.
 
     Returns
     -------
@@ -444,9 +522,11 @@ def customer_equity(transaction_model, spend_model, data: pd.DataFrame, *, hdi_p
     >>> bool(ce["hdi_lower"] < ce["mean"] < ce["hdi_upper"])
     True
     """
-    kernel, arrays, index, n_draws, dims, coords = _clv_kernel(transaction_model, spend_model, data, **kwargs)
-    unique, counts, _ = compress(arrays)
-    _, _, totals = _reduce_rows(kernel, unique, n_draws, hdi_prob, counts=counts, chunk_bytes=chunk_bytes, factor=4)
+    parts = _clv_parts(transaction_model, spend_model, data, **kwargs)
+    n_draws, dims, coords = parts[5:]
+    totals = np.zeros(n_draws)
+    for _, block in _clv_blocks(parts, chunk_bytes):
+        totals += block.sum(axis=1)
     if return_draws:
         shape = tuple(len(coords[d]) for d in dims)
         return xr.DataArray(totals.reshape(shape), dims=dims, coords=coords, name="customer_equity")

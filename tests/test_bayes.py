@@ -344,3 +344,25 @@ def test_no_warnings_leak_from_degenerate_predictions():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _degenerate(MODELS[0]).expected_purchases(cdnow_summary_copy(), t=39.0)
+
+
+def test_posterior_clv_blocks_do_not_change_the_result():
+    """CLV from one-customer blocks equals CLV from one block, and the summaries match the draws."""
+    case_bg, case_gg = MODELS[0], MODELS[1]
+    rng = np.random.default_rng(5)
+    models = []
+    for case in (case_bg, case_gg):
+        theta = {k: v * np.exp(rng.normal(0, 0.05, size=(2, 30))) for k, v in case.params.items()}
+        tree = xr.DataTree.from_dict({"posterior": xr.Dataset({k: (("chain", "draw"), v) for k, v in theta.items()})})
+        m = case.model()
+        posterior.attach_posterior(m, tree, unit="W", fingerprint=None, n_customers=None)
+        models.append(m)
+    s = cdnow_summary_copy().head(400)
+    kw = dict(horizon=6, unit="M", discount_rate=0.01)
+    small = posterior.lifetime_value(*models, s, chunk_bytes=1, **kw)
+    big = posterior.lifetime_value(*models, s, **kw)
+    pd.testing.assert_frame_equal(small, big)
+    draws = posterior.lifetime_value(*models, s, return_draws=True, **kw)
+    np.testing.assert_allclose(big["mean"].to_numpy(), draws.values.reshape(60, -1).mean(axis=0), rtol=1e-12)
+    totals = posterior.customer_equity(*models, s, return_draws=True, chunk_bytes=1, **kw)
+    np.testing.assert_allclose(totals.values.reshape(-1), draws.values.reshape(60, -1).sum(axis=1), rtol=1e-12)
