@@ -30,6 +30,8 @@ from reference_values import (
     GAMMA_GAMMA_FH2013,
     MBGNBD_BTYDPLUS,
     PARETO_NBD_FHL2005,
+    SBG_FH2007_HIGH_END,
+    SBG_FH2007_HIGH_END_SURVIVAL,
     Published,
 )
 
@@ -196,6 +198,13 @@ class ModelCase:
         return {}
 
 
+def sbg_high_end_renewals() -> pd.DataFrame:
+    """Fader & Hardie (2007) "High End" cohort of 1,000 as (period, churned, count) renewal rows."""
+    from clvmodels.models.sbg import renewals_from_survival
+
+    return renewals_from_survival([float(v) for v in SBG_FH2007_HIGH_END_SURVIVAL], n_customers=1000)
+
+
 MODELS: list[ModelCase] = [
     ModelCase(
         model=clv.BetaGeo,
@@ -234,6 +243,14 @@ MODELS: list[ModelCase] = [
         reference_data=donation_histories,
         weights_col="count",
         simulate_design={"n_periods": 6},
+        n_simulate=5000,
+    ),
+    ModelCase(
+        model=clv.get_model("sbg"),
+        published=SBG_FH2007_HIGH_END,
+        reference_data=sbg_high_end_renewals,
+        weights_col="count",
+        simulate_design={"horizon": 12},
         n_simulate=5000,
     ),
 ]
