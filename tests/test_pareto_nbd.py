@@ -126,3 +126,20 @@ def test_pareto_nbd_dert_matches_discounted_integral_mpmath():
     ours = P.discounted_expected_transactions(backend.numpy, r, alpha, s, beta, frequency=x, recency=tx, T=T,
                                               discount_rate=delta)
     assert float(ours) == pytest.approx(float(truth), rel=1e-8)
+
+
+def test_pareto_nbd_tracks_week78_cumulative_repeat_purchases_within_2pct_FHL2005(fitted):
+    from reference_values import CDNOW, TRACKING_FHL2005
+
+    tx = clv.datasets.load_cdnow().drop_duplicates(["customer_id", "date"])
+    first = tx.groupby("customer_id")["date"].transform("min")
+    start = pd.Timestamp("1997-01-01")
+    end = start + pd.Timedelta(weeks=78)
+    actual = int(((tx["date"] > first) & (tx["date"] < end)).sum())
+    assert actual == CDNOW["sum_frequency"] + CDNOW["holdout_repeat_purchases"]
+    # each customer's expected repeat purchases from her first purchase to week 78
+    age = (end - tx.groupby("customer_id")["date"].min()).dt.days.to_numpy() / 7.0
+    ages, counts = np.unique(age, return_counts=True)
+    expected = float((fitted.expected_purchases_new_customer(ages).to_numpy() * counts).sum())
+    rel = (expected - actual) / actual
+    assert abs(rel) <= TRACKING_FHL2005["pareto_nbd_max_relative_error"]
