@@ -99,7 +99,7 @@ def worker_ours_clv(args) -> dict:
     elapsed = time.perf_counter() - t0
     from clvmodels.data.compress import compress
 
-    n_rows = len(compress({k: frame[k].to_numpy() for k in ("frequency", "recency", "T", "monetary_value")})[1])
+    n_rows = len(compress({k: frame[k].to_numpy() for k in ("frequency", "recency", "T")})[1])
     return {"seconds": elapsed, "peak_mib": peak_mib(), "before_mib": before, "customers": len(frame),
             "draws": int(draws), "distinct_rows": n_rows, "mean_clv": float(out["mean"].mean())}
 
@@ -198,11 +198,14 @@ def thin_to(model, n_draws: int):
     return out
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, parts: str = "123") -> None:
     import clvmodels as clv
 
     draws, tune, chains = (200, 200, 2) if quick else (1000, 1000, 4)
-    n_clv, n_pmm_small, n_big, big_draws = (5_000, 2_000, 50_000, 200) if quick else (100_000, 10_000, 1_000_000, 1000)
+    n_clv, n_pmm_small, n_big, big_draws = (5_000, 2_000, 50_000, 200) if quick else (100_000, 2_000, 1_000_000, 1000)
+    if "1" not in parts and "2" not in parts:
+        # the memory bound only needs 1,000 draws of a converged posterior
+        draws, tune, chains = max(draws, big_draws // 2), 500, 2
     have_pmm = Path(PMM_PYTHON).exists()
     tmp = Path(tempfile.mkdtemp(prefix="bench_bayes_"))
     print(f"clvmodels {clv.__version__}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
@@ -210,6 +213,20 @@ def main(quick: bool) -> None:
 
     # 1. NUTS on CDNOW
     s = cdnow_summary()
+    if "1" not in parts:
+        bg = clv.BetaGeo().sample(s, draws=draws, tune=tune, chains=chains, random_seed=1, progressbar=False)
+        pmm = None
+    else:
+        bg, pmm = _part1(s, draws, tune, chains, have_pmm, tmp)
+    gg = clv.GammaGamma().sample(s[s["frequency"] > 0], draws=draws, tune=tune, chains=chains, random_seed=2,
+                                 progressbar=False)
+    if "2" in parts:
+        _part2(bg, gg, pmm, quick, draws, chains, n_pmm_small, n_clv, tmp)
+    if "3" in parts:
+        _part3(bg, gg, n_big, big_draws, tmp)
+
+
+def _part1(s, draws, tune, chains, have_pmm, tmp):
     print(f"\n1. BG/NBD NUTS on CDNOW ({len(s)} customers), {chains} chains x {draws} draws after {tune} tuning")
     rows = []
     bg, sec, ess, rhat = nuts_ours(s, "pymc", draws, tune, chains)
@@ -239,26 +256,27 @@ def main(quick: bool) -> None:
         base = pmm["min_ess_bulk"] / pmm["seconds"]
         for name, sec_, ess_, _ in rows[:-1]:
             print(f"   ratio ESS/s {name} / PyMC-Marketing: {ess_ / sec_ / base:.1f}x")
+    return bg, pmm
 
-    # 2 and 3. Posterior CLV
-    gg = clv.GammaGamma().sample(s[s["frequency"] > 0], draws=draws, tune=tune, chains=chains, random_seed=2,
-                                 progressbar=False)
+
+def show(name, r):
+    if "error" in r:
+        print(f"   {name:48s} failed: {r['error']}")
+        return
+    note = r.get("status", "") if r.get("status", "ok") != "ok" else ""
+    if "distinct_rows" in r:
+        note = f"{r['distinct_rows']} distinct (x, t_x, T) rows"
+    print(f"   {name:48s} {r['customers']:10d} {r['draws']:6d} {r['seconds']:8.1f} {r['peak_mib']:9.0f} "
+          f"{r['peak_mib'] - r['before_mib']:7.0f}  {note}")
+
+
+def _part2(bg, gg, pmm, quick, draws, chains, n_pmm_small, n_clv, tmp):
     n_draws_clv = 4000 if not quick else draws * chains
     bg_path, gg_path = tmp / "bg.nc", tmp / "gg.nc"
     thin_to(bg, n_draws_clv).save(bg_path)
     thin_to(gg, n_draws_clv).save(gg_path)
     print(f"\n2. Posterior CLV (12 months, 1% monthly discount) per customer, {n_draws_clv} draws")
-    print(f"   {'run':48s} {'customers':>10s} {'seconds':>8s} {'peak MiB':>9s} {'+MiB':>7s}  note")
-
-    def show(name, r):
-        if "error" in r:
-            print(f"   {name:48s} failed: {r['error']}")
-            return
-        note = r.get("status", "") if r.get("status", "ok") != "ok" else ""
-        if "distinct_rows" in r:
-            note = f"{r['distinct_rows']} distinct rows"
-        print(f"   {name:48s} {r['customers']:10d} {r['seconds']:8.1f} {r['peak_mib']:9.0f} "
-              f"{r['peak_mib'] - r['before_mib']:7.0f}  {note}")
+    print(f"   {'run':48s} {'customers':>10s} {'draws':>6s} {'seconds':>8s} {'peak MiB':>9s} {'+MiB':>7s}  note")
 
     results = {}
     for n in (n_pmm_small, n_clv):
@@ -276,6 +294,9 @@ def main(quick: bool) -> None:
                       f"{(b['peak_mib'] - b['before_mib']) / max(1.0, a['peak_mib'] - a['before_mib']):.1f}x less added memory, "
                       f"{b['peak_mib'] / a['peak_mib']:.1f}x less peak memory")
 
+
+
+def _part3(bg, gg, n_big, big_draws, tmp):
     print(f"\n3. Memory bound: {n_big} customers x {big_draws} draws")
     thin_to(bg, big_draws).save(tmp / "bg_big.nc")
     thin_to(gg, big_draws).save(tmp / "gg_big.nc")
@@ -306,4 +327,6 @@ if __name__ == "__main__":
     else:
         parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
         parser.add_argument("--quick", action="store_true", help="reduced sizes, to check that the benchmark runs")
-        main(parser.parse_args().quick)
+        parser.add_argument("--parts", default="123", help="which parts to run, e.g. '3' for the memory bound only")
+        a = parser.parse_args()
+        main(a.quick, a.parts)

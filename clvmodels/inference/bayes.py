@@ -312,7 +312,7 @@ def sample_posterior(
             if "start" not in fit_kwargs:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", message="`find_MAP` will return", category=FutureWarning)
-                    fit_kwargs["start"] = pm.find_MAP(progressbar=False)
+                    fit_kwargs["start"] = pm.find_MAP(progressbar=False, jitter=False)
             fit_kwargs.setdefault("obj_optimizer", pm.adam(learning_rate=0.01))
             approx = pm.fit(method="advi", random_seed=seed, progressbar=show, **fit_kwargs)
             dt = approx.sample(draws * chains, random_seed=seed)
