@@ -317,6 +317,13 @@ def tracking(
     out["phase"] = np.where(starts < cal_time - 1e-12, "calibration", "holdout")
     out["actual"] = actual.astype(float)
     models = _point_models(model, max_draws)
+    # Exact calibration/holdout split for tracking_summary: a period may straddle the
+    # calibration end, so the split cannot be read off the period rows.
+    cal_ages = np.clip(cal_time - births, 0.0, None)
+    expected_cal = np.mean([
+        float(np.asarray(m.expected_purchases_new_customer(cal_ages), dtype=float) @ counts)
+        for m in (models if models is not None else [model])
+    ])
     if models is None:
         cum = cumulative_expected(model)
         out["expected"] = np.diff(cum, prepend=0.0)
@@ -334,7 +341,9 @@ def tracking(
         out["predictive_lower"], out["predictive_upper"] = lo, hi
         lo, hi = _hdi(np.cumsum(counts_per_sim, axis=1), hdi_prob)
         out["predictive_cumulative_lower"], out["predictive_cumulative_upper"] = lo, hi
-    out.attrs.update(calibration_end=cal_time / period, origin=str(origin.date()), unit=unit, period=float(period))
+    out.attrs.update(calibration_end=cal_time / period, origin=str(origin.date()), unit=unit, period=float(period),
+                     calibration_actual=float(np.sum(repeat_time < cal_time - 1e-12)),
+                     calibration_expected=expected_cal)
     return out
 
 
@@ -388,6 +397,10 @@ def tracking_summary(table: pd.DataFrame) -> pd.DataFrame:
     g = table.groupby("phase", sort=False)[["actual", "expected"]].sum()
     g = g.reindex([p for p in ("calibration", "holdout") if p in g.index])
     g.loc["total"] = table[["actual", "expected"]].sum()
+    if "calibration_actual" in table.attrs and {"calibration", "holdout"} <= set(g.index):
+        # the period holding the calibration end is split exactly (see tracking)
+        g.loc["calibration"] = [table.attrs["calibration_actual"], table.attrs["calibration_expected"]]
+        g.loc["holdout"] = g.loc["total"] - g.loc["calibration"]
     g.index.name = None
     g["difference"] = g["expected"] - g["actual"]
     g["relative_error"] = g["difference"] / g["actual"]

@@ -18,6 +18,7 @@ import clvmodels as clv
 from clvmodels import evaluation as ev
 from clvmodels.errors import ClvDataError
 
+from conftest import shared_data_dir
 from reference_values import BGNBD_FHL2005, TRACKING_FHL2005
 
 
@@ -262,3 +263,20 @@ def test_pareto_nbd_cdnow_cumulative_tracking_at_week_78_within_2pct_as_FHL2005(
     total = ev.tracking_summary(ev.tracking(model, cdnow_summary, cdnow_transactions)).loc["total"]
     assert total["actual"] == 4339
     assert abs(total["relative_error"]) < TRACKING_FHL2005["pareto_nbd_max_relative_error"]
+
+
+def test_tracking_summary_splits_a_period_straddling_the_calibration_end_exactly():
+    # Apparel: weekly periods from 2005-01-02 do not end on 2008-12-31, so one period holds
+    # both calibration and holdout purchases; the phase totals must still equal the summary's.
+    tx = pd.read_csv(shared_data_dir() / "apparel_transactions.csv")
+    s = clv.rfm_summary(tx, "customer_id", "date", unit="W", calibration_end="2008-12-31", observation_end="2010-12-20")
+    bg = clv.BetaGeo().fit(s)
+    table = ev.tracking(bg, s, tx, customer_col="customer_id", date_col="date")
+    assert table.attrs["calibration_end"] != int(table.attrs["calibration_end"])  # the case under test
+    totals = ev.tracking_summary(table)
+    assert totals.loc["calibration", "actual"] == s["frequency"].sum()
+    assert totals.loc["holdout", "actual"] == s["frequency_holdout"].sum()
+    births = s["T"].max() - s["T"]
+    cal = table.attrs["calibration_end"] * table.attrs["period"]
+    expected_cal = bg.expected_purchases_new_customer(np.clip(cal - births.to_numpy(), 0, None)).sum()
+    assert totals.loc["calibration", "expected"] == pytest.approx(expected_cal, rel=1e-9)
