@@ -288,7 +288,7 @@ class CLVModel:
         a         0.793  0.186      0.501      1.255
         b         2.426  0.705      1.372      4.289
         """
-        if self.posterior_ is not None:
+        if getattr(self, "posterior_", None) is not None:
             from clvmodels.posterior import posterior_summary
 
             return posterior_summary(self, hdi_prob=ci)
@@ -347,7 +347,7 @@ class CLVModel:
         return fn
 
     def _predict_per_customer(self, name: str, data, *, hdi_prob: float = 0.94, return_draws: bool = False, **kwargs):
-        if self.posterior_ is not None:
+        if getattr(self, "posterior_", None) is not None:
             from clvmodels.posterior import predict_customers
 
             return predict_customers(self, name, data, hdi_prob=hdi_prob, return_draws=return_draws, **kwargs)
@@ -358,7 +358,7 @@ class CLVModel:
     def _predict_population(self, name: str, label: str, values, *, hdi_prob: float = 0.94, return_draws: bool = False,
                             **fixed):
         """Evaluate a population-level prediction over a scalar or a 1-d array argument."""
-        if self.posterior_ is not None:
+        if getattr(self, "posterior_", None) is not None:
             from clvmodels.posterior import predict_population
 
             return predict_population(self, name, label, values, hdi_prob=hdi_prob, return_draws=return_draws, **fixed)
@@ -404,7 +404,7 @@ class CLVModel:
         A posterior (after :meth:`sample`) is written as NetCDF-4 instead (``.nc``; see
         :func:`clvmodels.posterior.save_posterior`).
         """
-        if self.posterior_ is not None:
+        if getattr(self, "posterior_", None) is not None:
             from clvmodels.posterior import save_posterior
 
             return save_posterior(self, path)
