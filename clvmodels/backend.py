@@ -185,13 +185,13 @@ def _pytensor_hyp2f1():
 
         def pullback(self, inputs, outputs, grads):
             # Derivatives in a, b, c: PyTensor's exact series (as in its own Hyp2F1) for
-            # z <= 0.95, where it converges in a few hundred terms; beyond, where it can need up
+            # z <= 0.5, where it converges in a few dozen terms; beyond, where it can need up
             # to 10^6 terms per element (the Pareto/NBD regime as z -> 1, which stalls NUTS),
             # central differences of the hardened function (~1e-9 relative). The z-derivative
             # is exact everywhere.
             a, b, c, z = inputs
             (gz,) = grads
-            far = z > 0.95
+            far = z > 0.5
 
             def central(i):
                 h = 1e-6 * (1.0 + abs(inputs[i]))
