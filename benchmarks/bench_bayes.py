@@ -114,8 +114,9 @@ def worker_pmm_fit(args) -> dict:
     frame = pd.DataFrame({k: d[k] for k in ("customer_id", "frequency", "recency", "T", "monetary_value")})
     model = BetaGeoModel()
     t0 = time.perf_counter()
+    # PyMC-Marketing 1.3 passes fit(**kwargs) to pm.sample (its sample_kwargs is ignored for "mcmc")
     model.fit(frame[["customer_id", "frequency", "recency", "T"]], method="mcmc", progressbar=False,
-              random_seed=1, sample_kwargs=dict(draws=args.draws, tune=args.tune, chains=args.chains))
+              random_seed=1, draws=args.draws, tune=args.tune, chains=args.chains)
     elapsed = time.perf_counter() - t0
     post = model.idata["posterior"].to_dataset()[["r", "alpha", "a", "b"]]
     ess = az.ess(post, method="bulk")
@@ -124,9 +125,10 @@ def worker_pmm_fit(args) -> dict:
     rb = frame[frame["frequency"] > 0]
     gg = GammaGammaModel()
     gg.fit(rb[["customer_id", "frequency", "monetary_value"]], method="mcmc", progressbar=False, random_seed=2,
-           sample_kwargs=dict(draws=args.draws, tune=args.tune, chains=args.chains))
+           draws=args.draws, tune=args.tune, chains=args.chains)
     gg.save(args.out_gg)
     return {"seconds": elapsed, "min_ess_bulk": min_ess, "version": pymc_marketing.__version__,
+            "draws": int(post.sizes["chain"] * post.sizes["draw"]),
             "means": {k: float(post[k].mean()) for k in ("r", "alpha", "a", "b")}}
 
 
@@ -246,7 +248,7 @@ def _part1(s, draws, tune, chains, have_pmm, tmp):
         if "error" in pmm:
             print(f"   PyMC-Marketing failed: {pmm['error']}")
         else:
-            rows.append((f"PyMC-Marketing {pmm['version']} BetaGeoModel, PyMC NUTS", pmm["seconds"], pmm["min_ess_bulk"], float("nan")))
+            rows.append((f"PyMC-Marketing {pmm['version']} BetaGeoModel, PyMC NUTS ({pmm['draws']} draws)", pmm["seconds"], pmm["min_ess_bulk"], float("nan")))
     else:
         print(f"   PyMC-Marketing: no interpreter at {PMM_PYTHON} (set PMM_PYTHON); its figures are left out")
     print(f"   {'fit':48s} {'wall s':>8s} {'min bulk ESS':>13s} {'ESS/s':>8s} {'max R-hat':>10s}")

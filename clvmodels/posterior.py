@@ -48,8 +48,9 @@ __all__ = [
     "load_posterior",
 ]
 
-#: Target size of one draws x rows block of intermediate results (32 MiB).
-CHUNK_BYTES = 32 * 2**20
+#: Target size of one draws x rows block of intermediate results (8 MiB: a formula makes about
+#: a dozen temporaries of that size, and larger blocks are no faster).
+CHUNK_BYTES = 8 * 2**20
 #: Largest draws x customers array returned with ``return_draws=True`` (2 GiB).
 MAX_DRAWS_BYTES = 2 * 2**30
 POSTERIOR_FORMAT = "clvmodels.posterior"
