@@ -191,8 +191,8 @@ def test_divergent_sampling_raises_a_convergence_warning_naming_the_fix():
 def _other_models():
     out = []
     for case in MODELS[2:]:
-        slow = case.id == "pareto_nbd" and not os.environ.get("BAYES_ALL")
-        marks = [pytest.mark.skip(reason="about a minute of NUTS (hypergeometric gradients); BAYES_ALL=1 runs it")] if slow else []
+        # Pareto/NBD: about a minute of NUTS (hypergeometric gradients); slow, but CI runs it
+        marks = [pytest.mark.slow] if case.id == "pareto_nbd" else []
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 
