@@ -230,7 +230,10 @@ _DERT_METHODS = ("discounted_expected_residual_transactions", "discounted_expect
 
 
 def _dert(transaction_model, data, delta: float) -> pd.Series:
-    method = next((getattr(transaction_model, n) for n in _DERT_METHODS if hasattr(transaction_model, n)), None)
+    # clvmodels models all have the method (TransactionModel); their spec says whether it applies
+    spec = getattr(transaction_model, "spec", None)
+    method = next((getattr(transaction_model, n) for n in _DERT_METHODS
+                   if hasattr(transaction_model, n) and (spec is None or n in spec.predictions)), None)
     if method is None:
         raise ValueError(
             f"discounting='continuous' needs the closed-form discounted expected residual transactions (DERT), "

@@ -539,6 +539,31 @@ class TransactionModel(CLVModel):
         return self._predict_population("probability_of_purchases", "n", np.asarray(n, dtype=float), t=float(t),
                                         hdi_prob=hdi_prob, return_draws=return_draws)
 
+    def discounted_expected_transactions(self, data, discount_rate: float):
+        """DERT per customer: discounted expected residual transactions, in closed form.
+
+        Offered by the models whose spec has the ``discounted_expected_transactions``
+        prediction. The rate is the model's: continuous per time unit of the summary for
+        BG/NBD and Pareto/NBD, per opportunity (discrete) for BG/BB.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with the columns the model reads.
+        discount_rate : float
+            Discount rate, as above.
+
+        Examples
+        --------
+        >>> import clvmodels as clv, pandas as pd
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> s = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]})
+        >>> bg.discounted_expected_transactions(s, discount_rate=0.0027).round(2).tolist()
+        [1.02, 5.16]
+        """
+        return self._predict_per_customer("discounted_expected_transactions", data,
+                                          discount_rate=np.asarray(discount_rate, dtype=float))
+
     def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.
 

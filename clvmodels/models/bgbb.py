@@ -278,17 +278,3 @@ class BetaGeoBetaBinom(TransactionModel):
     """
 
     spec = SPEC
-
-    def discounted_expected_transactions(self, data, discount_rate: float):
-        """DERT per customer, discounting at ``discount_rate`` per opportunity.
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> m = clv.BetaGeoBetaBinom.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
-        >>> d = clv.datasets.load_donations()
-        >>> float(m.discounted_expected_transactions(d, 0.1).max().round(4))
-        5.9087
-        """
-        return self._predict_per_customer("discounted_expected_transactions", data,
-                                          discount_rate=np.asarray(discount_rate, dtype=float))

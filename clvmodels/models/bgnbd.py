@@ -320,24 +320,3 @@ class BetaGeo(TransactionModel):
     """
 
     spec = SPEC
-
-    def discounted_expected_transactions(self, data, discount_rate: float):
-        """DERT per customer: discounted expected residual transactions (continuous discounting).
-
-        Parameters
-        ----------
-        data : DataFrame
-            Summary with ``frequency``, ``recency`` and ``T``.
-        discount_rate : float
-            Continuous discount rate per time unit of the summary.
-
-        Examples
-        --------
-        >>> import clvmodels as clv, pandas as pd
-        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
-        >>> s = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]})
-        >>> bg.discounted_expected_transactions(s, discount_rate=0.0027).round(2).tolist()
-        [1.02, 5.16]
-        """
-        return self._predict_per_customer("discounted_expected_transactions", data,
-                                          discount_rate=np.asarray(discount_rate, dtype=float))

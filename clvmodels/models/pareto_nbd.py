@@ -248,24 +248,3 @@ class ParetoNBD(TransactionModel):
     """
 
     spec = SPEC
-
-    def discounted_expected_transactions(self, data, discount_rate: float):
-        """DERT per customer: discounted expected residual transactions (continuous discounting).
-
-        Parameters
-        ----------
-        data : DataFrame
-            Summary with ``frequency``, ``recency`` and ``T``.
-        discount_rate : float
-            Continuous discount rate per time unit of the summary.
-
-        Examples
-        --------
-        >>> import clvmodels as clv, pandas as pd
-        >>> m = clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
-        >>> s = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]})
-        >>> m.discounted_expected_transactions(s, discount_rate=0.0027).round(2).tolist()
-        [0.48, 6.48]
-        """
-        return self._predict_per_customer("discounted_expected_transactions", data,
-                                          discount_rate=np.asarray(discount_rate, dtype=float))
