@@ -13,7 +13,7 @@ import pandas as pd
 
 from clvmodels.errors import ClvDataError
 
-__all__ = ["offenders", "validate_summary", "as_summary_frame"]
+__all__ = ["offenders", "validate_summary", "validate_fit_data", "as_summary_frame"]
 
 _RULES = {
     "count": ("a whole number >= 0", lambda v: np.isfinite(v) & (v >= 0) & (v == np.round(v))),
@@ -118,3 +118,26 @@ def validate_summary(spec, data, *, for_fit: bool) -> tuple[pd.Index, dict[str, 
                     f"rebuild it with clvmodels.rfm_summary."
                 )
     return frame.index, arrays
+
+
+def validate_fit_data(spec, data, weights=None) -> tuple[pd.Index, dict[str, np.ndarray], np.ndarray | None]:
+    """:func:`validate_summary` for fitting, plus the optional per-row ``weights`` (customers per row).
+
+    Examples
+    --------
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> s = pd.DataFrame({"frequency": [1, 2], "monetary_value": [3.0, 4.0]})
+    >>> validate_fit_data(SPEC, s, weights=[1, -1])
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'weights' parameter must be one finite, non-negative number per summary row (2 rows). Got shape (2,) instead, or negative/NaN values.
+    """
+    index, arrays = validate_summary(spec, data, for_fit=True)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(index),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError(
+                f"The 'weights' parameter must be one finite, non-negative number per summary row "
+                f"({len(index)} rows). Got shape {weights.shape} instead, or negative/NaN values."
+            )
+    return index, arrays, weights

@@ -451,7 +451,7 @@ def fit_posterior(
     check convergence (one :class:`~clvmodels.errors.ConvergenceWarning` naming what is off).
     """
     from clvmodels.data.compress import compress
-    from clvmodels.data.validation import validate_summary
+    from clvmodels.data.validation import validate_fit_data
     from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
     from clvmodels.models.base import fingerprint
     from clvmodels.posterior import attach_posterior
@@ -462,14 +462,7 @@ def fit_posterior(
             raise ValueError(f"The '{name}' parameter must be a whole number >= 1. Got {value!r} instead.")
     if int(tune) != tune or tune < 0:
         raise ValueError(f"The 'tune' parameter must be a whole number >= 0. Got {tune!r} instead.")
-    index, arrays = validate_summary(spec, data, for_fit=True)
-    if weights is not None:
-        weights = np.asarray(weights, dtype=float)
-        if weights.shape != (len(index),) or not np.all(np.isfinite(weights) & (weights >= 0)):
-            raise ValueError(
-                f"The 'weights' parameter must be one finite, non-negative number per summary row "
-                f"({len(index)} rows). Got shape {weights.shape} instead, or negative/NaN values."
-            )
+    index, arrays, weights = validate_fit_data(spec, data, weights)
     prior_draws(spec, 200, priors=priors, random_seed=0)  # fail early on a prior off the support
     unique, counts, inverse = compress(arrays, weights)
     tree = sample_posterior(spec, unique, counts, draws=int(draws), tune=int(tune), chains=int(chains), cores=cores,

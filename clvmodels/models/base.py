@@ -19,7 +19,7 @@ from scipy import stats
 
 from clvmodels import backend
 from clvmodels.data.compress import compress
-from clvmodels.data.validation import validate_summary
+from clvmodels.data.validation import validate_fit_data, validate_summary
 from clvmodels.errors import ModelFileError, NotFittedError
 from clvmodels.models.spec import ModelSpec, validate_params
 
@@ -137,14 +137,7 @@ class CLVModel:
         """
         from clvmodels.inference.mle import fit_mle
 
-        index, arrays = validate_summary(self.spec, data, for_fit=True)
-        if weights is not None:
-            weights = np.asarray(weights, dtype=float)
-            if weights.shape != (len(index),) or not np.all(np.isfinite(weights) & (weights >= 0)):
-                raise ValueError(
-                    f"The 'weights' parameter must be one finite, non-negative number per summary row "
-                    f"({len(index)} rows). Got shape {weights.shape} instead, or negative/NaN values."
-                )
+        index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
         result = fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter)
         names = list(self.spec.param_names)
