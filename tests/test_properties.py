@@ -127,16 +127,28 @@ def test_gamma_gamma_expected_spend_is_infinite_when_the_mean_does_not_exist():
     assert np.isfinite(out["repeat"]) and out["repeat"] > 0
 
 
-def test_customers_first_seen_on_calibration_end_fit_and_predict_like_new_customers(cdnow_transactions):
-    # rfm_summary gives T = 0 to customers whose first purchase is on calibration_end: BG/NBD
-    # must take its own summary (such a customer has likelihood 1: no time observed)
+def test_rfm_summary_gives_T_zero_to_customers_first_seen_on_calibration_end(cdnow_transactions):
     last_first = cdnow_transactions.groupby("customer_id")["date"].min().max()
     s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W", calibration_end=last_first)
     fresh = s[s["T"] == 0]
-    assert len(fresh) > 0
-    model = clv.BetaGeo().fit(s)
+    assert len(fresh) == 30 and (fresh["frequency"] == 0).all() and (fresh["recency"] == 0).all()
+    assert clv.BetaGeo().fit(s).converged_ is True
+
+
+@pytest.mark.parametrize("model_class", [clv.BetaGeo, clv.ModifiedBetaGeo, clv.ParetoNBD])
+def test_customers_first_seen_on_calibration_end_fit_and_predict_like_new_customers(cdnow_summary, model_class):
+    # such a customer (T = 0, as rfm_summary gives) has likelihood 1, so adding some leaves the
+    # fit unchanged; P(alive) is 1 (MBG/NBD: b/(a+b), she may drop out at once)
+    fresh = pd.DataFrame({"frequency": 0.0, "recency": 0.0, "T": 0.0}, index=pd.Index([f"new{i}" for i in range(30)]))
+    base = model_class().fit(cdnow_summary)
+    model = model_class().fit(pd.concat([cdnow_summary, fresh]))
     assert model.converged_ is True
-    np.testing.assert_allclose(model.log_likelihood(fresh).to_numpy(), 0.0, atol=1e-15)
-    np.testing.assert_array_equal(model.probability_alive(fresh).to_numpy(), 1.0)
+    for name, value in base.params_.items():
+        assert model.params_[name] == pytest.approx(value, rel=1e-5), name
+    np.testing.assert_allclose(model.log_likelihood(fresh).to_numpy(), 0.0, atol=1e-12)
+    alive = model.probability_alive(fresh).to_numpy()
+    p = model.params_
+    np.testing.assert_allclose(alive, p["b"] / (p["a"] + p["b"]) if model_class is clv.ModifiedBetaGeo else 1.0, rtol=1e-12)
+    # predicted as a customer just acquired (MBG/NBD's E[X(t)] includes the dropout at time 0)
     np.testing.assert_allclose(model.expected_purchases(fresh, t=10.0).to_numpy(),
-                               model.expected_purchases_new_customer(10.0), rtol=1e-12)
+                               model.expected_purchases_new_customer(10.0), rtol=1e-9)

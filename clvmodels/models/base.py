@@ -29,6 +29,22 @@ __all__ = ["CLVModel", "TransactionModel", "SpendModel", "FORMAT_VERSION"]
 FORMAT_VERSION = 1
 
 
+def _purchase_counts(n) -> np.ndarray:
+    """``n`` of P(X = n) as floats, after checking they are non-negative whole numbers."""
+    counts = np.asarray(n, dtype=float)
+    if counts.ndim > 1 or not np.all(np.isfinite(counts) & (counts >= 0) & (counts == np.floor(counts))):
+        raise ValueError(f"n must be a non-negative whole number or a 1-d sequence of them; got {n!r}.")
+    return counts
+
+
+def _horizon(t) -> float:
+    """The forecast length ``t``, checked to be a finite number >= 0."""
+    value = float(t)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"t must be a finite length of time >= 0 (in the summary's unit); got {t!r}.")
+    return value
+
+
 def _package_version() -> str:
     from clvmodels import __version__
 
@@ -529,8 +545,51 @@ class TransactionModel(CLVModel):
         >>> p.index.tolist(), bool(p.is_monotonic_decreasing)
         ([0.0, 1.0, 2.0], True)
         """
-        return self._predict_population("probability_of_purchases", "n", np.asarray(n, dtype=float), t=float(t),
+        return self._predict_population("probability_of_purchases", "n", _purchase_counts(n), t=_horizon(t),
                                         hdi_prob=hdi_prob, return_draws=return_draws)
+
+    def conditional_probability_of_purchases(self, data, n, t: float, *, hdi_prob: float = 0.94):
+        """P(n purchases in the next ``t`` | each customer's history).
+
+        A customer is inactive (no purchase) with probability 1 - P(alive); an active one is,
+        from the end of observation on, a new customer with the parameters her history implies.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with the columns the model reads (one row per customer).
+        n : int or sequence of int
+            Number(s) of purchases.
+        t : float
+            Length of the forecast period, in the summary's time unit (opportunities for BG/BB).
+        hdi_prob : float
+            Posterior only: probability of the highest-density interval.
+
+        Returns
+        -------
+        Series or DataFrame
+            For a scalar ``n``: a Series per customer (from a posterior, a DataFrame with mean,
+            sd, hdi_lower, hdi_upper). For a sequence: a DataFrame with one column per ``n``
+            (from a posterior, columns (n, statistic)).
+
+        Examples
+        --------
+        >>> import clvmodels as clv, pandas as pd
+        >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> s = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]})
+        >>> p = bg.conditional_probability_of_purchases(s, n=[0, 1, 2], t=39)
+        >>> p.round(3).to_numpy().tolist()
+        [[0.855, 0.11, 0.024], [0.445, 0.239, 0.144]]
+        """
+        counts = _purchase_counts(n)
+        t = _horizon(t)
+        if counts.ndim == 0:
+            return self._predict_per_customer("conditional_probability_of_purchases", data, n=counts, t=t,
+                                              hdi_prob=hdi_prob)
+        columns = {int(k): self.conditional_probability_of_purchases(data, k, t, hdi_prob=hdi_prob) for k in counts}
+        frame = pd.concat(columns, axis=1, names=["n"])
+        frame.attrs.update({"quantity": "conditional_probability_of_purchases", "t": t})
+        return frame
 
     def discounted_expected_transactions(self, data, discount_rate: float):
         """DERT per customer: discounted expected residual transactions, in closed form.

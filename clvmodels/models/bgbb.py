@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.base import TransactionModel
+from clvmodels.models.common import pmf_given_history
 from clvmodels.models.spec import DataField, ModelSpec, Param
 from clvmodels.special import log_hyp2f1
 
@@ -29,6 +30,7 @@ __all__ = [
     "expected_purchases",
     "expected_purchases_new_customer",
     "probability_of_purchases",
+    "conditional_probability_of_purchases",
     "discounted_expected_transactions",
 ]
 
@@ -247,6 +249,37 @@ def probability_of_purchases(xp, alpha, beta, gamma, delta, *, n, t):
     return xp.exp(xp.logaddexp(first, xp.logsumexp(xp.where(use, terms, -xp.inf), axis=-1)))
 
 
+def conditional_probability_of_purchases(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods, n, t):
+    r"""P(n transactions in the next ``t`` opportunities | x, t_x, n_periods).
+
+    Alive after opportunity :math:`m` (``n_periods``) with :math:`x` transactions (probability
+    :math:`P_a = B(\alpha+x, \beta+m-x)B(\gamma, \delta+m)/(B(\alpha,\beta)B(\gamma,\delta)L)`), a
+    customer's posterior is :math:`p \sim \mathrm{Beta}(\alpha+x, \beta+m-x)`,
+    :math:`\theta \sim \mathrm{Beta}(\gamma, \delta+m)`, and from then on she is a new
+    customer with those parameters:
+
+    .. math:: P(X(m, m+t) = n \mid x, t_x, m) = (1 - P_a)\,[n = 0] + P_a\,
+              P(X(t) = n \mid \alpha+x, \beta+m-x, \gamma, \delta+m).
+
+    Examples
+    --------
+    >>> from clvmodels import backend
+    >>> round(float(conditional_probability_of_purchases(backend.numpy, 1.204, 0.750, 0.657, 2.783,
+    ...     frequency=3, recency=4, n_periods=6, n=0, t=5)), 4)
+    0.6042
+    """
+    # alive after opportunity m, not P(alive at m + 1) of equation (11): the new customer's
+    # process itself starts with the dropout chance of opportunity m + 1
+    p_alive = xp.exp(
+        _log_alive_term(xp, alpha, beta, gamma, delta, frequency, n_periods)
+        - loglik(xp, alpha, beta, gamma, delta, frequency=frequency, recency=recency, n_periods=n_periods)
+    )
+    future = probability_of_purchases(
+        xp, alpha + frequency, beta + n_periods - frequency, gamma, delta + n_periods, n=n, t=t
+    )
+    return pmf_given_history(xp, p_alive, future, n)
+
+
 def discounted_expected_transactions(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods, discount_rate):
     r"""DERT: discounted expected residual transactions, equation (14) of [1]_.
 
@@ -323,6 +356,7 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
+        "conditional_probability_of_purchases": conditional_probability_of_purchases,
         "expected_purchases_new_customer": expected_purchases_new_customer,
         "discounted_expected_transactions": discounted_expected_transactions,
     },

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.base import TransactionModel
-from clvmodels.models.spec import DataField, ModelSpec, Param
+from clvmodels.models.common import RFM_FIELDS, pmf_given_history
+from clvmodels.models.spec import ModelSpec, Param
 
 __all__ = [
     "BetaGeo",
@@ -24,6 +25,7 @@ __all__ = [
     "expected_purchases",
     "probability_alive",
     "probability_of_purchases",
+    "conditional_probability_of_purchases",
     "expected_purchases_new_customer",
     "discounted_expected_transactions",
 ]
@@ -56,7 +58,27 @@ def _purchases_factor(xp, r, a, b, x, log_u, z):
     # smooth there; checked against mpmath in tests/test_bgnbd_mpmath.py).
     a = _away(xp, a, 1.0)
     c = _away(xp, a + b + x - 1.0, 0.0)
-    return c / (a - 1.0) * (1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf: replaced below
+        value = c / (a - 1.0) * (1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
+    if xp.name == "numpy":
+        value = _purchases_factor_by_quadrature(r, a, b, x, log_u, value)
+    return value
+
+
+def _purchases_factor_by_quadrature(r, a, b, x, log_u, value):
+    # Where the closed form overflows (a, b and r all in the hundreds, long horizons: u^(a-1)
+    # underflows while the 2F1 exceeds 1e308), the same bracket as its definition,
+    # E_p[(1 - (1 + p t/beta)^-(r+x)) / p] with p ~ Beta(a, b+x), by Gauss-Jacobi quadrature;
+    # it is accurate exactly there, where the beta distribution is concentrated.
+    bad = ~np.isfinite(value)
+    if not bad.any():
+        return value
+    from clvmodels.special import beta_expectation
+
+    r, a, b, x, log_u, value = (np.array(np.broadcast_to(v, bad.shape), dtype=float) for v in (r, a, b, x, log_u, value))
+    ratio, rx = np.expm1(-log_u[bad])[:, None], (r + x)[bad][:, None]
+    value[bad] = beta_expectation(lambda p: -np.expm1(-rx * np.log1p(p * ratio)) / p, a[bad], (b + x)[bad])
+    return value
 
 
 def loglik(xp, r, alpha, a, b, *, frequency, recency, T):
@@ -188,26 +210,63 @@ def probability_of_purchases(xp, r, alpha, a, b, *, n, t):
     return first + xp.where(n > 0, second, 0.0)
 
 
+def conditional_probability_of_purchases(xp, r, alpha, a, b, *, frequency, recency, T, n, t):
+    r"""P(n purchases in (T, T + t] | x, t_x, T).
+
+    Alive at :math:`T` after :math:`x` survived dropout chances, a customer's posterior is
+    :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`, :math:`p \sim \mathrm{Beta}(a, b+x)`,
+    and from then on she is a new customer with those parameters (the Poisson process is
+    memoryless, and dropout comes only after purchases):
+
+    .. math:: P(Y(t) = n \mid x, t_x, T) = (1 - P_a)\,[n = 0] + P_a\,
+              P(X(t) = n \mid r+x, \alpha+T, a, b+x).
+
+    Its mean is equation (10) (checked in the tests).
+
+    Examples
+    --------
+    >>> from clvmodels import backend
+    >>> round(float(conditional_probability_of_purchases(backend.numpy, 0.243, 4.414, 0.793, 2.426,
+    ...     frequency=2, recency=30.43, T=38.86, n=0, t=39)), 4)
+    0.4454
+    """
+    p_alive = probability_alive(xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T)
+    future = probability_of_purchases(xp, r + frequency, alpha + T, a, b + frequency, n=n, t=t)
+    return pmf_given_history(xp, p_alive, future, n)
+
+
+#: Composite Gauss-Legendre rule for DERT's integral over log-time: 32 panels of 8 nodes.
+_DERT_NODES, _DERT_WEIGHTS = np.polynomial.legendre.leggauss(8)
+_DERT_PANELS = 32
+
+
 def discounted_expected_transactions(xp, r, alpha, a, b, *, frequency, recency, T, discount_rate):
     r"""DERT: discounted expected residual transactions with continuous discounting.
 
     Alive at :math:`T` with rate :math:`\lambda` and dropout probability :math:`p`, the
     :math:`k`-th future purchase comes at a :math:`\mathrm{Gamma}(k, \lambda)` time and is made
     with probability :math:`(1-p)^{k-1}`, so the discounted count is
-    :math:`\sum_k (1-p)^{k-1}\left(\frac{\lambda}{\lambda+\delta}\right)^k = \frac{\lambda}{\delta + p\lambda}`.
-    Under the posterior :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`,
-    :math:`p \sim \mathrm{Beta}(a, b+x)` (independent given alive), the expectation over
-    :math:`\lambda` is closed-form,
+    :math:`\sum_k (1-p)^{k-1}\left(\frac{\lambda}{\lambda+\delta}\right)^k = \frac{\lambda}{\delta + p\lambda}`,
+    to be averaged over the posterior :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`,
+    :math:`p \sim \mathrm{Beta}(a, b+x)` given alive. The average over :math:`\lambda` is a
+    Tricomi function of :math:`\delta(\alpha+T)/p`; the one over :math:`p` that remains has no
+    closed form in standard functions (it is a Meijer-G function; as a
+    :math:`{}_3F_1` series in :math:`1/(\delta(\alpha+T))` it diverges). Integrating by parts
+    in time instead,
 
     .. math::
 
-        E_\lambda\left[\frac{\lambda}{\delta+p\lambda}\right] = \frac{1}{p}
-        \left[1 - z^{r+x} U(r+x, r+x; z)\right]_{z = (\alpha+T)\delta/p},
-        \qquad \mathrm{DERT} = P(\text{alive})\, E_p\left[\ldots\right],
+        \mathrm{DERT}(\delta) = \int_0^\infty e^{-\delta u}\, dE[Y(u)]
+        = P(\text{alive}) \int_0^\infty \delta e^{-\delta u}\, \bar E(u)\, du,
 
-    with Tricomi's :math:`U` (:func:`clvmodels.special.log_scaled_hyperu`); the remaining
-    expectation over the beta-distributed :math:`p` has no closed form in standard functions
-    and is taken by 96-point Gauss-Jacobi quadrature (:func:`clvmodels.special.beta_expectation`).
+    where :math:`\bar E(u)` is equation (10)'s bracket (expected purchases in :math:`u` of an
+    active customer, bounded, smooth, closed-form), and the integral is taken in
+    :math:`\log u` by a composite Gauss-Legendre rule over the window where the integrand
+    matters (its singularities lie :math:`\pi` off the real axis; below the window it is
+    :math:`\delta\frac{r+x}{\alpha+T}u^2`, added exactly; above it :math:`e^{-\delta u}` has
+    fallen below :math:`e^{-45}`). Relative error below 1e-10 against a 40-digit mpmath
+    evaluation of the original double integral, for discount rates down to 1e-6 per period.
+    ``discount_rate`` is the continuous rate :math:`\delta` per time unit of the summary.
     NumPy backend only (a prediction, never part of a likelihood).
 
     Examples
@@ -217,17 +276,28 @@ def discounted_expected_transactions(xp, r, alpha, a, b, *, frequency, recency, 
     ...     frequency=2, recency=30.43, T=38.86, discount_rate=0.0027)), 3)
     5.156
     """
-    from clvmodels.special import beta_expectation, log_scaled_hyperu
+    columns = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, a, b, frequency, T, discount_rate)))
+    # the integral does not depend on recency: evaluate it once per distinct (params, x, T, delta)
+    rows, inverse = np.unique(np.stack([c.ravel() for c in columns], axis=1), axis=0, return_inverse=True)
+    active = _discounted_active(xp, *rows.T).reshape(-1)[inverse.reshape(-1)].reshape(columns[0].shape)
+    return active * probability_alive(xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T)
 
-    rx = np.asarray(r + frequency, dtype=float)[..., None]
-    c = np.asarray((alpha + T) * discount_rate, dtype=float)[..., None]
 
-    def per_p(p):
-        return -np.expm1(log_scaled_hyperu(xp, rx, c / p)) / p
-
-    shape = np.broadcast_shapes(np.shape(frequency), np.shape(T), np.shape(discount_rate))
-    ep = beta_expectation(per_p, np.broadcast_to(a, shape), np.broadcast_to(b + np.asarray(frequency, dtype=float), shape))
-    return ep * probability_alive(xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T)
+def _discounted_active(xp, r, alpha, a, b, x, T, d):
+    # DERT of an active customer: the log-time integral of discounted_expected_transactions
+    beta = alpha + T
+    log_d = np.log(d)
+    hi = np.log(45.0) - log_d
+    # below lo, E(u) = u (r+x)/beta to a relative 1e-9 or better, so the tail is exact
+    lo = np.minimum(np.log(beta), -log_d) - np.log(r + a + b + 2.0 * x + 2.0) - 20.0
+    width = (hi - lo) / _DERT_PANELS
+    r_, a_, b_, x_, beta_, d_ = (v[..., None] for v in (r, a, b, x, beta, d))
+    total = d * (r + x) / beta * np.exp(2.0 * lo) / 2.0
+    for k in range(_DERT_PANELS):
+        u = np.exp((lo + k * width)[..., None] + 0.5 * width[..., None] * (_DERT_NODES + 1.0))
+        grown = _purchases_factor(xp, r_, a_, b_, x_, -np.log1p(u / beta_), u / (beta_ + u))
+        total += 0.5 * width * ((d_ * u * np.exp(-d_ * u) * grown) @ _DERT_WEIGHTS)
+    return total
 
 
 def simulate(rng, n, r, alpha, a, b, *, T=None, return_times=False):
@@ -280,18 +350,13 @@ SPEC = ModelSpec(
         Param("a", symbol="a", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
         Param("b", symbol="b", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
     ),
-    data=(
-        DataField("frequency", "count", description="repeat purchases x"),
-        DataField("recency", "time", at_most="T", description="time of the last purchase t_x"),
-        # T = 0 (first purchase on the calibration end, as rfm_summary gives) is allowed: such a
-        # customer contributes likelihood 1 and is predicted like a new customer
-        DataField("T", "time", description="time observed since the first purchase"),
-    ),
+    data=RFM_FIELDS,
     loglik=loglik,
     predictions={
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
+        "conditional_probability_of_purchases": conditional_probability_of_purchases,
         "expected_purchases_new_customer": expected_purchases_new_customer,
         "discounted_expected_transactions": discounted_expected_transactions,
     },

@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.base import TransactionModel
-from clvmodels.models.spec import DataField, ModelSpec, Param
+from clvmodels.models import bgnbd
+from clvmodels.models.common import RFM_FIELDS, pmf_given_history
+from clvmodels.models.spec import ModelSpec, Param
 from clvmodels.special import log_hyp2f1
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "probability_alive",
     "expected_purchases",
     "probability_of_purchases",
+    "conditional_probability_of_purchases",
     "expected_purchases_new_customer",
 ]
 
@@ -162,6 +165,29 @@ def probability_of_purchases(xp, r, alpha, a, b, *, n, t):
     return nbd + xp.exp(xp.betaln(a + 1.0, b + n) - xp.betaln(a, b)) * tail
 
 
+def conditional_probability_of_purchases(xp, r, alpha, a, b, *, frequency, recency, T, n, t):
+    r"""P(n purchases in (T, T + t] | x, t_x, T).
+
+    Alive at :math:`T`, a customer has survived :math:`x + 1` dropout chances, so her
+    posterior is :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`,
+    :math:`p \sim \mathrm{Beta}(a, b+x+1)`; from then on she drops out only after purchases,
+    i.e. she is a new *BG/NBD* customer with those parameters:
+
+    .. math:: P(Y(t) = n \mid x, t_x, T) = (1 - P_a)\,[n = 0] + P_a\,
+              P_{\mathrm{BG/NBD}}(X(t) = n \mid r+x, \alpha+T, a, b+x+1).
+
+    Examples
+    --------
+    >>> from clvmodels import backend
+    >>> round(float(conditional_probability_of_purchases(backend.numpy, 0.525, 6.183, 0.891, 1.614,
+    ...     frequency=2, recency=30.43, T=38.86, n=0, t=39)), 4)
+    0.44
+    """
+    p_alive = probability_alive(xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T)
+    future = bgnbd.probability_of_purchases(xp, r + frequency, alpha + T, a, b + frequency + 1.0, n=n, t=t)
+    return pmf_given_history(xp, p_alive, future, n)
+
+
 def simulate(rng, n, r, alpha, a, b, *, T=None):
     """Draw ``n`` customers' (frequency, recency, T) from the MBG/NBD process.
 
@@ -199,16 +225,13 @@ SPEC = ModelSpec(
         Param("a", symbol="a", prior=("HalfNormal", {"sigma": 10.0})),
         Param("b", symbol="b", prior=("HalfNormal", {"sigma": 10.0})),
     ),
-    data=(
-        DataField("frequency", "count", description="repeat purchases x"),
-        DataField("recency", "time", at_most="T", description="time of the last purchase t_x"),
-        DataField("T", "positive_time", description="time observed since the first purchase"),
-    ),
+    data=RFM_FIELDS,
     loglik=loglik,
     predictions={
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
+        "conditional_probability_of_purchases": conditional_probability_of_purchases,
         "expected_purchases_new_customer": expected_purchases_new_customer,
     },
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",
