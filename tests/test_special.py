@@ -207,8 +207,6 @@ def test_bgnbd_dert_and_pareto_dert_properties(r, alpha, a, b, h):
 @given(PARAM, PARAM, PARAM, PARAM, histories(continuous=False))
 def test_bgbb_properties(alpha, beta, gamma, delta, h):
     x, tx, n = h
-    if abs(gamma - 1.0) < 1e-9:  # the expectations' delta/(gamma-1) factor (0/0 at gamma = 1)
-        gamma = 1.0 + 1e-6
     _check_transaction_model(bgbb, (alpha, beta, gamma, delta), x, tx, n, {"t": 10.0}, {"n_periods": n})
 
 
