@@ -187,7 +187,7 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     The expected count of customers with ``n`` repeat purchases is the sum over customers of
     the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
     ``T``; the last bar collects ``max_count`` and more. For a model with a posterior, or one
-    without a closed-form P(X(t) = n) (Pareto/NBD), the bars are simulated instead
+    without a closed-form P(X(t) = n), the bars are simulated instead
     (:func:`clvmodels.posterior.posterior_predictive_check`), with the HDI of the simulated
     counts as error bars.
 
@@ -223,7 +223,7 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     bins = np.arange(max_count + 1)
     posterior = getattr(model, "posterior_", None) is not None
     if posterior or "probability_of_purchases" not in getattr(getattr(model, "spec", None), "predictions", {}):
-        # no closed-form P(X(t) = n) (e.g. Pareto/NBD), or a posterior: simulate the counts instead
+        # no closed-form P(X(t) = n), or a posterior: simulate the counts instead
         from clvmodels.posterior import posterior_predictive_check
 
         return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax),

@@ -130,14 +130,25 @@ def test_calibration_histogram_model_bars_match_simulation_of_the_process(bg, cd
 
 
 def test_calibration_histogram_without_closed_form_pmf_is_simulated(cdnow_summary):
+    import dataclasses
+
     pnbd = clv.get_model("pareto_nbd")().fit(cdnow_summary)
-    assert "probability_of_purchases" not in pnbd.spec.predictions
-    ax = plotting.plot_calibration_histogram(pnbd, cdnow_summary)
+
+    class NoPmf(clv.ParetoNBD):  # a model offering no P(X(t) = n)
+        spec = dataclasses.replace(clv.ParetoNBD.spec, predictions={
+            k: v for k, v in clv.ParetoNBD.spec.predictions.items() if k != "probability_of_purchases"})
+
+    exact_ax = plotting.plot_calibration_histogram(pnbd, cdnow_summary)
+    exact = np.array([p.get_height() for p in exact_ax.patches[8:16]])
+    plotting.close(exact_ax)
+    ax = plotting.plot_calibration_histogram(NoPmf.from_params(pnbd.params_), cdnow_summary)
     observed = [p.get_height() for p in ax.patches[:8]]
     x = cdnow_summary["frequency"].to_numpy()
     assert observed == [float((x == k).sum()) for k in range(7)] + [float((x >= 7).sum())]
     simulated = np.array([p.get_height() for p in ax.patches[8:16]])
     np.testing.assert_allclose(simulated.sum(), len(cdnow_summary), rtol=1e-9)  # every simulated base is complete
+    # the simulation agrees with Pareto/NBD's closed-form P(X(T) = n) within simulation noise
+    assert np.all(np.abs(simulated - exact) <= 0.1 * exact + 4 * np.sqrt(exact) + 5), (simulated, exact)
     assert len(ax.collections) == 1  # the HDI of the simulated counts
     assert ax.get_legend().get_texts()[1].get_text() == "simulated from the model"
     plotting.close(ax)
