@@ -220,3 +220,16 @@ def test_sbg_properties(alpha, beta, period, churned, d):
     assert np.isfinite(ll) and ll <= 0
     assert 0 <= surv <= 1
     assert np.isfinite(derl) and 0 <= derl <= (1 + d) / d  # at most a perpetuity
+
+
+@pytest.mark.parametrize("a,b,c,z", [(145.0, 145.0, 146.0, 0.99), (1.0, 275.5, 277.0, 0.998),
+                                     (274.99, 0.4838, 275.99, 0.9985), (0.5, 0.5, 1.0, 0.9997)])
+def test_careful_hyp2f1_single_values_match_mpmath(a, b, c, z):
+    # one value at a time (as the compiled likelihood's gradient asks) takes the scalar series,
+    # including its rescaling past 1e280
+    from clvmodels.backend import _hyp2f1_careful
+
+    ours = _hyp2f1_careful(*(np.array([v]) for v in (a, b, c, z)))[0]
+    with mp.workdps(60):
+        truth = mp.hyp2f1(a, b, c, z)
+    assert _close(ours, truth, rel=1e-12)
