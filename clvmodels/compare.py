@@ -81,7 +81,7 @@ def _loo(model):
             f"log_likelihood=True to compare it by LOO."
         )
     var = next(iter(post["log_likelihood"].data_vars))
-    return az.loo(post, var_name=var)
+    return az.loo(post, var_name=var, pointwise=True)
 
 
 def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -100,7 +100,8 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
     DataFrame
         Maximum likelihood: ``n_params``, ``loglik``, ``aic``, ``bic``, ``delta_aic`` and
         ``aic_weight`` (Akaike weights), sorted by AIC. Posteriors: ``elpd_loo``, ``se``,
-        ``p_loo``, ``looic``, ``delta_looic``, sorted by ``looic``.
+        ``p_loo``, ``looic``, ``delta_looic``, ``elpd_diff`` (to the best model) and ``dse`` (the
+        standard error of that difference, from the paired per-customer elpd), sorted by ``looic``.
 
     Examples
     --------
@@ -136,13 +137,19 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
             f"information criteria are only comparable on the same customers."
         )
     if all(bayes):
-        rows = []
+        rows, pointwise = [], {}
         for lab, m in zip(labels, models):
             res = _loo(m)
+            pointwise[lab] = np.asarray(res.elpd_i, dtype=float).ravel()
             rows.append({"model": lab, "elpd_loo": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
                          "looic": -2.0 * float(res.elpd)})
         out = pd.DataFrame(rows).set_index("model").sort_values("looic")
         out["delta_looic"] = out["looic"] - out["looic"].min()
+        # each model's se is on the scale of the whole elpd; a gap between models is judged by
+        # the se of the paired per-customer differences (Vehtari, Gelman & Gabry 2017, eq. 24)
+        best = pointwise[out.index[0]]
+        out["elpd_diff"] = out["elpd_loo"] - out["elpd_loo"].iloc[0]
+        out["dse"] = [float(np.sqrt(best.size * np.var(best - pointwise[lab]))) for lab in out.index]
         out.index.name = None
         return out
     rows = []

@@ -78,7 +78,18 @@ def test_compare_loo_table_for_posteriors():
         # (BG/NBD and MBG/NBD: Pareto/NBD sampling takes minutes, too long for this check)
         posts = [clv.BetaGeo().sample(s, **kw), clv.ModifiedBetaGeo().sample(s, **kw)]
     table = clv.compare(*posts)
-    assert list(table.columns) == ["elpd_loo", "se", "p_loo", "looic", "delta_looic"]
+    assert list(table.columns) == ["elpd_loo", "se", "p_loo", "looic", "delta_looic", "elpd_diff", "dse"]
+    # the se of the difference, recomputed from ArviZ's own pointwise elpd of each posterior
+    import arviz as az
+
+    pointwise = {type(m).__name__: np.asarray(az.loo(m.posterior_, pointwise=True).elpd_i).ravel() for m in posts}
+    best, other = table.index
+    diff = pointwise[best] - pointwise[other]
+    assert table.loc[other, "dse"] == pytest.approx(np.sqrt(diff.size) * diff.std(), rel=1e-9)
+    assert table.loc[other, "elpd_diff"] == pytest.approx(-diff.sum(), rel=1e-9)
+    assert table.loc[best, "dse"] == 0.0 and table.loc[best, "elpd_diff"] == 0.0
+    # on the same customers the paired se is far smaller than either model's own se
+    assert table.loc[other, "dse"] < 0.2 * table["se"].min()
     # LOO's elpd is close to the maximised log-likelihood minus the number of parameters
     mle = {"BetaGeo": value(BGNBD_FHL2005.loglik), "ModifiedBetaGeo": value(MBGNBD_BTYDPLUS.loglik)}
     for name, row in table.iterrows():
