@@ -273,7 +273,7 @@ class CLVModel:
         return diagnostics_table(_require_posterior(self))
 
     # ----------------------------------------------------------------- reporting
-    def summary(self, ci: float = 0.95) -> pd.DataFrame:
+    def summary(self, ci: float | None = None) -> pd.DataFrame:
         """Estimates with standard errors and confidence intervals.
 
         The interval is computed on the unconstrained scale (log for positive parameters) and
@@ -282,8 +282,9 @@ class CLVModel:
 
         Parameters
         ----------
-        ci : float
-            Coverage of the interval.
+        ci : float, optional
+            Coverage of the interval: by default 0.95 (Wald interval of a maximum-likelihood
+            fit) or 0.94 (HDI of a posterior, as every posterior prediction and ArviZ).
 
         Examples
         --------
@@ -300,8 +301,9 @@ class CLVModel:
         if getattr(self, "posterior_", None) is not None:
             from clvmodels.posterior import posterior_summary
 
-            return posterior_summary(self, hdi_prob=ci)
+            return posterior_summary(self, hdi_prob=0.94 if ci is None else ci)
         params = self._require_params()
+        ci = 0.95 if ci is None else ci
         z = stats.norm.ppf(0.5 + ci / 2)
         pct = f"{100 * ci:g}%"
         rows = []
