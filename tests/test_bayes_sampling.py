@@ -213,3 +213,19 @@ def test_every_registered_model_samples_from_its_spec_alone(case):
     for name, kwargs in case.predictions().items():
         out = getattr(model, name)(data, **kwargs)
         assert list(out.columns) == ["mean", "sd", "hdi_lower", "hdi_upper"] and len(out) == len(data)
+
+
+def test_conditional_pmf_from_a_posterior_averages_the_draws(cdnow_fits):
+    s, _, fits = cdnow_fits
+    bg = fits["bg"]
+    rows = s.head(3)
+    table = bg.conditional_probability_of_purchases(rows, n=[0, 1], t=39.0)
+    assert list(table.columns.get_level_values(0).unique()) == [0, 1]
+    # the posterior mean of P(Y = 0) is the average over draws of the point formula
+    post = bg.posterior_["posterior"].to_dataset()
+    draws = {k: post[k].values.ravel() for k in ("r", "alpha", "a", "b")}
+    by_draw = clv.BetaGeo.spec.predictions["conditional_probability_of_purchases"](
+        clv.backend.numpy, **{k: v[:, None] for k, v in draws.items()},
+        **{c: rows[c].to_numpy(dtype=float)[None, :] for c in ("frequency", "recency", "T")}, n=0.0, t=39.0)
+    np.testing.assert_allclose(table[(0, "mean")].to_numpy(), by_draw.mean(axis=0), rtol=1e-10)
+    assert ((table[(0, "hdi_lower")] <= table[(0, "mean")]) & (table[(0, "mean")] <= table[(0, "hdi_upper")])).all()

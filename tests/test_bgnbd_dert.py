@@ -17,7 +17,7 @@ from scipy import special as sc
 
 from clvmodels import backend
 from clvmodels.models.bgnbd import discounted_expected_transactions as dert
-from clvmodels.models.bgnbd import probability_alive
+from clvmodels.models.bgnbd import expected_purchases, probability_alive
 
 CDNOW = (0.243, 4.414, 0.793, 2.426)
 
@@ -122,3 +122,20 @@ def test_small_delta_tends_to_lifetime_purchases():
     assert np.all(np.diff(vals) > 0)
     pa = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x))
     assert vals[-1] == pytest.approx(pa * (a + b + x - 1) / (a - 1), rel=1e-3)
+
+
+@pytest.mark.parametrize("t", [39.0, 1e3, 1e5])
+def test_expected_purchases_where_the_closed_form_overflows_matches_mpmath(t):
+    # a = b = r = 1000: u^(a-1) underflows while the Euler-transformed 2F1 exceeds 1e308 (it gave
+    # NaN); the bracket then comes from Gauss-Jacobi quadrature of its definition
+    import mpmath as mp
+
+    r = alpha = a = b = 1e3
+    x, tx, T = 20.0, 30.0, 39.0
+    ours = float(expected_purchases(backend.numpy, r, alpha, a, b, frequency=x, recency=tx, T=T, t=t))
+    with mp.workdps(60):
+        s, beta = mp.mpf(r + x), mp.mpf(alpha + T)
+        bracket = (a + b + x - 1) / (a - 1) * (1 - (beta / (beta + t)) ** s * mp.hyp2f1(s, b + x, a + b + x - 1, t / (beta + t)))
+        pa = 1 / (1 + mp.mpf(a) / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** s)
+        truth = float(pa * bracket)
+    assert ours == pytest.approx(truth, rel=1e-8)
