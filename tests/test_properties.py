@@ -152,3 +152,17 @@ def test_customers_first_seen_on_calibration_end_fit_and_predict_like_new_custom
     # predicted as a customer just acquired (MBG/NBD's E[X(t)] includes the dropout at time 0)
     np.testing.assert_allclose(model.expected_purchases(fresh, t=10.0).to_numpy(),
                                model.expected_purchases_new_customer(10.0), rtol=1e-9)
+
+
+def test_pareto_nbd_on_a_short_calibration_stops_on_its_ridge_with_a_specific_warning(cdnow_transactions):
+    # calibration ending on the last first-purchase day (T <= 12 weeks): dropout heterogeneity
+    # is not identified, the likelihood rises toward s, beta -> inf; the fit used to walk that
+    # ridge for many minutes (2F1 at huge parameters), it must stop and say why
+    last_first = cdnow_transactions.groupby("customer_id")["date"].min().max()
+    s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W", calibration_end=last_first)
+    with pytest.warns(ConvergenceWarning, match="edge of the parameter space.*do not identify beta"):
+        model = clv.ParetoNBD().fit(s)
+    assert model.converged_ is False
+    assert model.params_["beta"] > 100 and model.params_["s"] > 10  # on the ridge, not at the start
+    # the same data fit BG/NBD and MBG/NBD normally
+    assert clv.BetaGeo().fit(s).converged_ and clv.ModifiedBetaGeo().fit(s).converged_
