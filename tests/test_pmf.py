@@ -215,3 +215,15 @@ def test_conditional_pmf_api_shapes_and_errors(cdnow_summary):
         pnbd.conditional_probability_of_purchases(cdnow_summary, n=1.5, t=39.0)
     with pytest.raises(ValueError, match="t must be"):
         pnbd.probability_of_purchases([0, 1], t=-1.0)
+
+
+@pytest.mark.parametrize("module,params,histories,time_kw,t", CONDITIONAL, ids=lambda v: getattr(v, "__name__", "")[-9:])
+def test_conditional_pmf_api_evaluates_every_customer_as_the_formula_does_one(module, params, histories, time_kw, t):
+    model = next(c for c in (clv.BetaGeo, clv.ModifiedBetaGeo, clv.ParetoNBD, clv.BetaGeoBetaBinom) if c.spec is module.SPEC)
+    fitted = model.from_params(dict(zip(model.spec.param_names, params)))
+    frame = pd.DataFrame(histories, columns=["frequency", "recency", time_kw], dtype=float)
+    table = fitted.conditional_probability_of_purchases(frame, n=[0, 1, 2, 3], t=t)
+    for row, (x, tx, T) in enumerate(histories):
+        one = module.conditional_probability_of_purchases(NP, *params, frequency=float(x), recency=float(tx),
+                                                          **{time_kw: float(T)}, n=np.arange(4.0), t=t)
+        np.testing.assert_allclose(table.iloc[row].to_numpy(), one, rtol=1e-12)

@@ -240,11 +240,13 @@ def probability_of_purchases(xp, alpha, beta, gamma, delta, *, n, t):
     first = log_choose(t, n) + _log_alive_term(xp, alpha, beta, gamma, delta, n, t)
     i = xp.arange(xp.max(t).astype("int64")) * 1.0
     nn, tt = _col(xp, n), _col(xp, t)
+    # parameters per customer (a conditional pmf) or per draw broadcast along the i axis too
+    a_, b_, g_, d_ = (_col(xp, v) for v in (alpha, beta, gamma, delta))
     use = (i >= nn) & (i < tt)
     i_safe = xp.where(use, i, nn)
     terms = (
-        log_choose(i_safe, nn) + xp.betaln(alpha + nn, beta + i_safe - nn) - xp.betaln(alpha, beta)
-        + xp.betaln(gamma + 1.0, delta + i_safe) - xp.betaln(gamma, delta)
+        log_choose(i_safe, nn) + xp.betaln(a_ + nn, b_ + i_safe - nn) - xp.betaln(a_, b_)
+        + xp.betaln(g_ + 1.0, d_ + i_safe) - xp.betaln(g_, d_)
     )
     return xp.exp(xp.logaddexp(first, xp.logsumexp(xp.where(use, terms, -xp.inf), axis=-1)))
 
