@@ -217,8 +217,10 @@ def _log_death_integral(r, alpha, s, beta, n, t):
     r, alpha, s, beta, n, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, s, beta, n, t)))
     la, lb, lt = np.log(alpha), np.log(beta), np.log(t)
 
-    def log_f(y):
-        return (n + 1.0) * y - (r + n) * np.logaddexp(la, y) - (s + 1.0) * np.logaddexp(lb, y)
+    def log_f(y, axis_end=False):
+        # the log-integrand; with axis_end, at y carrying a trailing node axis
+        r_, n_, la_, lb_, s_ = (v[..., None] if axis_end else v for v in (r, n, la, lb, s))
+        return (n_ + 1.0) * y - (r_ + n_) * np.logaddexp(la_, y) - (s_ + 1.0) * np.logaddexp(lb_, y)
 
     def slope(y):
         return (n + 1.0) - (r + n) * expit(y - la) - (s + 1.0) * expit(y - lb)
@@ -237,11 +239,9 @@ def _log_death_integral(r, alpha, s, beta, n, t):
     right = np.where(log_f(lt) < level, _bisect(lambda y: log_f(y) - level, peak, lt), lt)
     width = (right - left) / _PANELS
     total = np.zeros_like(top)
-    r_, n_, la_, lb_, s_ = (v[..., None] for v in (r, n, la, lb, s))
     for k in range(_PANELS):
         y = (left + k * width)[..., None] + 0.5 * width[..., None] * (_GL_NODES + 1.0)
-        log_fy = (n_ + 1.0) * y - (r_ + n_) * np.logaddexp(la_, y) - (s_ + 1.0) * np.logaddexp(lb_, y)
-        total += 0.5 * width * (np.exp(log_fy - top[..., None]) @ _GL_WEIGHTS)
+        total += 0.5 * width * (np.exp(log_f(y, axis_end=True) - top[..., None]) @ _GL_WEIGHTS)
     return top + np.log(total)
 
 
