@@ -37,7 +37,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays instant
     import pandas as pd
 
-    from clvmodels.models.base import CLVModel
+    from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "load_transactions", "summarize", "fit_model"]
 
@@ -94,7 +94,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from clvmodels import __version__
+        from clvmodels._version import __version__
 
         typer.echo(f"clvmodels {__version__}")
         raise typer.Exit()
@@ -272,7 +272,7 @@ def summarize(
     >>> len(s), int(s["frequency"].sum())
     (2357, 2457)
     """
-    from clvmodels import rfm_summary
+    from clvmodels.data.summary import rfm_summary
 
     _check_columns(transactions, customer=customer, date=date, amount=amount)
     with warnings.catch_warnings(record=True) as caught:
@@ -301,24 +301,6 @@ def _sampler(method: str) -> Callable[..., CLVModel]:
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
 #: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
 FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "mcmc": _sampler("nuts"), "advi": _sampler("advi")}
-
-
-def _fit_rows(model_class: type[CLVModel], summary: pd.DataFrame) -> tuple[pd.DataFrame, int, str]:
-    """The rows a model can be fitted on, how many were left out and why.
-
-    Models whose fit needs stricter data than prediction declare it in their spec
-    (``DataField.fit_kind``; Gamma-Gamma fits repeat buyers with a positive mean spend only).
-    """
-    keep = None
-    reasons = []
-    for fld in model_class.spec.data:
-        if fld.fit_kind in ("positive_count", "positive") and fld.name in summary.columns:
-            ok = summary[fld.name] > 0
-            keep = ok if keep is None else keep & ok
-            reasons.append(f"{fld.name} = 0")
-    if keep is None:
-        return summary, 0, ""
-    return summary[keep], int((~keep).sum()), " or ".join(reasons)
 
 
 def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
@@ -352,7 +334,8 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     >>> gg.n_customers_, facts["n_left_out"]
     (946, 1411)
     """
-    from clvmodels.models import get_model
+    from clvmodels.data.fittable import fittable_rows
+    from clvmodels.estimators import get_model
 
     try:
         model_class = get_model(model)
@@ -365,7 +348,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     if missing:
         hint = " (pass --amount COLUMN with the transaction values)" if "monetary_value" in missing else ""
         raise CliError(f"The {model_class.spec.title} model needs the summary column(s) {', '.join(missing)}{hint}.")
-    rows, n_left_out, reason = _fit_rows(model_class, summary)
+    rows, n_left_out, reason = fittable_rows(model_class.spec, summary)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = fitter(model_class, rows, **options)
@@ -405,16 +388,15 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
     >>> record["model"], record["params"]["q"], record["loglik"], record["method"]
     ('gamma_gamma', 3.74, None, 'given')
     """
-    d = model.to_dict()
     record = {
-        "model": d["model"],
+        "model": model.spec.name,
         "title": model.spec.title,
-        "params": d["params"],
-        "se": d["se"],
-        "loglik": d["loglik"],
-        "n_customers": d["n_customers"],
-        "converged": d["converged"],
-        "unit": d["unit"],
+        "params": model.params_,
+        "se": model.se_,
+        "loglik": model.loglik_,
+        "n_customers": model.n_customers_,
+        "converged": model.converged_,
+        "unit": model.unit_,
         **(facts or {}),
         **extra,
     }
@@ -439,7 +421,7 @@ def _print_fit(console, model: CLVModel, facts: dict[str, Any]) -> None:
     for name, row in s.iterrows():
         table.add_row(str(name), *(f"{v:.4g}" for v in row))
     console.print(table)
-    if getattr(model, "posterior_", None) is not None:
+    if model.fit_.n_draws > 1:
         diag = model.diagnostics()
         bad = diag[~diag["ok"].astype(bool)]
         checks = "all convergence checks met" if bad.empty else "NOT met: " + ", ".join(
@@ -561,7 +543,7 @@ def demo(
     """
     import pandas as pd
 
-    from clvmodels import customer_equity, lifetime_value
+    from clvmodels.value import customer_equity, lifetime_value
 
     if not (math.isfinite(discount_rate) and discount_rate > -1):
         raise CliError(f"--discount-rate must be a rate per month > -1 (0.01 = 1 %). Got {discount_rate!r}.")
@@ -717,8 +699,8 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
 
 def _models(summary, amount, model, method, model_file, spend_file, **options):
     """The transaction model and (when spend data exist) the spend model: loaded from files or fitted."""
-    from clvmodels import load_model
-    from clvmodels.models.base import SpendModel, TransactionModel
+    from clvmodels.estimators import load_model
+    from clvmodels.estimators import SpendModel, TransactionModel
 
     if model_file is not None:
         if not Path(model_file).is_file():
@@ -728,7 +710,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             raise CliError(f"'{model_file}' holds a {tm.spec.title} model, not a transaction model; give it with "
                            f"--spend-model-file instead.")
     else:
-        from clvmodels.models import REGISTRY, get_model
+        from clvmodels.estimators import REGISTRY, get_model
 
         try:
             cls = get_model(model)
@@ -755,7 +737,7 @@ def _score(tm, sm, summary, **value_kwargs) -> pd.DataFrame:
     """Per-customer scores, in chunks with a progress bar when the table is large."""
     import pandas as pd
 
-    from clvmodels.report import customer_table
+    from clvmodels.value import score_table as customer_table
 
     n = len(summary)
     if n <= SCORE_CHUNK:

@@ -13,6 +13,7 @@ __all__ = [
     "ConvergenceError",
     "DataWarning",
     "ModelFileError",
+    "DrawsTooLargeError",
 ]
 
 
@@ -38,3 +39,11 @@ class DataWarning(UserWarning):
 
 class ModelFileError(ValueError):
     """A saved model file of another model, another format version, or corrupted."""
+
+
+class DrawsTooLargeError(ValueError, MemoryError):
+    """The draws asked for (``return_draws=True``) would exceed the size cap: ask for fewer customers.
+
+    A ``ValueError`` (the request is too large, not the interpreter out of memory); also a
+    ``MemoryError`` for code written against earlier versions.
+    """

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvmodels.evaluation import calibration_histogram
+
 __all__ = [
     "plot_calibration_histogram",
     "plot_frequency_recency_matrix",
@@ -184,12 +186,9 @@ def _matrix(ax, values: np.ndarray, frequency, recency, title: str, label: str, 
 def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7, ax=None):
     """Observed and expected number of customers by repeat purchases in the calibration period.
 
-    The expected count of customers with ``n`` repeat purchases is the sum over customers of
-    the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
-    ``T``; the last bar collects ``max_count`` and more. For a model with a posterior, or one
-    without a closed-form P(X(t) = n), the bars are simulated instead
-    (:func:`clvmodels.posterior.posterior_predictive_check`), with the HDI of the simulated
-    counts as error bars.
+    Draws :func:`clvmodels.evaluation.calibration_histogram`'s table: the model's P(X(T_i) = n)
+    summed over customers, or, for a fit with many draws or a model without a closed-form
+    P(X(t) = n), simulated counts with their HDI as error bars.
 
     Parameters
     ----------
@@ -218,27 +217,15 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     '7+'
     >>> close(ax)
     """
-    if max_count < 1:
-        raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
-    bins = np.arange(max_count + 1)
-    posterior = getattr(model, "posterior_", None) is not None
-    if posterior or "probability_of_purchases" not in getattr(getattr(model, "spec", None), "predictions", {}):
-        # no closed-form P(X(t) = n), or a posterior: simulate the counts instead
-        from clvmodels.posterior import posterior_predictive_check
-
-        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax),
-                         "posterior predictive" if posterior else "simulated from the model")
-    observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
-    T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
-    expected = np.zeros(max_count, dtype=float)
-    for T, count in zip(T_values, T_counts):
-        expected += count * np.asarray(model.probability_of_purchases(bins[:-1], t=T), dtype=float)
-    expected = np.append(expected, float(len(data)) - expected.sum())
+    table = calibration_histogram(model, data, max_count=max_count)
+    if "hdi_lower" in table.columns:
+        return plot_posterior_predictive_check(table, ax=ax, label=table.attrs["source"])
     ax = _axes(ax)
+    x = np.arange(len(table))
     width = 0.4
-    ax.bar(bins - width / 2, observed, width, color=_OBSERVED, label="observed")
-    ax.bar(bins + width / 2, expected, width, color=_MODEL, label="model")
-    ax.set_xticks(bins, [str(b) for b in bins[:-1]] + [f"{max_count}+"])
+    ax.bar(x - width / 2, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED, label="observed")
+    ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, color=_MODEL, label="model")
+    ax.set_xticks(x, [str(i) for i in table.index])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("customers")
     ax.set_title("Calibration fit: customers by repeat purchases")
@@ -246,8 +233,43 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     return ax
 
 
-def _ppc_bars(table: pd.DataFrame, ax, label: str):
-    """Observed vs simulated (posterior-predictive) counts with the HDI of the simulated counts as error bars."""
+def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | None = None):
+    """Observed vs simulated (posterior-predictive) counts, with the HDI of the simulated counts as error bars.
+
+    Draws :func:`clvmodels.evaluation.posterior_predictive_check`'s (or
+    :func:`~clvmodels.evaluation.prior_predictive_check`'s) table; computes nothing itself.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``observed``, ``expected``, ``hdi_lower``, ``hdi_upper`` per count bin.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure's axes by default).
+    label : str, optional
+        Legend of the simulated bars (default: the table's source, e.g. "posterior predictive").
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"observed": [5, 3], "expected": [4.5, 3.5], "hdi_lower": [3.0, 2.0],
+    ...                   "hdi_upper": [6.0, 5.0]}, index=pd.Index(["0", "1+"], name="frequency"))
+    >>> ax = plot_posterior_predictive_check(t)
+    >>> len(ax.patches)
+    4
+    >>> close(ax)
+    """
+    missing = [c for c in ("observed", "expected", "hdi_lower", "hdi_upper") if c not in table.columns]
+    if missing:
+        raise ValueError(f"The 'table' parameter must be the output of posterior_predictive_check; it lacks "
+                         f"{', '.join(missing)}.")
+    ax = _axes(ax)
+    source = str(table.attrs.get("source", "posterior"))
+    label = label or (source if "predictive" in source or "simulated" in source else f"{source} predictive")
     x = np.arange(len(table))
     width = 0.4
     expected = table["expected"].to_numpy(dtype=float)
@@ -257,7 +279,7 @@ def _ppc_bars(table: pd.DataFrame, ax, label: str):
     ax.errorbar(x + width / 2, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
                 fmt="none", ecolor="black", capsize=3, label=f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI")
     ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_xlabel(f"repeat purchases ({table.index.name or 'frequency'})")
     ax.set_ylabel("customers")
     ax.set_title("Calibration fit: customers by repeat purchases")
     ax.legend()

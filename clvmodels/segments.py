@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clvmodels.data.summary import rfm_summary
 from clvmodels.errors import ClvDataError
 
 __all__ = [
@@ -146,7 +147,6 @@ def rfm_scores(
     if {"frequency", "recency", "T"}.issubset(data.columns):
         summary = data
     elif {customer_col, date_col}.issubset(data.columns):
-        from clvmodels.data import rfm_summary
 
         amount = amount_col if amount_col in data.columns else None
         summary = rfm_summary(data, customer_col, date_col, amount, unit=unit, calibration_end=observation_end)

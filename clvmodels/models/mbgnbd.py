@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import TransactionModel
 from clvmodels.models import bgnbd
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
 from clvmodels.models.spec import ModelSpec, Param
@@ -236,25 +235,5 @@ SPEC = ModelSpec(
     },
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",
     simulate=simulate,
+    aliases=("mbg_nbd",),
 )
-
-
-class ModifiedBetaGeo(TransactionModel):
-    """MBG/NBD model of repeat buying (Batislam, Denizel & Filiztekin 2007).
-
-    Like :class:`~clvmodels.BetaGeo`, but customers may drop out right after their first
-    purchase, so P(alive) of a customer with no repeat purchase is below 1.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> mbg = clv.ModifiedBetaGeo().fit(s)
-    >>> {k: round(v, 3) for k, v in mbg.params_.items()}
-    {'r': 0.525, 'alpha': 6.183, 'a': 0.891, 'b': 1.614}
-    >>> round(mbg.loglik_, 1)
-    -9582.1
-    """
-
-    spec = SPEC

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clvmodels import backend
+
 __all__ = ["POSITIVE", "UNIT_INTERVAL", "Param", "DataField", "ModelSpec", "validate_params"]
 
 POSITIVE = "positive"
@@ -53,8 +55,6 @@ class Param:
 
     def from_unconstrained(self, theta, xp=None):
         """Inverse of :meth:`to_unconstrained`; ``xp`` chooses the backend (NumPy by default)."""
-        from clvmodels import backend
-
         xp = xp or backend.numpy
         if self.support == POSITIVE:
             return xp.exp(theta)
@@ -107,6 +107,8 @@ class ModelSpec:
     simulate: Callable | None = None
     """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
     for recovery tests, goodness-of-fit checks and benchmarks."""
+    aliases: tuple[str, ...] = ()
+    """Other names users call the model by (``"bg_nbd"``, ``"pnbd"``), read by the registry."""
 
     @property
     def param_names(self) -> tuple[str, ...]:
