@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from clvmodels import predict
-from clvmodels.checks import check_number
+from clvmodels.checks import check_number, check_probability
 from clvmodels.data.validation import offenders
 from clvmodels.errors import ClvDataError
 from clvmodels.fit import Fit, Posterior
@@ -250,8 +250,8 @@ def tracking(
     cal_end = calibration_end or attrs.get("calibration_end")
     if cal_end is None:
         raise ValueError("Pass calibration_end= (the summary's attrs do not record it).")
-    if not (np.isfinite(period) and period > 0):
-        raise ValueError(f"The 'period' parameter must be a positive length in the model's unit. Got {period!r} instead.")
+    period = check_number("period", period, low=0, low_open=True, where="tracking")
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="tracking")
     missing = [c for c in (customer_col, date_col) if c not in transactions.columns]
     if missing:
         raise ClvDataError(
@@ -466,6 +466,8 @@ def conditional_expectations(
     2+                 2     3.5
     """
     data = validate_holdout_table(table)
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="conditional_expectations")
+    max_frequency = int(check_number("max_frequency", max_frequency, low=1, integer=True, where="conditional_expectations"))
     labels = _group_labels(data, by, max_frequency, bins)
     grouped = pd.DataFrame({"group": labels, "actual": data["frequency_holdout"]})
     out = grouped.groupby("group", observed=False).agg(customers=("actual", "size"), actual=("actual", "mean"))

@@ -60,6 +60,18 @@ def _discount_rate(discount_rate) -> float:
     return rate
 
 
+def _numbers(name: str, values) -> np.ndarray:
+    """A number or an array of numbers (any shape, for broadcasting), each finite."""
+    if np.ndim(values) <= 1:
+        return check_numbers(name, values)
+    arr = np.asarray(values)
+    if not np.issubdtype(arr.dtype, np.number) or arr.dtype == bool:
+        raise TypeError(f"The '{name}' parameter must hold real numbers. Got dtype {arr.dtype} instead.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"The '{name}' parameter must hold finite numbers; {int((~np.isfinite(arr)).sum())} are not.")
+    return arr.astype(float)
+
+
 def _margin(margin) -> float:
     return check_number("margin", margin, low=0, high=1)
 
@@ -109,6 +121,7 @@ def _inputs(tm, sm, data, *, horizon, unit, discount_rate, model_unit, discounti
                 f"or a model that has it (BetaGeo, ParetoNBD)."
             )
         return _ClvInputs(**common, edges=None, factors=None, dert=dert, delta=continuous_rate(discount_rate, unit, munit))
+    check_number("horizon", horizon)  # a real number; period_edges says which ones are valid
     edges = period_edges(horizon, unit, munit, start=getattr(data, "attrs", {}).get("calibration_end"))
     factors = (1.0 + discount_rate) ** -np.arange(1, len(edges) + 1, dtype=float)
     return _ClvInputs(**common, edges=edges, factors=factors)
@@ -861,7 +874,8 @@ def retention_clv(
     """
     if timing not in ("start", "end"):
         raise ValueError(f"The 'timing' parameter must be 'start' or 'end'. Got {timing!r} instead.")
-    m, r, i, c = (np.asarray(v, dtype=float) for v in (margin, retention, discount_rate, acquisition_cost))
+    m, r, i, c = (_numbers(n, v) for n, v in (("margin", margin), ("retention", retention),
+                                               ("discount_rate", discount_rate), ("acquisition_cost", acquisition_cost)))
     if np.any(~np.isfinite(r) | (r < 0) | (r > 1)):
         raise ValueError(f"The 'retention' parameter must be a probability in [0, 1]. Got {retention!r} instead.")
     if np.any(~np.isfinite(i) | (i <= -1)):
@@ -875,8 +889,7 @@ def retention_clv(
             )
         series = 1.0 / (1.0 - q)
     else:
-        if int(horizon) != horizon or horizon < 0:
-            raise ValueError(f"The 'horizon' parameter must be a whole number >= 0. Got {horizon!r} instead.")
+        horizon = check_number("horizon", horizon, low=0, integer=True, where="retention_clv")
         with np.errstate(divide="ignore", invalid="ignore"):
             series = np.where(q == 1.0, float(horizon), (1.0 - q ** int(horizon)) / np.where(q == 1.0, 0.5, 1.0 - q))
     value = m * series * (q if timing == "end" else 1.0) - c

@@ -27,6 +27,7 @@ import pandas as pd
 
 from clvmodels import evaluation, plotting, segments, value
 from clvmodels._version import __version__
+from clvmodels.checks import check_number, check_probability
 from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
 from clvmodels.plotting import close, figure_of
@@ -408,8 +409,11 @@ def report(
         raise ValueError(f"The report is an HTML file: give a path ending in .html. Got {str(path)!r} instead.")
     if not path.parent.exists():
         raise FileNotFoundError(f"The folder {str(path.parent)!r} does not exist; create it or choose another path.")
-    if top < 1:
-        raise ValueError(f"The 'top' parameter must be a whole number >= 1. Got {top!r} instead.")
+    top = int(check_number("top", top, low=1, integer=True, where="report"))
+    check_number("horizon", horizon, low=1, integer=True, where="report")
+    check_number("discount_rate", discount_rate, low=-1, low_open=True, where="report")
+    check_number("margin", margin, low=0, high=1, where="report")
+    check_probability("hdi_prob", hdi_prob, where="report")
     value_kwargs = {"horizon": horizon, "unit": unit, "discount_rate": discount_rate, "margin": margin}
 
     import matplotlib
