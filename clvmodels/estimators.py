@@ -443,19 +443,21 @@ class CLVModel:
         """The summary's customer index and checked columns, after checking its unit agrees with the fit's."""
         return validate_summary(self.spec, data, for_fit=for_fit)
 
-    def _prediction(self, name: str):
+    def _prediction(self, name: str, scope: str | None = None):
         fn = self.spec.predictions.get(name)
         if fn is None:
             raise AttributeError(
                 f"{self.spec.title} has no prediction '{name}'; it offers {', '.join(self.spec.predictions)}."
             )
+        if scope is not None and fn.scope != scope:
+            raise TypeError(f"{self.spec.title}'s '{name}' is a {fn.scope}-level prediction, not a {scope}-level one.")
         return fn
 
     def _predict(self, name: str, data, *, hdi_prob: float = 0.94, return_draws: bool = False, **kwargs):
         """A per-customer prediction through the one engine, whatever the fit."""
         fit = self._require_fit()  # an unfitted model says so before any complaint about the data
         hdi_prob = check_probability("hdi_prob", hdi_prob, where=name)
-        fn = self._prediction(name)
+        fn = self._prediction(name, "customer")
         index, arrays = self._validated(data, for_fit=False)
         return predict.per_customer(fit, fn, index, arrays, name=name, hdi_prob=hdi_prob,
                                     return_draws=bool(return_draws), **kwargs)
@@ -465,7 +467,7 @@ class CLVModel:
         """A population-level prediction over a scalar or a 1-d array argument (already checked)."""
         fit = self._require_fit()
         hdi_prob = check_probability("hdi_prob", hdi_prob, where=name)
-        return predict.population(fit, self._prediction(name), label, values, name=name, hdi_prob=hdi_prob,
+        return predict.population(fit, self._prediction(name, "population"), label, values, name=name, hdi_prob=hdi_prob,
                                   return_draws=bool(return_draws), **fixed)
 
     # ----------------------------------------------------------------- persistence

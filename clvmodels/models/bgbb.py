@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.common import pmf_given_history
-from clvmodels.models.spec import DataField, ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, DataField, ModelSpec, Param, Prediction
 from clvmodels.special import log_hyp2f1
 
 __all__ = [
@@ -357,7 +357,7 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
         "discounted_expected_transactions": discounted_expected_transactions,
     },

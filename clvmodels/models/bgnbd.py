@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import beta_expectation
 
 __all__ = [
@@ -355,9 +355,9 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
-        "discounted_expected_transactions": discounted_expected_transactions,
+        "discounted_expected_transactions": Prediction(discounted_expected_transactions, backends=NUMPY_ONLY),
     },
     reference="Fader, Hardie & Lee (2005), Marketing Science 24(2)",
     simulate=simulate,

@@ -21,7 +21,7 @@ import numpy as np
 
 from clvmodels.models import bgnbd
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import log_hyp2f1
 
 __all__ = [
@@ -230,7 +230,7 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
     },
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import expm1_ratio, log_diff_exp, log_hyp2f1, log_scaled_hyperu
 
 __all__ = [
@@ -352,10 +352,10 @@ SPEC = ModelSpec(
     predictions={
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
-        "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "probability_of_purchases": Prediction(probability_of_purchases, backends=NUMPY_ONLY),
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
-        "discounted_expected_transactions": discounted_expected_transactions,
+        "discounted_expected_transactions": Prediction(discounted_expected_transactions, backends=NUMPY_ONLY),
     },
     reference="Schmittlein, Morrison & Colombo (1987); Fader & Hardie (2005) note 009",
     simulate=simulate,
