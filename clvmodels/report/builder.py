@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["report", "ReportFiles", "customer_table"]
+__all__ = ["report", "ReportFiles", "customer_table", "customers_csv_path"]
 
 
 _UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
@@ -196,6 +196,19 @@ def customer_table(
     out.attrs.update(data.attrs, horizon=horizon, horizon_unit=unit, horizon_model_units=t_horizon)
     key = "clv" if "clv" in out.columns else "expected_purchases"
     return out.sort_values(key, ascending=False, kind="stable")
+
+
+def customers_csv_path(path: str | Path) -> Path:
+    """The per-customer CSV written beside the HTML report ``path``: ``<stem>.customers.csv``.
+
+    Examples
+    --------
+    >>> customers_csv_path("out/cdnow.html").as_posix()
+    'out/cdnow.customers.csv'
+    """
+    path = Path(path)
+    # a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
+    return path.with_name(f"{path.stem}.customers.csv")
 
 
 # --------------------------------------------------------------------------- sections
@@ -448,6 +461,7 @@ def report(
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
+    overwrite: bool = True,
 ) -> ReportFiles:
     """Write a self-contained HTML report of a fitted model, and the per-customer table as CSV beside it.
 
@@ -477,6 +491,16 @@ def report(
     hdi_prob : float
         Probability of the posterior intervals shown.
     title : str, optional
+    overwrite : bool
+        Replace existing files (default). ``False`` raises
+        :class:`clvmodels.output_files.OutputExistsError` when either file exists.
+
+    Both files are written to temporary files in the same folder and moved into place only
+    when both are complete, the CSV first and the HTML last (:func:`clvmodels.output_files.atomic_paths`):
+    a failure leaves the old pair, and the page's footer states the SHA-256 of its CSV so a
+    pair can be checked. Text cells of the CSV that a spreadsheet would run as a formula
+    (ids starting with ``=``, ``+``, ``-``, ``@``...) get a leading ``'``
+    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`).
 
     Returns
     -------
@@ -532,9 +556,13 @@ def report(
         sections.append(_segments_section(data, customers))
         sections.append(_top_section(customers, top))
 
-    # "<stem>.customers.csv": a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
-    csv_path = path.with_name(f"{path.stem}.customers.csv")
-    customers.to_csv(csv_path)
+    import hashlib
+
+    from clvmodels.output_files import atomic_paths
+    from clvmodels.untrusted_text import neutralize_csv_frame
+
+    csv_path = customers_csv_path(path)
+    csv_bytes = neutralize_csv_frame(customers).to_csv().encode("utf-8")
 
     env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
@@ -549,6 +577,10 @@ def report(
         css=css,
         version=html.escape(__version__),
         csv_name=csv_path.name,
+        csv_sha256=hashlib.sha256(csv_bytes).hexdigest(),
     )
-    path.write_text(page, encoding="utf-8")
+    # the HTML last: it is the file people open, so it appears only once its CSV is in place
+    with atomic_paths(csv_path, path, overwrite=overwrite) as (csv_tmp, html_tmp):
+        csv_tmp.write_bytes(csv_bytes)
+        html_tmp.write_text(page, encoding="utf-8")
     return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections))
