@@ -723,7 +723,12 @@ def _stage(description: str, *, live: bool = True):
     import threading
 
     stream = sys.stderr  # the stream of this command (test runners swap sys.stderr)
-    timer = threading.Timer(PROGRESS_AFTER_SECONDS, lambda: typer.echo(f"clvmodels: {description}...", file=stream))
+    line = f"clvmodels: {description}..."
+    if PROGRESS_AFTER_SECONDS <= 0:  # every stage announced, in order
+        typer.echo(line, file=stream)
+        yield
+        return
+    timer = threading.Timer(PROGRESS_AFTER_SECONDS, lambda: typer.echo(line, file=stream))
     timer.daemon = True
     timer.start()
     try:
