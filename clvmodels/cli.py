@@ -773,10 +773,8 @@ def _atomic_output(*paths: Path, force: bool):
     try:
         with atomic_paths(*paths, overwrite=force) as temps:
             yield temps
-    except OutputExistsError as exc:
-        name = str(exc).split("'")[1] if "'" in str(exc) else paths[0]
-        raise CliError(f"The output file '{name}' already exists; pass --force to overwrite it, or choose another "
-                       f"name.") from None
+    except OutputExistsError as exc:  # a file appeared after the check at the start
+        raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
 
 
 def write_table(frame: pd.DataFrame, path: Path, *, overwrite: bool = True) -> None:
@@ -1090,7 +1088,7 @@ def report_command(
                            horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
                            title=title, overwrite=force)
         except OutputExistsError as exc:  # a file appeared while the report was built
-            raise CliError(f"{str(exc).split(';')[0]}; pass --force to overwrite it, or choose another name.") from None
+            raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
 
 
@@ -1110,7 +1108,29 @@ def main() -> None:
     clvmodels ...
     exit code 0
     """
-    app(prog_name="clvmodels")
+    previous = _exit_cleanly_on_sigterm()
+    try:
+        app(prog_name="clvmodels")
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly_on_sigterm():
+    """Turn SIGTERM (``kill``, a job scheduler's timeout) into SystemExit, so temporary output files are removed.
+
+    Python's default for SIGTERM ends the process without unwinding; outputs are safe either
+    way (the final name is only ever replaced by a complete file), this also removes the
+    temporary file of the interrupted write. Returns the previous handler (None when none was set).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return None
+    return signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 if __name__ == "__main__":  # pragma: no cover

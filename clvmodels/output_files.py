@@ -43,13 +43,18 @@ _TMP_PREFIX = ".tmp-"
 
 
 class OutputExistsError(FileExistsError):
-    """An output file exists and overwriting it was not allowed.
+    """An output file exists and overwriting it was not allowed; ``path`` is the file.
 
     Examples
     --------
-    >>> issubclass(OutputExistsError, FileExistsError)
-    True
+    >>> err = OutputExistsError("out.csv")
+    >>> isinstance(err, FileExistsError), err.path
+    (True, 'out.csv')
     """
+
+    def __init__(self, path: str | os.PathLike, flag: str | None = None) -> None:
+        super().__init__(_exists_message(Path(path), flag))
+        self.path = str(path)
 
 
 # --------------------------------------------------------------------------- permissions and sync
@@ -134,10 +139,10 @@ def _commit(temp: Path, path: Path, overwrite: bool) -> None:
             # a hard link never replaces an existing name: the refusal is atomic, not check-then-write
             os.link(temp, path)
         except FileExistsError:
-            raise OutputExistsError(_exists_message(path, None)) from None
+            raise OutputExistsError(path) from None
         except OSError:  # the file system has no hard links (FAT, some network mounts)
             if path.exists():
-                raise OutputExistsError(_exists_message(path, None)) from None
+                raise OutputExistsError(path) from None
             os.replace(temp, path)
         else:
             temp.unlink()
@@ -248,7 +253,7 @@ def atomic_paths(*paths: str | os.PathLike, overwrite: bool = True) -> Iterator[
             if not overwrite:
                 for p in finals:
                     if p.exists():
-                        raise OutputExistsError(_exists_message(p, None))
+                        raise OutputExistsError(p)
             for temp, p in zip(temps, finals):
                 _commit(temp, p, overwrite)
     finally:

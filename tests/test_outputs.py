@@ -248,6 +248,37 @@ def test_a_kill_while_the_report_pair_is_written_leaves_the_old_pair(tmp_path):
     assert (tmp_path / "r.html").read_text() == "<html>old</html>"
 
 
+TERM_SCRIPT = textwrap.dedent("""
+    import time
+    from pathlib import Path
+    import sys
+    from clvmodels.cli import _exit_cleanly_on_sigterm
+    from clvmodels.output_files import atomic_path
+    _exit_cleanly_on_sigterm()  # what the clvmodels script does first
+    with atomic_path(Path(sys.argv[1])) as temp:
+        temp.write_text("new, half written")
+        print("ready", flush=True)
+        time.sleep(60)
+""")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGTERM delivery is POSIX")
+def test_a_terminated_run_keeps_the_old_file_and_removes_its_temporary_file(tmp_path):
+    target = tmp_path / "scores.csv"
+    target.write_text("old\n")
+    proc = subprocess.Popen([sys.executable, "-c", TERM_SCRIPT, str(target)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert temp_files(tmp_path) != []  # the write is under way
+        proc.terminate()
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.stdout.close()
+    assert target.read_text() == "old\n" and temp_files(tmp_path) == []
+
+
 CONCURRENT_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
@@ -346,6 +377,38 @@ def test_overwrite_false_on_a_pair_moves_neither_file_when_one_exists(tmp_path):
             h.write_text("new html")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
     assert (tmp_path / "r.html").read_text() == "old html"
+
+
+def test_without_overwrite_two_concurrent_writers_of_a_new_file_give_one_winner_and_one_refusal(tmp_path):
+    target = tmp_path / "new.csv"
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def write(tag: str) -> None:
+        barrier.wait()
+        try:
+            write_text_atomic(target, tag * 100_000, overwrite=False)
+            outcomes[tag] = "written"
+        except OutputExistsError as exc:
+            outcomes[tag] = exc.path
+
+    for _ in range(5):
+        target.unlink(missing_ok=True)
+        threads = [threading.Thread(target=write, args=(t,)) for t in "ab"]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        winner = [t for t, o in outcomes.items() if o == "written"]
+        assert len(winner) == 1 and outcomes[{"a": "b", "b": "a"}[winner[0]]] == str(target)
+        assert target.read_text() == winner[0] * 100_000
+    assert temp_files(tmp_path) == []
+
+
+def test_a_file_that_appears_during_the_work_is_refused_by_the_cli_naming_force(tmp_path):
+    target = tmp_path / "s.csv"
+    target.write_text("someone else's")
+    with pytest.raises(cli.CliError, match=r"'.*s\.csv' already exists; pass --force"):
+        cli.write_table(pd.DataFrame({"x": [1]}), target, overwrite=False)
+    assert target.read_text() == "someone else's"
 
 
 @pytest.mark.parametrize(("paths", "error", "message"), [

@@ -470,6 +470,13 @@ def report(
     holdout evaluation when ``data`` has holdout columns; customer equity (with its interval
     for posteriors); tiers and segments; top customers.
 
+    Both files are written to temporary files in the same folder and moved into place only
+    when both are complete, the CSV first and the HTML last (:func:`clvmodels.output_files.atomic_paths`):
+    a failure leaves the old pair, and the page's footer states the SHA-256 of its CSV so a
+    pair can be checked. Text cells of the CSV that a spreadsheet would run as a formula
+    (ids starting with ``=``, ``+``, ``-``, ``@``...) get a leading ``'``
+    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`).
+
     Parameters
     ----------
     model : TransactionModel
@@ -494,13 +501,6 @@ def report(
     overwrite : bool
         Replace existing files (default). ``False`` raises
         :class:`clvmodels.output_files.OutputExistsError` when either file exists.
-
-    Both files are written to temporary files in the same folder and moved into place only
-    when both are complete, the CSV first and the HTML last (:func:`clvmodels.output_files.atomic_paths`):
-    a failure leaves the old pair, and the page's footer states the SHA-256 of its CSV so a
-    pair can be checked. Text cells of the CSV that a spreadsheet would run as a formula
-    (ids starting with ``=``, ``+``, ``-``, ``@``...) get a leading ``'``
-    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`).
 
     Returns
     -------
