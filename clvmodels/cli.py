@@ -12,6 +12,12 @@ Extending it
   :func:`fit_model`. Raise :class:`CliError` (or let a ``ValueError`` from the library
   through) for bad input: :class:`ClvGroup` turns it into one line on stderr and exit code 1,
   with the traceback only under ``--debug``.
+- A command that writes files takes ``force: ForceOpt = False``, calls :func:`_check_output`
+  on each output before any work (existing file without ``--force``, missing or read-only
+  folder, wrong extension) and writes through :func:`write_table` or :func:`_atomic_output`
+  (temporary file, then an atomic rename). Text from data that it prints goes through
+  :func:`_cell` (tables) or :func:`clvmodels.untrusted_text.terminal_text`; slow steps are
+  wrapped in :func:`_stage`.
 - A new inference method is one entry in :data:`FIT_METHODS` (name -> function
   ``(model_class, summary) -> fitted model``); ``--method`` offers whatever is registered.
 - A new model appears by itself: ``--model`` accepts every name in
