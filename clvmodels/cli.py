@@ -12,6 +12,12 @@ Extending it
   :func:`fit_model`. Raise :class:`CliError` (or let a ``ValueError`` from the library
   through) for bad input: :class:`ClvGroup` turns it into one line on stderr and exit code 1,
   with the traceback only under ``--debug``.
+- A command that writes files takes ``force: ForceOpt = False``, calls :func:`_check_output`
+  on each output before any work (existing file without ``--force``, missing or read-only
+  folder, wrong extension) and writes through :func:`write_table` or :func:`_atomic_output`
+  (temporary file, then an atomic rename). Text from data that it prints goes through
+  :func:`_cell` (tables) or :func:`clvmodels.untrusted_text.terminal_text`; slow steps are
+  wrapped in :func:`_stage`.
 - A new inference method is one entry in :data:`FIT_METHODS` (name -> function
   ``(model_class, summary) -> fitted model``); ``--method`` offers whatever is registered.
 - A new model appears by itself: ``--model`` accepts every name in
@@ -21,6 +27,7 @@ Extending it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -75,7 +82,10 @@ class ClvGroup(TyperGroup):
             # usage errors of the (possibly vendored) click carry their own exit code and display
             if hasattr(exc, "exit_code") or ctx.params.get("debug") or os.environ.get("CLVMODELS_DEBUG"):
                 raise
-            message = " ".join(str(exc).split()) or type(exc).__name__
+            from clvmodels.untrusted_text import terminal_text
+
+            # messages name offending ids and values from the data: no escape sequence reaches the terminal
+            message = terminal_text(" ".join(str(exc).split()) or type(exc).__name__)
             typer.echo(f"Error: {message} (run with --debug for the traceback)", err=True)
             raise typer.Exit(1) from None
 
@@ -280,7 +290,7 @@ def summarize(
         summary = rfm_summary(transactions, customer, date, amount, unit=unit,
                               calibration_end=calibration_end, observation_end=observation_end)
     for w in caught:
-        typer.echo(f"Note: {w.message}", err=True)
+        _note(w.message)
     return summary
 
 
@@ -353,7 +363,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
         warnings.simplefilter("always")
         fitted = fitter(model_class, rows, **options)
     for w in caught:
-        typer.echo(f"Note: {w.message}", err=True)
+        _note(w.message)
     facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out}
     if n_left_out:
         facts["left_out_reason"] = (
@@ -407,31 +417,48 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    # emoji=False: an id such as ":fire:" is printed as written, not as an emoji
+    return Console(stderr=False, highlight=False, emoji=False)
+
+
+def _note(message: Any) -> None:
+    """A data note on stderr; warnings quote ids and values from the data, so control characters are escaped."""
+    from clvmodels.untrusted_text import terminal_text
+
+    typer.echo(f"Note: {terminal_text(message)}", err=True)
+
+
+def _cell(value: Any):
+    """A table cell that came from data: plain Text (Rich never reads it as markup), control characters escaped."""
+    from rich.text import Text
+
+    from clvmodels.untrusted_text import terminal_text
+
+    return Text(terminal_text(value, max_length=80))
 
 
 def _print_fit(console, model: CLVModel, facts: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{model.spec.title} ({facts.get('method', 'mle')})", title_justify="left")
+    table = Table(title=_cell(f"{model.spec.title} ({facts.get('method', 'mle')})"), title_justify="left")
     s = model.summary()
     table.add_column("parameter")
     for col in s.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(_cell(col), justify="right")
     for name, row in s.iterrows():
-        table.add_row(str(name), *(f"{v:.4g}" for v in row))
+        table.add_row(_cell(name), *(f"{v:.4g}" for v in row))
     console.print(table)
     if model.fit_.n_draws > 1:
         diag = model.diagnostics()
         bad = diag[~diag["ok"].astype(bool)]
         checks = "all convergence checks met" if bad.empty else "NOT met: " + ", ".join(
             f"{r['check']} ({r['parameter']})" for _, r in bad.iterrows())
-        console.print(f"customers {model.n_customers_}   {checks}")
+        console.print(_cell(f"customers {model.n_customers_}   {checks}"))
     else:
         converged = "yes" if model.converged_ else "NO"
         console.print(f"log-likelihood {model.loglik_:.3f}   customers {model.n_customers_}   converged {converged}")
     if facts.get("left_out_reason"):
-        console.print(facts["left_out_reason"])
+        console.print(_cell(facts["left_out_reason"]))
 
 
 # --------------------------------------------------------------------------- option types
@@ -501,6 +528,7 @@ def fit(
     save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model to this file: JSON for mle, "
                                                         "NetCDF (.nc) for mcmc/advi.")]
     = None,
+    force: ForceOpt = False,
 ) -> None:
     """Fit one model to a transaction log and print its estimates.
 
@@ -508,12 +536,14 @@ def fit(
     model is fitted by --method. Spend models (gamma-gamma) are fitted on repeat buyers only;
     the output says how many customers were left out.
     """
+    _check_output(save, force, option="--save", suffixes=None)
     tx, ds = load_transactions(transactions, dataset)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
     fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed)
     if save is not None:
-        fitted.save(save)
+        with _atomic_output(save, force=force) as (temp,):
+            fitted.save(temp)
     if as_json:
         record = model_record(fitted, facts, calibration_end=summary.attrs.get("calibration_end"),
                               source=str(transactions) if transactions else f"dataset:{dataset}")
@@ -531,6 +561,7 @@ def demo(
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Discount rate per month for the CLV.")]
     = 0.01,
     horizon: Annotated[int, typer.Option("--horizon", help="CLV horizon in months.")] = 12,
+    force: ForceOpt = False,
 ) -> None:
     """The main job on the bundled CDNOW sample, from raw log to customer equity.
 
@@ -539,7 +570,7 @@ def demo(
     frequency, recency, T, monetary_value, p_alive, expected purchases in the next 52 weeks,
     expected spend per purchase, discounted CLV over --horizon months), bgnbd.json and
     gamma_gamma.json (the fitted models) and summary.json (parameters, log-likelihoods,
-    customer equity).
+    customer equity). Files already in --output are refused unless --force is given.
     """
     import pandas as pd
 
@@ -549,6 +580,15 @@ def demo(
         raise CliError(f"--discount-rate must be a rate per month > -1 (0.01 = 1 %). Got {discount_rate!r}.")
     if horizon < 1:
         raise CliError(f"--horizon must be a whole number of months >= 1. Got {horizon!r}.")
+    names = ("forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json")
+    if output.exists() and not output.is_dir():
+        raise CliError(f"--output '{output}' is a file; demo writes a folder of files ({', '.join(names)}).")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
+    for name in names:
+        _check_output(output / name, force, suffixes=None)
     console = _console()
     ds = DATASETS["cdnow"]
     tx = ds.load()
@@ -570,10 +610,6 @@ def demo(
     })
     equity = customer_equity(bg, gg, summary, horizon=horizon, unit="M", discount_rate=discount_rate)
 
-    output.mkdir(parents=True, exist_ok=True)
-    forecast.to_csv(output / "forecast.csv", float_format="%.6g")
-    bg.save(output / "bgnbd.json")
-    gg.save(output / "gamma_gamma.json")
     record = {
         "dataset": ds.description,
         "unit": ds.unit,
@@ -583,9 +619,17 @@ def demo(
                 "column": clv_col},
         "customer_equity": equity,
         "models": [model_record(bg, bg_facts), model_record(gg, gg_facts)],
-        "files": ["forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json"],
+        "files": list(names),
     }
-    (output / "summary.json").write_text(json.dumps(_plain(record), indent=2, allow_nan=False))
+    from clvmodels.output_files import write_json_atomic
+    from clvmodels.untrusted_text import neutralize_csv_frame
+
+    # the four files are one result: all are written to temporary files, then moved into place together
+    with _atomic_output(*(output / name for name in names), force=force) as (csv_tmp, bg_tmp, gg_tmp, summary_tmp):
+        neutralize_csv_frame(forecast).to_csv(csv_tmp, float_format="%.6g")
+        bg.save(bg_tmp)
+        gg.save(gg_tmp)
+        write_json_atomic(summary_tmp, _plain(record))
 
     console.print(f"[bold]CDNOW sample[/bold]: {len(summary):,} customers, {len(tx):,} transactions, "
                   f"weeks, calibration to {ds.calibration_end}")
@@ -641,44 +685,151 @@ def _progress():
                     console=Console(stderr=True), transient=True, disable=not _show_progress())
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a per-customer table as CSV, Parquet or JSON records, chosen by the file's extension.
+#: Off a terminal (a log file, CI), a stage of ``predict``/``report`` that is still running after this many
+#: seconds says so in one line on stderr; quicker stages print nothing.
+PROGRESS_AFTER_SECONDS = 10.0
+
+
+@contextlib.contextmanager
+def _stage(description: str, *, live: bool = True):
+    """One stage of a long command, shown while it runs.
+
+    On a terminal: a transient spinner with ``description`` (``live=False`` for stages that
+    show their own display, such as PyMC's sampling bar or the scoring bar: Rich allows one
+    live display at a time). Off a terminal: one line ``clvmodels: <description>...`` on
+    stderr once the stage has run :data:`PROGRESS_AFTER_SECONDS`; nothing for quick stages.
+    """
+    if _show_progress():
+        if live:
+            from rich.console import Console
+
+            with Console(stderr=True).status(description):
+                yield
+        else:
+            yield
+        return
+    import threading
+
+    stream = sys.stderr  # the stream of this command (test runners swap sys.stderr)
+    line = f"clvmodels: {description}..."
+    if PROGRESS_AFTER_SECONDS <= 0:  # every stage announced, in order
+        typer.echo(line, file=stream)
+        yield
+        return
+    timer = threading.Timer(PROGRESS_AFTER_SECONDS, lambda: typer.echo(line, file=stream))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if timer.is_alive():
+            timer.join()
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite output files that exist (without it, an existing "
+                                        "output is refused before any work is done).")]
+
+
+#: Table formats ``--output`` accepts, by extension.
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
+
+
+def _check_output(path: Path | None, force: bool, *, option: str = "--output",
+                  suffixes: tuple[str, ...] | None = TABLE_SUFFIXES) -> None:
+    """Refuse an output that cannot be written, before any fitting or sampling is spent on it.
+
+    An existing file needs ``--force``; the folder must exist and accept files; the name must
+    have an extension of ``suffixes``.
+    """
+    from clvmodels.output_files import check_output_path
+
+    if path is None:
+        return
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        names = ".csv, .parquet or .json" if suffixes == TABLE_SUFFIXES else " or ".join(suffixes)
+        raise CliError(f"Cannot tell the output format of '{path}' (given by {option}); use a file name ending in "
+                       f"{names}.")
+    check_output_path(path, force=force, flag="--force", option=option, error=CliError)
+
+
+@contextlib.contextmanager
+def _atomic_output(*paths: Path, force: bool):
+    """Temporary files for ``paths``, moved into place together; an existing file is refused unless ``force``."""
+    from clvmodels.output_files import OutputExistsError, atomic_paths
+
+    try:
+        with atomic_paths(*paths, overwrite=force) as temps:
+            yield temps
+    except OutputExistsError as exc:  # a file appeared after the check at the start
+        raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
+
+
+def write_table(frame: pd.DataFrame, path: Path, *, overwrite: bool = True) -> None:
+    """Write a per-customer table as CSV, Parquet or JSON records (by extension), atomically.
+
+    The table goes to a temporary file beside ``path`` that replaces ``path`` only once it is
+    complete (:func:`clvmodels.output_files.atomic_path`): a failure or a kill leaves the old
+    file or none. In CSV, text cells that a spreadsheet would run as a formula (ids starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading ``'``
+    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`); numbers are unchanged, and
+    Parquet and JSON keep the exact ids.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table (its index, e.g. ``customer_id``, is written as the first column).
+    path : Path
+        ``.csv``, ``.parquet`` / ``.pq`` or ``.json``.
+    overwrite : bool
+        Replace an existing file (the command line passes ``--force`` here).
 
     Examples
     --------
     >>> import json, tempfile
     >>> import pandas as pd
-    >>> path = Path(tempfile.mkdtemp(), "scores.json")
-    >>> write_table(pd.DataFrame({"clv": [1.5]}, index=pd.Index([7], name="customer_id")), path)
-    >>> json.loads(path.read_text())
-    [{'customer_id': 7, 'clv': 1.5}]
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> frame = pd.DataFrame({"clv": [1.5]}, index=pd.Index(["=1+1"], name="customer_id"))
+    >>> write_table(frame, folder / "scores.json")
+    >>> json.loads((folder / "scores.json").read_text())
+    [{'customer_id': '=1+1', 'clv': 1.5}]
+    >>> write_table(frame, folder / "scores.csv")
+    >>> print((folder / "scores.csv").read_text().strip())
+    customer_id,clv
+    '=1+1,1.5
     """
+    from clvmodels.untrusted_text import neutralize_csv_frame
+
+    path = Path(path)
     kind = path.suffix.lower()
-    if kind not in (".csv", ".parquet", ".pq", ".json"):
+    if kind not in TABLE_SUFFIXES:
         raise CliError(f"Cannot tell the output format of '{path}'; use a file name ending in .csv, .parquet or .json.")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise CliError(f"The folder of the output file '{path}' does not exist; create it first.")
-    if kind == ".csv":
-        frame.to_csv(path)
-    elif kind == ".json":
-        # full double precision: the default 10 digits would change the numbers written
-        frame.reset_index().to_json(path, orient="records", date_format="iso", indent=1, double_precision=15)
-    else:
+    if kind in (".parquet", ".pq"):
         try:
-            frame.to_parquet(path)
+            import pyarrow  # noqa: F401
         except ImportError:
             raise CliError("Writing Parquet needs pyarrow: pip install 'clvmodels[parquet]'.") from None
+    with _atomic_output(path, force=overwrite) as (temp,):
+        if kind == ".csv":
+            neutralize_csv_frame(frame).to_csv(temp)
+        elif kind == ".json":
+            # full double precision: the default 10 digits would change the numbers written
+            frame.reset_index().to_json(temp, orient="records", date_format="iso", indent=1, double_precision=15)
+        else:
+            frame.to_parquet(temp)
 
 
 def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    table.add_column(str(frame.index.name or ""))
+    table = Table(title=_cell(title), title_justify="left")
+    table.add_column(_cell(frame.index.name or ""))
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(_cell(col), justify="right")
     for idx, row in frame.head(rows).iterrows():
-        table.add_row(str(idx), *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(_cell(idx), *(f"{v:.4g}" if isinstance(v, float) else _cell(v) for v in row))
     _console().print(table)
 
 
@@ -733,6 +884,14 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
     return tm, sm
 
 
+def _models_stage(model: str, method: str, model_file: Path | None, spend_file: Path | None) -> str:
+    """What :func:`_models` is about to do, for the progress display."""
+    if model_file is not None:
+        return f"Loading the models from {model_file}" + (f" and {spend_file}" if spend_file else "")
+    verb = "Fitting" if method.strip().lower() == "mle" else f"Sampling ({method})"
+    return f"{verb} the {model} model" + (" and the spend model" if spend_file is None else "")
+
+
 def _score(tm, sm, summary, **value_kwargs) -> pd.DataFrame:
     """Per-customer scores, in chunks with a progress bar when the table is large."""
     import pandas as pd
@@ -769,16 +928,18 @@ def summarize_command(
     calibration_end: CalibrationOpt = None,
     observation_end: ObservationOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Summarise a transaction log into one row per customer (frequency, recency, T, monetary value).
 
     Purchases on the same day count as one. With --observation-end the holdout columns are added.
     Without --output the statistics of the summary and its first rows are printed.
     """
+    _check_output(output, force)
     _, summary, _ = _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end,
                                          observation_end)
     if output is not None:
-        write_table(summary, output)
+        write_table(summary, output, overwrite=force)
         typer.echo(f"Summary of {len(summary):,} customers written to {output}")
         return
     stats = summary.describe().T
@@ -814,6 +975,7 @@ def predict(
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Score every customer: P(alive), expected purchases and spend, and discounted CLV over the horizon.
 
@@ -821,13 +983,19 @@ def predict(
     column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
     score comes with its sd and HDI. The table is sorted by CLV, highest first.
     """
-    _, summary, amount = _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end,
-                                              None)
-    tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                     chains=chains, seed=seed)
-    scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin)
+    _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
+    with _stage("Reading and summarising the transaction log", live=False):
+        _, summary, amount = _summary_from_source(transactions, dataset, customer, date, amount, unit,
+                                                  calibration_end, None)
+    with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
+        tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
+                         chains=chains, seed=seed)
+    with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
+        scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
+                        margin=margin)
     if output is not None:
-        write_table(scores, output)
+        with _stage(f"Writing {output}"):
+            write_table(scores, output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
     shown = [c for c in ("frequency", "p_alive", "expected_purchases", "expected_spend", "clv", "clv_hdi_lower",
@@ -871,6 +1039,7 @@ def report_command(
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write; the per-customer CSV goes "
                                          "beside it (<name>.customers.csv).")] = Path("clv-report.html"),
+    force: ForceOpt = False,
 ) -> None:
     """Write one self-contained HTML report (and the per-customer CSV beside it).
 
@@ -882,34 +1051,33 @@ def report_command(
     import pandas as pd
 
     from clvmodels.report import report
+    from clvmodels.report.builder import customers_csv_path
 
+    # both files are checked before the fit: a typo in --output must not cost a sampling run
+    _check_output(output, force, suffixes=(".html", ".htm"))
+    _check_output(customers_csv_path(output), force, suffixes=None)
     tx, ds = load_transactions(transactions, dataset)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     if observation_end is None and calibration_end is not None and date in tx.columns:
         last = pd.to_datetime(tx[date], errors="coerce").max()
         if pd.notna(last) and last.normalize() > pd.Timestamp(calibration_end):
             observation_end = str(last.date())
-    summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
-                        calibration_end=calibration_end, observation_end=observation_end)
-    tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                     chains=chains, seed=seed)
-    if output.suffix.lower() not in (".html", ".htm"):
-        raise CliError(f"The report is an HTML file: give --output a name ending in .html. Got '{output}'.")
-    if not output.parent.exists():
-        raise CliError(f"The folder of '{output}' does not exist; create it first.")
-    from rich.console import Console
+    with _stage("Summarising the transaction log", live=False):
+        summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
+                            calibration_end=calibration_end, observation_end=observation_end)
+    with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
+        tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
+                         chains=chains, seed=seed)
+    from clvmodels.output_files import OutputExistsError
 
-    with Console(stderr=True).status("Writing the report...") if _show_progress() else _nullcontext():
-        files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
-                       horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
-                       title=title)
+    with _stage(f"Building the report for {len(summary):,} customers (figures, holdout checks, segments)"):
+        try:
+            files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
+                           horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
+                           title=title, overwrite=force)
+        except OutputExistsError as exc:  # a file appeared while the report was built
+            raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
-
-
-def _nullcontext():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def main() -> None:
@@ -928,7 +1096,29 @@ def main() -> None:
     clvmodels ...
     exit code 0
     """
-    app(prog_name="clvmodels")
+    previous = _exit_cleanly_on_sigterm()
+    try:
+        app(prog_name="clvmodels")
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly_on_sigterm():
+    """Turn SIGTERM (``kill``, a job scheduler's timeout) into SystemExit, so temporary output files are removed.
+
+    Python's default for SIGTERM ends the process without unwinding; outputs are safe either
+    way (the final name is only ever replaced by a complete file), this also removes the
+    temporary file of the interrupted write. Returns the previous handler (None when none was set).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return None
+    return signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 if __name__ == "__main__":  # pragma: no cover

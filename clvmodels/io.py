@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from clvmodels.errors import ModelFileError
 from clvmodels.fit import Fit, PointFit, Posterior
 from clvmodels.models.registry import SPECS
 from clvmodels.models.spec import ModelSpec
+from clvmodels.output_files import atomic_path, write_json_atomic
 from clvmodels.units import normalize_unit
 
 __all__ = [
@@ -64,28 +63,6 @@ def checked_unit(unit: str | None, name: str = "unit") -> str | None:
 
 
 # --------------------------------------------------------------------------- writing
-def _replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through ``write(tmp)`` to a temporary file beside ``path``, then move it over ``path``.
-
-    A failure (a full disk, an exception, a kill) leaves the old file or nothing, never a
-    truncated file under the final name; two writers never interleave (each has its own
-    temporary name, and the last complete file wins).
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _json_number(value) -> float | None:
     """A float for JSON, with NaN and infinities as null (strict JSON has no literal for them)."""
     if value is None:
@@ -133,8 +110,7 @@ def save_fit(fit: Fit, path: str | Path) -> Path:
     """
     path = Path(path)
     if isinstance(fit, PointFit):
-        text = json.dumps(point_fit_to_dict(fit), indent=2, allow_nan=False)
-        return _replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return write_json_atomic(path, point_fit_to_dict(fit))
     tree = fit.tree.copy()
     tree.attrs.update({
         "format": POSTERIOR_FORMAT,
@@ -147,7 +123,9 @@ def save_fit(fit: Fit, path: str | Path) -> Path:
         "data_fingerprint": fit.fingerprint or "",
         "n_customers": float(fit.n_customers) if fit.n_customers is not None else np.nan,
     })
-    return _replace_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+    with atomic_path(path) as tmp:
+        tree.to_netcdf(tmp, engine="h5netcdf")
+    return path
 
 
 # --------------------------------------------------------------------------- reading

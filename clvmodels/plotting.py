@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodels.evaluation import calibration_histogram
+from clvmodels.untrusted_text import literal_label
 
 __all__ = [
     "plot_calibration_histogram",
@@ -491,8 +492,8 @@ def plot_conditional_expectations(table: pd.DataFrame, *, ax=None):
     if lower_col is not None and upper_col is not None:
         ax.fill_between(x, table[lower_col].astype(float), table[upper_col].astype(float), color=_MODEL, alpha=0.25,
                         label="model interval")
-    ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set_xlabel(f"{table.index.name or 'frequency'} in the calibration period")
+    ax.set_xticks(x, [str(i) for i in table.index], parse_math=False)
+    ax.set_xlabel(f"{table.index.name or 'frequency'} in the calibration period", parse_math=False)
     ax.set_ylabel("mean purchases in the holdout period")
     ax.set_title("Conditional expectations vs actual")
     ax.legend()
@@ -594,10 +595,12 @@ def plot_top_customers(values, *, n: int = 20, ax=None, label: str = "CLV"):
                     capsize=2, label="interval")
         ax.legend(loc="lower right")
     # ticks bottom to top, so the highest customer is the top label
-    ax.set_yticks(y[::-1], [str(i) for i in top.index[::-1]])
-    ax.set_xlabel(label)
-    ax.set_ylabel(str(point.index.name or "customer"))
-    ax.set_title(f"Top {len(top)} customers by {label}")
+    # ids are data: drawn as written, never as mathtext (a "$" in an id must not become a formula or fail the
+    # figure); parse_math=False keeps get_text() equal to the id
+    ax.set_yticks(y[::-1], [str(i) for i in top.index[::-1]], parse_math=False)
+    ax.set_xlabel(str(label), parse_math=False)
+    ax.set_ylabel(str(point.index.name or "customer"), parse_math=False)
+    ax.set_title(f"Top {len(top)} customers by {label}", parse_math=False)
     return ax
 
 
@@ -637,7 +640,7 @@ def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, 
     if hdi is not None:
         lo, hi = map(float, hdi)
         ax.axvspan(lo, hi, color="grey", alpha=0.2, label=f"interval {lo:,.0f} – {hi:,.0f}")
-    ax.set_xlabel(label)
+    ax.set_xlabel(str(label), parse_math=False)
     ax.set_ylabel("posterior draws")
     ax.set_title("Customer equity: posterior distribution")
     ax.legend()
@@ -648,18 +651,20 @@ def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, 
 def _bar_table(table: pd.DataFrame, value_candidates, share_candidates, title: str, ax):
     value_col = _column(table, value_candidates, "count")
     ax = _axes(ax)
+    # tier and segment names may come from the user's own table: drawn as written, never as mathtext
     labels = [str(i) for i in table.index]
     x = np.arange(len(table))
-    ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85, label=str(value_col))
+    ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85,
+           label=literal_label(value_col))
     ax.set_xticks(x, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right"
-                  if max(map(len, labels), default=0) > 8 else "center")
-    ax.set_ylabel(str(value_col))
+                  if max(map(len, labels), default=0) > 8 else "center", parse_math=False)
+    ax.set_ylabel(str(value_col), parse_math=False)
     share_col = next((c for c in share_candidates if c in table.columns), None)
     if share_col is not None:
         twin = ax.twinx()
         share = table[share_col].astype(float).to_numpy()
-        twin.plot(x, share, color=_MODEL, marker="o", label=str(share_col))
-        twin.set_ylabel(str(share_col))
+        twin.plot(x, share, color=_MODEL, marker="o", label=literal_label(share_col))
+        twin.set_ylabel(str(share_col), parse_math=False)
         twin.set_ylim(0, max(1.0, float(np.nanmax(share)) * 1.1) if share.size else 1.0)
     ax.set_title(title)
     return ax

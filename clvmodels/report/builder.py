@@ -30,9 +30,11 @@ from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
 from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
+from clvmodels.output_files import atomic_paths
 from clvmodels.plotting import close, figure_of
+from clvmodels.untrusted_text import neutralize_csv_frame
 
-__all__ = ["report", "ReportFiles"]
+__all__ = ["report", "ReportFiles", "customers_csv_path"]
 
 
 _UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
@@ -104,6 +106,19 @@ def _figure(section: _Section, caption: str, draw) -> None:
 
         plt.close("all")
         section.warnings.append(f"Figure '{caption}' could not be drawn: {type(exc).__name__}: {exc}")
+
+
+def customers_csv_path(path: str | Path) -> Path:
+    """The per-customer CSV written beside the HTML report ``path``: ``<stem>.customers.csv``.
+
+    Examples
+    --------
+    >>> customers_csv_path("out/cdnow.html").as_posix()
+    'out/cdnow.customers.csv'
+    """
+    path = Path(path)
+    # a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
+    return path.with_name(f"{path.stem}.customers.csv")
 
 
 # --------------------------------------------------------------------------- sections
@@ -346,6 +361,7 @@ def report(
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
+    overwrite: bool = True,
 ) -> ReportFiles:
     """Write a self-contained HTML report of a fitted model, and the per-customer table as CSV beside it.
 
@@ -353,6 +369,13 @@ def report(
     (calibration histogram, frequency/recency and P(alive) matrices, parameter posteriors);
     holdout evaluation when ``data`` has holdout columns; customer equity (with its interval
     for posteriors); tiers and segments; top customers.
+
+    Both files are written to temporary files in the same folder and moved into place only
+    when both are complete, the CSV first and the HTML last (:func:`clvmodels.output_files.atomic_paths`):
+    a failure leaves the old pair, and the page's footer states the SHA-256 of its CSV so a
+    pair can be checked. Text cells of the CSV that a spreadsheet would run as a formula
+    (ids starting with ``=``, ``+``, ``-``, ``@``...) get a leading ``'``
+    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`).
 
     Parameters
     ----------
@@ -375,6 +398,9 @@ def report(
     hdi_prob : float
         Probability of the posterior intervals shown.
     title : str, optional
+    overwrite : bool
+        Replace existing files (default). ``False`` raises
+        :class:`clvmodels.output_files.OutputExistsError` when either file exists.
 
     Returns
     -------
@@ -429,9 +455,11 @@ def report(
         sections.append(_segments_section(data, customers))
         sections.append(_top_section(customers, top))
 
-    # "<stem>.customers.csv": a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
-    csv_path = path.with_name(f"{path.stem}.customers.csv")
-    customers.to_csv(csv_path)
+    import hashlib
+
+
+    csv_path = customers_csv_path(path)
+    csv_bytes = neutralize_csv_frame(customers).to_csv().encode("utf-8")
 
     env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
@@ -446,6 +474,10 @@ def report(
         css=css,
         version=html.escape(__version__),
         csv_name=csv_path.name,
+        csv_sha256=hashlib.sha256(csv_bytes).hexdigest(),
     )
-    path.write_text(page, encoding="utf-8")
+    # the HTML last: it is the file people open, so it appears only once its CSV is in place
+    with atomic_paths(csv_path, path, overwrite=overwrite) as (csv_tmp, html_tmp):
+        csv_tmp.write_bytes(csv_bytes)
+        html_tmp.write_text(page, encoding="utf-8")
     return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections))
