@@ -13,6 +13,7 @@ __all__ = [
     "ConvergenceError",
     "DataWarning",
     "ModelFileError",
+    "UnitMismatchError",
 ]
 
 
@@ -38,3 +39,11 @@ class DataWarning(UserWarning):
 
 class ModelFileError(ValueError):
     """A saved model file of another model, another format version, or corrupted."""
+
+
+class UnitMismatchError(ClvDataError):
+    """A summary in one time unit given to a model fitted in another (weeks vs days...).
+
+    Rates per week applied to times in days (or the reverse) give numbers that look
+    plausible and are wrong by the ratio of the units, so the mismatch is an error.
+    """

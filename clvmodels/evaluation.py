@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clvmodels.data.holdout import HOLDOUT_COLUMNS, validate_holdout_table
 from clvmodels.data.validation import offenders
 from clvmodels.errors import ClvDataError
 from clvmodels.units import normalize_unit, unit_days
@@ -44,61 +45,8 @@ __all__ = [
     "p_alive_calibration",
 ]
 
-#: The columns a calibration/holdout table needs for the individual-level checks.
-HOLDOUT_COLUMNS = ("frequency", "recency", "T", "frequency_holdout", "duration_holdout")
-
-
 # --------------------------------------------------------------------------- inputs
-def validate_holdout_table(table) -> pd.DataFrame:
-    """Check a calibration/holdout table and return a copy restricted to :data:`HOLDOUT_COLUMNS` (float).
-
-    Parameters
-    ----------
-    table : DataFrame
-        One row per customer with ``frequency``, ``recency``, ``T``, ``frequency_holdout``
-        and ``duration_holdout``; never modified. The calibration columns may also be named
-        ``frequency_cal``, ``recency_cal``, ``T_cal`` (the layout of lifetimes'
-        ``calibration_and_holdout_data``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"frequency": [1], "recency": [2.0], "T": [5.0], "frequency_holdout": [-1],
-    ...                   "duration_holdout": [10.0]}, index=pd.Index(["c7"], name="customer_id"))
-    >>> validate_holdout_table(t)
-    Traceback (most recent call last):
-    ...
-    clvmodels.errors.ClvDataError: Column 'frequency_holdout' must be a whole number >= 0: 1 row (first: 'c7') are not. Fix: correct or drop those customers.
-    """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"Expected a calibration/holdout DataFrame. Got {type(table).__name__} instead.")
-    # lifetimes' calibration_and_holdout_data names the calibration columns with a "_cal" suffix
-    source = {c: c if c in table.columns or f"{c}_cal" not in table.columns else f"{c}_cal" for c in HOLDOUT_COLUMNS}
-    missing = [c for c in HOLDOUT_COLUMNS if source[c] not in table.columns]
-    if missing:
-        raise ClvDataError(
-            f"The calibration/holdout table needs the columns {', '.join(map(repr, HOLDOUT_COLUMNS))}; missing "
-            f"{', '.join(map(repr, missing))}. Build it with clvmodels.rfm_summary(..., observation_end=...) or "
-            f"rename your columns (found: {', '.join(map(str, table.columns[:10]))})."
-        )
-    if len(table) == 0:
-        raise ClvDataError("The calibration/holdout table has no rows.")
-    out = pd.DataFrame(index=table.index)
-    for col in HOLDOUT_COLUMNS:
-        values = pd.to_numeric(table[source[col]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        if col in ("frequency", "frequency_holdout"):
-            rule, ok = "a whole number >= 0", np.isfinite(values) & (values >= 0) & (values == np.round(values))
-        elif col in ("T", "duration_holdout"):
-            rule, ok = "finite and > 0", np.isfinite(values) & (values > 0)
-        else:
-            rule, ok = "finite and >= 0", np.isfinite(values) & (values >= 0)
-        if not ok.all():
-            raise ClvDataError(
-                f"Column '{source[col]}' must be {rule}: {offenders(table.index, ~ok)} are not. "
-                f"Fix: correct or drop those customers."
-            )
-        out[col] = values
-    return out
+# (the checks of calibration/holdout tables live with the other input checks, in clvmodels.data)
 
 
 def _posterior_draws(model, max_draws: int | None) -> list[dict[str, float]] | None:
