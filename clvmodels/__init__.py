@@ -15,6 +15,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 from clvmodels import datasets
 from clvmodels.data import rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
+from clvmodels.errors import UnitMismatchError
+from clvmodels.units import with_unit
 from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
 from clvmodels.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.persistence import load_model
@@ -27,6 +29,7 @@ __all__ = [
     "__version__",
     "datasets",
     "rfm_summary",
+    "with_unit",
     "BetaGeo",
     "GammaGamma",
     "ParetoNBD",
@@ -49,4 +52,5 @@ __all__ = [
     "DataWarning",
     "ModelFileError",
     "NotFittedError",
+    "UnitMismatchError",
 ]

@@ -62,7 +62,12 @@ def _day_month_order(text: pd.Series, column: str) -> dict:
     first, second = parts[0].astype(int), parts[2].astype(int)
     sep = parts[1].iloc[0]
     if (first > 12).any() and (second > 12).any():
-        return {}  # neither order fits every row: parsing names the rows that fail
+        day_first, month_first = text.index[first > 12][0], text.index[second > 12][0]
+        raise ClvDataError(
+            f"Column '{column}' has dates day first (row {day_first!r}: {text[day_first]!r}) and month first (row "
+            f"{month_first!r}: {text[month_first]!r}); one order cannot read them all. Fix those rows, or pass "
+            f"date_format= for the order most rows use (command line: --date-format) and the others are named."
+        )
     if not ((first > 12).any() or (second > 12).any()):
         warnings.warn(
             f"Column '{column}': every date could be day{sep}month{sep}year or month{sep}day{sep}year (no field "

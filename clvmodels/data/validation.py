@@ -178,6 +178,11 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
             f"missing {', '.join(repr(m) for m in missing)}. Build the summary with clvmodels.rfm_summary "
             f"or rename your columns (found: {', '.join(map(str, frame.columns[:10]))})."
         )
+    for field in spec.data:
+        n = int((frame.columns == field.name).sum())
+        if n > 1:
+            raise ClvDataError(f"The summary has {n} columns named '{field.name}'; {spec.title} reads one. Rename or "
+                               f"drop the others.")
     arrays: dict[str, np.ndarray] = {}
     for field in spec.data:
         col = frame[field.name]
