@@ -613,3 +613,15 @@ def test_cli_bad_epoch_unit_is_named(tmp_path):
     path = write_csv(tmp_path / "tx.csv", "customer_id,date\n1,1704067200\n")
     result = invoke("summarize", path, "--epoch-unit", "minutes")
     assert result.exit_code == 1 and "'epoch_unit' parameter must be one of" in result.stderr
+
+
+# =========================================================================== the docs page's example runs
+def test_input_rules_page_example_runs():
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "pages" / "input-rules.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), {})
