@@ -625,3 +625,16 @@ def test_input_rules_page_example_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, str(page), "exec"), {})
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("customer_id,date,date\n1,2024-01-01,2024-01-02\n", "names the column 'date' 2 times; rename or drop"),
+    ("", "is empty: it has no header line"),
+    ("customer_id,date\n1,2024-01-01,5\n", "as ','-separated text: .*Expected 2 columns.*--sep"),
+    ("customer_id\tdate\n1\t2024-01-01\n", r"looks separated by '\\t', not ','"),
+])
+def test_cli_malformed_text_files_are_named(tmp_path, text, expected):
+    import re
+
+    result = invoke("summarize", write_csv(tmp_path / "tx.csv", text))
+    assert result.exit_code == 1 and re.search(expected, result.stderr), result.stderr
