@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from clvmodels.data.validation import offenders
+from clvmodels.data.validation import offending_rows as _where
 from clvmodels.errors import ClvDataError, DataWarning
 
 __all__ = ["parse_dates", "to_day", "EPOCH_UNITS"]
@@ -36,14 +36,6 @@ _DIGITS = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*$")
 _NUMERIC_DMY = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T].*)?$")
 _FIX = ("pass date_format= (e.g. '%Y%m%d' for 20240101; on the command line --date-format) or, for "
         "numbers of seconds/days since 1970, epoch_unit= ('s', 'ms', 'D'; --epoch-unit)")
-
-
-def _where(index: pd.Index, ids: pd.Series | None, bad: np.ndarray) -> str:
-    where = offenders(index, bad)
-    if ids is None:
-        return where
-    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
-    return f"{where} of customers {first_ids}"
 
 
 def _refuse_numbers(values: pd.Series, column: str) -> None:

@@ -10,16 +10,10 @@ import pandas as pd
 
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.data.dates import parse_dates, to_day
-from clvmodels.data.validation import offenders
+from clvmodels.data.validation import offending_rows as _where
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
 __all__ = ["rfm_summary"]
-
-
-def _where(index: pd.Index, ids: pd.Series, bad: np.ndarray) -> str:
-    """Offending transaction rows: their count, first row labels and those rows' customer ids."""
-    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
-    return f"{offenders(index, bad)} of customers {first_ids}"
 
 
 def _past_data_limit(days: pd.Series) -> tuple[pd.Timedelta, str]:

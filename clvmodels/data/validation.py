@@ -14,7 +14,7 @@ import pandas as pd
 from clvmodels.errors import ClvDataError, UnitMismatchError
 from clvmodels.units import normalize_unit
 
-__all__ = ["offenders", "validate_summary", "validate_fit_data", "as_summary_frame", "check_summary_unit",
+__all__ = ["offenders", "offending_rows", "validate_summary", "validate_fit_data", "as_summary_frame", "check_summary_unit",
            "check_consistent_rows"]
 
 _RULES = {
@@ -50,6 +50,21 @@ def offenders(index: pd.Index, bad: np.ndarray, k: int = 5) -> str:
     ids = list(index[bad][:k])
     n = int(np.sum(bad))
     return f"{n} row{'s' if n != 1 else ''} (first: {', '.join(repr(i) for i in ids)})"
+
+
+def offending_rows(index: pd.Index, ids: pd.Series | None, bad: np.ndarray) -> str:
+    """Offending transaction rows: their count, first row labels and (with ``ids``) those rows' customers.
+
+    Examples
+    --------
+    >>> offending_rows(pd.RangeIndex(3), pd.Series(["a", "b", "b"]), np.array([False, True, True]))
+    "2 rows (first: 1, 2) of customers 'b'"
+    """
+    where = offenders(index, bad)
+    if ids is None:
+        return where
+    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
+    return f"{where} of customers {first_ids}"
 
 
 def as_summary_frame(data) -> pd.DataFrame:
@@ -164,7 +179,7 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
     >>> validate_summary(SPEC, s, for_fit=True)
     Traceback (most recent call last):
     ...
-    clvmodels.errors.ClvDataError: Column 'recency' must not exceed column 'T' (recency is the time of the last purchase since the first, T the time observed since the first purchase): 1 row (first: 7). Check the summary's time unit and observation end, or rebuild it with clvmodels.rfm_summary.
+    clvmodels.errors.ClvDataError: Column 'recency' must not exceed column 'T' (recency is the time of the last purchase t_x, T the time observed since the first purchase): 1 row (first: 7). Check the summary's time unit and observation end, or rebuild it with clvmodels.rfm_summary.
     """
     frame = as_summary_frame(data)
     if unit is not None:
@@ -209,9 +224,11 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
         if field.at_most is not None:
             bad = arrays[field.name] > arrays[field.at_most] * (1 + 1e-12)
             if bad.any():
+                other = {f.name: f for f in spec.data}.get(field.at_most)
+                why = f"{field.name} is the {field.description}" + (f", {other.name} the {other.description}"
+                                                                     if other is not None else "")
                 raise ClvDataError(
-                    f"Column '{field.name}' must not exceed column '{field.at_most}' (recency is the time "
-                    f"of the last purchase since the first, T the time observed since the first purchase): "
+                    f"Column '{field.name}' must not exceed column '{field.at_most}' ({why}): "
                     f"{offenders(frame.index, bad)}. Check the summary's time unit and observation end, or "
                     f"rebuild it with clvmodels.rfm_summary."
                 )
