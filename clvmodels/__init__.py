@@ -9,6 +9,8 @@ from clvmodels._version import __version__
 from clvmodels import datasets
 from clvmodels.data import rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
+from clvmodels.errors import UnitMismatchError
+from clvmodels.units import with_unit
 from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
 from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.fit import PointFit, Posterior
@@ -21,6 +23,7 @@ __all__ = [
     "__version__",
     "datasets",
     "rfm_summary",
+    "with_unit",
     "BetaGeo",
     "GammaGamma",
     "ParetoNBD",
@@ -46,4 +49,5 @@ __all__ = [
     "DataWarning",
     "ModelFileError",
     "NotFittedError",
+    "UnitMismatchError",
 ]

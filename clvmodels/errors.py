@@ -14,6 +14,7 @@ __all__ = [
     "DataWarning",
     "ModelFileError",
     "DrawsTooLargeError",
+    "UnitMismatchError",
 ]
 
 
@@ -46,4 +47,12 @@ class DrawsTooLargeError(ValueError, MemoryError):
 
     A ``ValueError`` (the request is too large, not the interpreter out of memory); also a
     ``MemoryError`` for code written against earlier versions.
+    """
+
+
+class UnitMismatchError(ClvDataError):
+    """A summary in one time unit given to a model fitted in another (weeks vs days...).
+
+    Rates per week applied to times in days (or the reverse) give numbers that look
+    plausible and are wrong by the ratio of the units, so the mismatch is an error.
     """

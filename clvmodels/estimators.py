@@ -440,8 +440,11 @@ class CLVModel:
 
     # ----------------------------------------------------------------- evaluation
     def _validated(self, data, *, for_fit: bool) -> tuple[pd.Index, dict[str, np.ndarray]]:
-        """The summary's customer index and checked columns, after checking its unit agrees with the fit's."""
-        return validate_summary(self.spec, data, for_fit=for_fit)
+        """The summary's customer index and checked columns, after checking its unit agrees with the fit's.
+
+        A summary that records no unit (a table of the user's own) is read in the model's unit.
+        """
+        return validate_summary(self.spec, data, for_fit=for_fit, unit=self._require_fit().unit)
 
     def _prediction(self, name: str, scope: str | None = None):
         fn = self.spec.predictions.get(name)

@@ -36,7 +36,9 @@ import xarray as xr
 
 from clvmodels import predict
 from clvmodels.checks import check_number, check_probability
-from clvmodels.data.validation import offenders
+from clvmodels.data.holdout import HOLDOUT_COLUMNS, validate_holdout_table
+from clvmodels.data.dates import parse_dates
+from clvmodels.data.validation import check_summary_unit, offenders
 from clvmodels.errors import ClvDataError
 from clvmodels.fit import Fit, Posterior
 from clvmodels.intervals import hdi, summarize
@@ -56,61 +58,8 @@ __all__ = [
     "calibration_histogram",
 ]
 
-#: The columns a calibration/holdout table needs for the individual-level checks.
-HOLDOUT_COLUMNS = ("frequency", "recency", "T", "frequency_holdout", "duration_holdout")
-
-
 # --------------------------------------------------------------------------- inputs
-def validate_holdout_table(table) -> pd.DataFrame:
-    """Check a calibration/holdout table and return a copy restricted to :data:`HOLDOUT_COLUMNS` (float).
-
-    Parameters
-    ----------
-    table : DataFrame
-        One row per customer with ``frequency``, ``recency``, ``T``, ``frequency_holdout``
-        and ``duration_holdout``; never modified. The calibration columns may also be named
-        ``frequency_cal``, ``recency_cal``, ``T_cal`` (the layout of lifetimes'
-        ``calibration_and_holdout_data``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"frequency": [1], "recency": [2.0], "T": [5.0], "frequency_holdout": [-1],
-    ...                   "duration_holdout": [10.0]}, index=pd.Index(["c7"], name="customer_id"))
-    >>> validate_holdout_table(t)
-    Traceback (most recent call last):
-    ...
-    clvmodels.errors.ClvDataError: Column 'frequency_holdout' must be a whole number >= 0: 1 row (first: 'c7') are not. Fix: correct or drop those customers.
-    """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"Expected a calibration/holdout DataFrame. Got {type(table).__name__} instead.")
-    # lifetimes' calibration_and_holdout_data names the calibration columns with a "_cal" suffix
-    source = {c: c if c in table.columns or f"{c}_cal" not in table.columns else f"{c}_cal" for c in HOLDOUT_COLUMNS}
-    missing = [c for c in HOLDOUT_COLUMNS if source[c] not in table.columns]
-    if missing:
-        raise ClvDataError(
-            f"The calibration/holdout table needs the columns {', '.join(map(repr, HOLDOUT_COLUMNS))}; missing "
-            f"{', '.join(map(repr, missing))}. Build it with clvmodels.rfm_summary(..., observation_end=...) or "
-            f"rename your columns (found: {', '.join(map(str, table.columns[:10]))})."
-        )
-    if len(table) == 0:
-        raise ClvDataError("The calibration/holdout table has no rows.")
-    out = pd.DataFrame(index=table.index)
-    for col in HOLDOUT_COLUMNS:
-        values = pd.to_numeric(table[source[col]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        if col in ("frequency", "frequency_holdout"):
-            rule, ok = "a whole number >= 0", np.isfinite(values) & (values >= 0) & (values == np.round(values))
-        elif col in ("T", "duration_holdout"):
-            rule, ok = "finite and > 0", np.isfinite(values) & (values > 0)
-        else:
-            rule, ok = "finite and >= 0", np.isfinite(values) & (values >= 0)
-        if not ok.all():
-            raise ClvDataError(
-                f"Column '{source[col]}' must be {rule}: {offenders(table.index, ~ok)} are not. "
-                f"Fix: correct or drop those customers."
-            )
-        out[col] = values
-    return out
+# (the checks of calibration/holdout tables live with the other input checks, in clvmodels.data)
 
 
 def _thin(fit: Fit, max_draws: int | None) -> Fit:
@@ -243,7 +192,7 @@ def tracking(
     3           holdout     2.0                3.0
     """
     attrs = getattr(summary, "attrs", {})
-    unit = unit or attrs.get("unit") or getattr(model, "unit_", None)
+    unit = unit or check_summary_unit(summary, model.unit_, what=f"{model.spec.title} tracking")
     if unit is None:
         raise ValueError("The time unit of the summary is unknown: pass unit='W' (or 'D', 'M', 'Y').")
     unit = normalize_unit(unit)
@@ -268,7 +217,11 @@ def tracking(
     birth_days = np.round(T.max() * days_per_unit) - np.round(T * days_per_unit)  # day resolution, like the summary
     origin = cal_end - pd.Timedelta(days=float(np.round(T.max() * days_per_unit)))
 
-    dates = pd.to_datetime(transactions[date_col]).dt.floor("D")
+    dates = transactions[date_col]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        # the same reading rules as rfm_summary: bare numbers are refused, not read as 1970
+        dates = parse_dates(dates, date_col, ids=transactions[customer_col])
+    dates = pd.to_datetime(dates).dt.floor("D")
     obs_end = pd.Timestamp(observation_end or attrs.get("observation_end") or dates.max())
     log = pd.DataFrame({"customer": transactions[customer_col].to_numpy(), "day": dates.to_numpy()})
     known = log["customer"].isin(summary.index).to_numpy()
@@ -465,7 +418,7 @@ def conditional_expectations(
     1                  0     NaN
     2+                 2     3.5
     """
-    data = validate_holdout_table(table)
+    data = validate_holdout_table(table, unit=model.unit_)
     hdi_prob = check_probability("hdi_prob", hdi_prob, where="conditional_expectations")
     max_frequency = int(check_number("max_frequency", max_frequency, low=1, integer=True, where="conditional_expectations"))
     labels = _group_labels(data, by, max_frequency, bins)
@@ -520,7 +473,7 @@ def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_fre
     >>> bool(abs(e.loc["all", "bias"] - (e.loc["all", "expected"] - 3) / 2) < 1e-12)
     True
     """
-    data = validate_holdout_table(table)
+    data = validate_holdout_table(table, unit=model.unit_)
     # a model with many draws gives the mean over its draws
     expected = pd.Series(_expected_holdout(model, model.fit_, data).mean(axis=0), index=data.index)
     err = expected - data["frequency_holdout"]
@@ -583,7 +536,7 @@ def p_alive_calibration(model, table: pd.DataFrame, *, bins=10) -> pd.DataFrame:
     [0, 0.5]          1           0.0
     (0.5, 1]          2           0.5
     """
-    data = validate_holdout_table(table)
+    data = validate_holdout_table(table, unit=model.unit_)
     fit = model.fit_
     index, arrays = model._validated(data[["frequency", "recency", "T"]], for_fit=False)
     alive = predict.evaluate(model._prediction("probability_alive"), _theta(fit), arrays, fit.n_draws)

@@ -171,7 +171,7 @@ def test_missing_or_bad_columns_are_named():
     table = pd.DataFrame({"frequency": [1], "recency": [0.5], "T": [2.0], "frequency_holdout": [1]})
     with pytest.raises(ClvDataError, match="missing 'duration_holdout'"):
         ev.conditional_expectations(HalfActual(), table)
-    with pytest.raises(ClvDataError, match="Column 'T' must be finite and > 0"):
+    with pytest.raises(ClvDataError, match="Column 'T' must be finite and >= 0"):
         ev.holdout_errors(HalfActual(), table.assign(duration_holdout=1.0, T=-1.0))
 
 
