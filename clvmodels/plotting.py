@@ -162,6 +162,12 @@ def _history_grid(model, data, max_frequency, T, n_recency) -> tuple[pd.DataFram
     recency = np.linspace(0.0, float(T), int(n_recency))
     ff, rr = np.meshgrid(frequency, recency, indexing="ij")
     grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": float(T)})
+    # a surface over the (frequency, recency) plane, as lifetimes draws it: the cells that are no
+    # customer's history (frequency 0 at recency > 0, and the reverse) are evaluated too; the grid
+    # is in the unit of the data it was taken from, so a model of another unit refuses it
+    grid.attrs["surface"] = True
+    if data is not None and getattr(data, "attrs", {}).get("unit") is not None:
+        grid.attrs["unit"] = data.attrs["unit"]
     return grid, frequency, recency, float(T)
 
 

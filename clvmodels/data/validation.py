@@ -138,7 +138,9 @@ def check_consistent_rows(frame: pd.DataFrame, arrays: Mapping[str, np.ndarray])
     """Refuse rows whose frequency and recency contradict each other (as lifetimes does).
 
     A customer without repeat purchases (frequency 0) has recency 0; one with repeat purchases
-    has a last purchase after the first (recency > 0).
+    has a last purchase after the first (recency > 0). A table marked ``attrs["surface"] = True``
+    is a grid over the (frequency, recency) plane on which a formula is drawn as a surface (the
+    matrix plots), not a table of customers, and is not checked.
 
     Examples
     --------
@@ -148,7 +150,7 @@ def check_consistent_rows(frame: pd.DataFrame, arrays: Mapping[str, np.ndarray])
     ...
     clvmodels.errors.ClvDataError: Columns 'frequency' and 'recency' contradict each other: frequency 0 with recency > 0 in 1 row (first: 'a'); a customer without repeat purchases has recency 0. Fix those rows (recency 0, or the right frequency) or rebuild the summary with clvmodels.rfm_summary.
     """
-    if "frequency" not in arrays or "recency" not in arrays:
+    if "frequency" not in arrays or "recency" not in arrays or frame.attrs.get("surface"):
         return
     x, tx = np.asarray(arrays["frequency"]), np.asarray(arrays["recency"])
     for bad, what, why in (
