@@ -14,6 +14,7 @@ knows both inference engines.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -26,8 +27,9 @@ from clvmodels import io, predict
 from clvmodels.checks import check_number, check_numbers, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.data.contractual import renewals_from_survival
-from clvmodels.data.validation import validate_fit_data, validate_summary
-from clvmodels.errors import NotFittedError
+from clvmodels.data.fittable import fittable_rows
+from clvmodels.data.validation import as_summary_frame, validate_fit_data, validate_summary
+from clvmodels.errors import DataWarning, NotFittedError
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
@@ -187,6 +189,7 @@ class CLVModel:
         weights=None,
         init: Mapping[str, float] | None = None,
         maxiter: int = 2000,
+        drop_unfittable: bool = False,
     ) -> Self:
         """Estimate the parameters by maximum likelihood.
 
@@ -204,6 +207,10 @@ class CLVModel:
             Starting values on the natural scale.
         maxiter : int
             Iteration limit of the optimiser.
+        drop_unfittable : bool
+            Leave out, with a :class:`~clvmodels.errors.DataWarning` saying how many and why, the
+            rows the model cannot be fitted on (Gamma-Gamma: customers without a repeat
+            purchase), instead of refusing them. Not with ``weights``.
 
         Returns
         -------
@@ -220,6 +227,13 @@ class CLVModel:
         1
         """
         maxiter = int(check_number("maxiter", maxiter, low=1, integer=True, where="fit"))
+        if drop_unfittable:
+            if weights is not None:
+                raise ValueError("drop_unfittable=True cannot be combined with weights; drop the rows yourself.")
+            data, n_out, reason = fittable_rows(self.spec, as_summary_frame(data))
+            if n_out:
+                warnings.warn(f"{n_out} customers left out of the {self.spec.title} fit ({reason}).", DataWarning,
+                              stacklevel=2)
         index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
         result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter)

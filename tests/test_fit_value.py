@@ -169,3 +169,14 @@ def test_asymptotic_interval_covers_the_truth_at_its_nominal_rate():
         hits += bool(e["hdi_lower"].iloc[0] <= truth <= e["hdi_upper"].iloc[0])
     coverage = hits / replicates
     assert 0.87 <= coverage <= 0.995, coverage
+
+
+def test_drop_unfittable_leaves_out_what_the_spec_cannot_fit_and_says_so(cdnow_summary_module):
+    from clvmodels.errors import DataWarning
+
+    s = cdnow_summary_module
+    with pytest.warns(DataWarning, match=r"1411 customers left out of the Gamma-Gamma fit \(frequency = 0"):
+        gg = clv.GammaGamma().fit(s, drop_unfittable=True)
+    assert gg.params_ == clv.GammaGamma().fit(s[s.frequency > 0]).params_
+    with pytest.raises(Exception, match="must be a whole number >= 1"):
+        clv.GammaGamma().fit(s)  # without it the zero-repeat customers are refused, naming the column
