@@ -10,7 +10,7 @@ from clvmodels import datasets
 from clvmodels.data import rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
 from clvmodels.errors import UnitMismatchError
-from clvmodels.units import with_unit
+from clvmodels.data.attrs import with_unit
 from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
 from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.fit import PointFit, Posterior

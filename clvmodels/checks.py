@@ -17,6 +17,8 @@ __all__ = ["check_number", "check_numbers", "check_probability"]
 
 
 def _describe(low, high, low_open, high_open, integer) -> str:
+    if integer and low == 0 and not low_open and high is None:
+        return "a non-negative whole number"
     kind = "a whole number" if integer else "a finite number"
     parts = []
     if low is not None:
@@ -143,8 +145,8 @@ def check_numbers(
     arr = arr.astype(float)
     bad = _out_of_range(arr, low, high, low_open, high_open, integer)
     if bad.any():
-        rule = _describe(low, high, low_open, high_open, integer).replace("a whole number", "whole numbers").replace(
-            "a finite number", "finite numbers")
+        rule = _describe(low, high, low_open, high_open, integer).replace("whole number", "whole numbers").replace(
+            "a finite number", "finite numbers").replace("a non-negative", "non-negative").replace("a whole", "whole")
         n = int(bad.sum())
         raise ValueError(f"The '{name}' parameter{of} must hold {rule}; {n} value{'s are' if n > 1 else ' is'} not "
                          f"(first: {float(arr[bad][0])!r}).")

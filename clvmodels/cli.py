@@ -628,7 +628,7 @@ def _model_file_unit(model_file: Path | None) -> str | None:
     """The time unit a saved transaction model was fitted in (None without a file or a unit)."""
     if model_file is None or not Path(model_file).is_file():
         return None  # a missing file is reported where the model is loaded
-    from clvmodels import load_model
+    from clvmodels.estimators import load_model
 
     unit = getattr(load_model(model_file), "unit_", None)
     return unit or None

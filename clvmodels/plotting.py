@@ -226,7 +226,7 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     """
     table = calibration_histogram(model, data, max_count=max_count)
     if "hdi_lower" in table.columns:
-        return plot_posterior_predictive_check(table, ax=ax, label=table.attrs["source"])
+        return plot_posterior_predictive_check(table, ax=ax, label=table.attrs["source"], expected_bars=True)
     ax = _axes(ax)
     x = np.arange(len(table))
     width = 0.4
@@ -240,7 +240,8 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     return ax
 
 
-def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | None = None):
+def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | None = None, *,
+                                    expected_bars: bool = False):
     """Observed vs simulated (posterior-predictive) counts, with the HDI of the simulated counts as error bars.
 
     Draws :func:`clvmodels.evaluation.posterior_predictive_check`'s (or
@@ -253,7 +254,10 @@ def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | N
     ax : matplotlib Axes, optional
         Where to draw (a new figure's axes by default).
     label : str, optional
-        Legend of the simulated bars (default: the table's source, e.g. "posterior predictive").
+        Legend of the simulated counts (default: the table's source, e.g. "posterior predictive").
+    expected_bars : bool
+        Draw the simulated mean as bars beside the observed ones (the calibration histogram's
+        look) instead of as points on them.
 
     Returns
     -------
@@ -266,8 +270,8 @@ def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | N
     >>> t = pd.DataFrame({"observed": [5, 3], "expected": [4.5, 3.5], "hdi_lower": [3.0, 2.0],
     ...                   "hdi_upper": [6.0, 5.0]}, index=pd.Index(["0", "1+"], name="frequency"))
     >>> ax = plot_posterior_predictive_check(t)
-    >>> len(ax.patches)
-    4
+    >>> len(ax.patches), len(plot_posterior_predictive_check(t, expected_bars=True).patches)
+    (2, 4)
     >>> close(ax)
     """
     missing = [c for c in ("observed", "expected", "hdi_lower", "hdi_upper") if c not in table.columns]
@@ -278,13 +282,18 @@ def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | N
     source = str(table.attrs.get("source", "posterior"))
     label = label or (source if "predictive" in source or "simulated" in source else f"{source} predictive")
     x = np.arange(len(table))
-    width = 0.4
+    width = 0.4 if expected_bars else 0.8
+    at = x + width / 2 if expected_bars else x
     expected = table["expected"].to_numpy(dtype=float)
-    ax.bar(x - width / 2, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED, label="observed")
-    ax.bar(x + width / 2, expected, width, color=_MODEL, label=label)
+    ax.bar(x - width / 2 if expected_bars else x, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED,
+           label="observed")
+    if expected_bars:
+        ax.bar(at, expected, width, color=_MODEL, label=label)
     lo, hi = table["hdi_lower"].to_numpy(dtype=float), table["hdi_upper"].to_numpy(dtype=float)
-    ax.errorbar(x + width / 2, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
-                fmt="none", ecolor="black", capsize=3, label=f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI")
+    hdi_label = f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI"
+    ax.errorbar(at, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
+                fmt="none" if expected_bars else "o", color=_MODEL, ecolor="black", capsize=3,
+                label=hdi_label if expected_bars else f"{label}, {hdi_label}")
     ax.set_xticks(x, [str(i) for i in table.index])
     ax.set_xlabel(f"repeat purchases ({table.index.name or 'frequency'})")
     ax.set_ylabel("customers")

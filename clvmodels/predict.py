@@ -159,13 +159,15 @@ def _guard_draws(n_draws: int, n_customers: int) -> None:
 
 
 def _check_finite(values: np.ndarray, name: str, index: pd.Index | None = None) -> None:
-    bad = ~np.isfinite(values)
+    """Refuse NaN results; infinities pass (an expectation that does not exist is infinite, e.g.
+    Gamma-Gamma's expected spend when q <= 1)."""
+    bad = np.isnan(values)
     if bad.any():
         where = ""
         if index is not None and bad.ndim == 1:
             where = f" (first customers: {', '.join(map(repr, index[bad][:5].tolist()))})"
         raise FloatingPointError(
-            f"The prediction '{name}' is not a finite number for {int(bad.sum())} value(s){where}. The parameters "
+            f"The prediction '{name}' is not a number (NaN) for {int(bad.sum())} value(s){where}. The parameters "
             f"or the data are outside the range where its formula can be evaluated; please report this with the "
             f"fit's parameters."
         )

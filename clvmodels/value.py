@@ -165,8 +165,9 @@ def _clv_blocks(c: _ClvInputs, chunk_bytes: int) -> Iterator[tuple[np.ndarray, n
 def _finite(values: np.ndarray, what: str) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise FloatingPointError(
-            f"The {what} is not finite (an overflow of the sum or of a prediction). Check the magnitudes of the "
-            f"spend data and the margin; split the customers into smaller groups if the total exceeds 1e308."
+            f"The {what} is not finite: an expected spend is infinite (the Gamma-Gamma mean does not exist when "
+            f"q <= 1), or the sum overflowed. Check the spend model's parameters and the magnitudes of the spend data; "
+            f"split the customers into smaller groups if the total exceeds 1e308."
         )
     return values
 

@@ -58,13 +58,13 @@ def test_conditional_expectation_of_a_customer_just_acquired_is_the_new_customer
 
 
 @SETTINGS
-@given(params=params_st, x=st.integers(0, 200), T=st.floats(1.0, 400.0), share=st.floats(0.0, 1.0))
+@given(params=params_st, x=st.integers(0, 200), T=st.floats(1.0, 400.0), share=st.floats(1e-6, 1.0))
 def test_probability_alive_bounds_and_monotone_in_silence(params, x, T, share):
     model = clv.BetaGeo.from_params(params)
     tx = share * T if x > 0 else 0.0
     later = pd.DataFrame({"frequency": [float(x)] * 2, "recency": [tx, tx], "T": [T, 2 * T]})
     p = model.probability_alive(later).to_numpy()
-    # >= 0, not > 0: an implausible history (x = 150 purchases all at t_x = 0, then silence)
+    # >= 0, not > 0: an implausible history (x = 150 purchases all at t_x ~ 0, then silence)
     # has P(alive) ~ 1e-500, which correctly underflows to 0
     assert np.all((p >= 0) & (p <= 1))
     if x == 0:
@@ -74,7 +74,7 @@ def test_probability_alive_bounds_and_monotone_in_silence(params, x, T, share):
 
 
 @SETTINGS
-@given(params=params_st, x=st.integers(0, 300), T=st.floats(1.0, 400.0), share=st.floats(0.0, 1.0))
+@given(params=params_st, x=st.integers(0, 300), T=st.floats(1.0, 400.0), share=st.floats(1e-6, 1.0))
 def test_conditional_expectation_is_finite_nonnegative_and_grows_with_t(params, x, T, share):
     model = clv.BetaGeo.from_params(params)
     s = pd.DataFrame({"frequency": [float(x)], "recency": [share * T if x > 0 else 0.0], "T": [T]})

@@ -57,8 +57,8 @@ def test_mkdocs_site_builds_strict(tmp_path):
     # equations go through arithmatex, and the API reference is generated from the docstrings
     assert "arithmatex" in (site / "models" / "bgnbd.html").read_text()
     api = (site / "api.html").read_text()
-    for anchor in ("clvmodels.data.summary.rfm_summary", "clvmodels.models.bgnbd.BetaGeo.expected_purchases",
-                   "clvmodels.models.gamma_gamma.GammaGamma.expected_spend", "clvmodels.value.lifetime_value"):
+    for anchor in ("clvmodels.data.summary.rfm_summary", "clvmodels.estimators.BetaGeo.expected_purchases",
+                   "clvmodels.estimators.GammaGamma.expected_spend", "clvmodels.value.lifetime_value"):
         assert f'id="{anchor}"' in api, f"API reference has no entry {anchor}"
 
 

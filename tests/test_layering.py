@@ -22,7 +22,7 @@ FLOORS = {
     "clvmodels._version": 0,
     "clvmodels.errors": 0,
     "clvmodels.checks": 0,
-    "clvmodels.units": 0,
+    "clvmodels.units": 1,
     "clvmodels.intervals": 1,
     "clvmodels.backend": 1,
     "clvmodels.output_files": 1,

@@ -310,8 +310,10 @@ def test_posterior_cohort_equity_degenerate_equals_point_and_total_is_sum_of_dra
     assert post.loc["total", "mean"] == pytest.approx(post["mean"].drop("total").sum(), rel=1e-12)
     assert (post["hdi_lower"] < post["mean"]).all() and (post["mean"] < post["hdi_upper"]).all()
     assert post["n_customers"].tolist() == point["n_customers"].tolist()
-    with pytest.raises(ValueError, match="clv_table evaluates point fits"):
-        value.clv_table(spread, gg, cdnow_summary)
+    # clv_table takes posteriors now (issue 11): its CLV column is the posterior mean of the same CLV
+    table = value.clv_table(spread, gg, cdnow_summary, **kwargs)
+    np.testing.assert_allclose(table["clv"].to_numpy(),
+                               value.lifetime_value(spread, gg, cdnow_summary, **kwargs)["mean"].to_numpy(), rtol=1e-12)
 
 
 def test_cohort_equity_refuses_a_posterior_clv_table(two_customers):
