@@ -199,9 +199,9 @@ ight], \quad p \sim \mathrm{Beta}(b, c-b),
     s1, s2 = _sigmoid(v), _sigmoid(v + L)
     sd = 1.0 / np.sqrt(np.maximum((c - a) * s1 * (1.0 - s1) + a * s2 * (1.0 - s2), 1e-300))
     lam = np.minimum(sd, 1.0)
-    # cover +-9 Laplace sds and the exponential tails down to e^-75 of their start
-    left = np.arcsinh(np.maximum(9.0 * sd / lam, 75.0 / (b * lam)))
-    right = np.arcsinh(np.maximum(9.0 * sd / lam, 75.0 / (d * lam)))
+    # cover +-12 Laplace sds and the exponential tails down to e^-75 of their start
+    left = np.arcsinh(12.0 * sd / lam + 75.0 / (b * lam))
+    right = np.arcsinh(12.0 * sd / lam + 75.0 / (d * lam))
     out = np.empty(a.shape)
     todo = np.ones(a.shape, dtype=bool)
     n = 128
