@@ -932,7 +932,7 @@ class ShiftedBetaGeo(CLVModel):
         >>> round(clv.ShiftedBetaGeo.from_params(alpha=0.668, beta=3.806).churn_probability(1), 3)
         0.149
         """
-        t = check_numbers("t", t, low=1, where="churn_probability")
+        t = check_numbers("t", t, low=0, where="churn_probability")
         return self._predict_population("churn_probability", "t", t, hdi_prob=hdi_prob, return_draws=return_draws)
 
     def discounted_expected_residual_lifetime(self, discount_rate: float, renewals=0, *,

@@ -118,3 +118,37 @@ def test_expectations_at_a_plus_b_equal_one_match_mpmath(b):
         want_new = float((a + b_mp - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp))
     assert model.expected_purchases(s, t=39.0).iloc[0] == pytest.approx(want, rel=5e-7, abs=0)
     assert model.expected_purchases_new_customer(39.0) == pytest.approx(want_new, rel=5e-7, abs=0)
+
+
+# The 2F1 cliff (issue 10, section 8): where b (or x, r) exceeds ~200 with a < 1, the evaluated
+# 2F1(a+b-1-r, a-1; a+b+x-1; z) has a negative parameter and large ones, out of SciPy's reach;
+# it used to go to 250-digit mpmath for every customer (90 s for 2,965 customers). A fitted
+# gift retailer's log gave a = 0.0004, b = 204; the grid brackets it on both sides.
+CLIFF_PARAMS = [
+    {"r": 0.243, "alpha": 4.414, "a": 0.0004, "b": 204.0},
+    {"r": 0.9, "alpha": 12.0, "a": 0.02, "b": 1500.0},
+    {"r": 0.05, "alpha": 0.5, "a": 0.6, "b": 1e4},
+    {"r": 3.0, "alpha": 30.0, "a": 0.0001, "b": 250.0},
+    {"r": 0.243, "alpha": 4.414, "a": 2.5, "b": 5000.0},  # a > 1: the positive series' side
+]
+
+
+def exact250(fn, *values, **params):
+    # 250 digits: mpmath's hyp2f1 loses every digit at 60 for some of these (see test_special.py)
+    with mp.workdps(250):
+        return float(fn(*map(mp.mpf, values), **{k: mp.mpf(v) for k, v in params.items()}))
+
+
+@pytest.mark.parametrize("params", CLIFF_PARAMS, ids=lambda p: f"a{p['a']}-b{p['b']}")
+def test_expected_purchases_past_the_2f1_cliff_match_mpmath(params):
+    model = clv.BetaGeo.from_params(params)
+    frame = pd.DataFrame({"frequency": [c[0] for c in CUSTOMERS], "recency": [c[1] for c in CUSTOMERS],
+                          "T": [c[2] for c in CUSTOMERS]})
+    for t in (1.0, 52.0, 1000.0):
+        got = model.expected_purchases(frame, t=t).to_numpy()
+        want = [exact250(mp_expected, x, tx, T, t, **params) for x, tx, T, _ in CUSTOMERS]
+        # 1e-8: at b = 1e4 and t = 1 the closed form's bracket 1 - u^(a-1) 2F1 cancels to ~1e-4,
+        # which turns the 2F1's ~2e-13 relative error into ~4e-9
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=0, err_msg=f"t={t}")
+    new = model.expected_purchases_new_customer(52.0)
+    assert new == pytest.approx(exact250(mp_expected, 0, 0, 0, 52, **params), rel=1e-9, abs=0)

@@ -233,3 +233,40 @@ def test_careful_hyp2f1_single_values_match_mpmath(a, b, c, z):
     with mp.workdps(60):
         truth = mp.hyp2f1(a, b, c, z)
     assert _close(ours, truth, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- the 2F1 cliff
+# Arguments SciPy cannot do (a parameter past 200, one negative, z up to 1 - 1e-9), as the
+# BG/NBD and MBG/NBD expectations form them after Euler's transformation when a < 1:
+# (a+b-1-r, a-1; a+b+x-1; z). They take Euler's integral by quadrature (no mpmath), vectorised.
+CLIFF_GRID = [
+    (big, small, big + extra, z)
+    for big in (203.0, 1500.0, 1e4)
+    for small in (-0.9996, -0.5, -0.01, 0.3, 2.0)
+    for extra in (0.05, 0.243, 3.0, 300.0)
+    for z in (0.0, 0.05, 0.6, 0.95, 0.9999, 1 - 1e-9)
+]
+
+
+def test_hyp2f1_past_the_cliff_matches_mpmath_in_one_vectorised_call():
+    a, b, c, z = (np.array(v) for v in zip(*CLIFF_GRID))
+    ours = backend.hyp2f1(a, b, c, z)
+    bad = []
+    # 250 digits: at 60, mpmath's own hyp2f1 gives 32.17 for 2F1(1500, 0.3; 1800; 0.95), which is
+    # E[(1 - 0.95 p)^-0.3] for p ~ Beta(1500, 300) concentrated at 0.83, about 1.60
+    with mp.workdps(250):
+        for (aa, bb, cc, zz), got in zip(CLIFF_GRID, ours):
+            truth = mp.hyp2f1(aa, bb, cc, zz)
+            if not _close(got, truth, rel=1e-11):
+                bad.append(((aa, bb, cc, zz), float(got), float(truth)))
+    assert not bad, bad
+
+
+def test_hyp2f1_past_the_cliff_never_calls_mpmath(monkeypatch):
+    # the fast path must not fall back to the slow one silently
+    def refuse(*args, **kwargs):
+        raise AssertionError("mpmath.hyp2f1 called")
+
+    monkeypatch.setattr(mp, "hyp2f1", refuse)
+    a, b, c, z = (np.array(v) for v in zip(*CLIFF_GRID))
+    assert np.all(np.isfinite(backend.hyp2f1(a, b, c, z)))

@@ -166,6 +166,48 @@ def _hessian(spec, theta, data, weights, step=1e-5):
     return 0.5 * (hess + hess.T)
 
 
+def _unidentified(spec: ModelSpec, data: Mapping[str, np.ndarray], weights: np.ndarray) -> str | None:
+    """Why these data cannot identify the model's parameters, or None: checked on the data
+    before any optimisation, so that a fit that cannot succeed ends at once with the reason.
+
+    Each rule is a data set on the edge of what the models can learn from (issue 10, section
+    6): on it the likelihood has no maximum inside the parameter space, and the optimiser would
+    walk toward an edge, where the special functions get slow (minutes for Pareto/NBD), and
+    return numbers that mean nothing. The rules read only the data columns, so they hold for
+    every model with those columns.
+    """
+    names = spec.param_names
+    every = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    arrays = {k: np.asarray(v, dtype=float) for k, v in data.items()}
+    n_customers = float(np.sum(weights))
+    fix = "Fit on a summary with more customers, or more varied ones (a longer calibration period)."
+    if n_customers < 2:
+        return (f"the summary has {n_customers:g} customer: one history cannot show how customers differ, "
+                f"so these data do not identify {every}. {fix}")
+    if "T" in arrays and np.all(arrays["T"] == 0):
+        return (f"T = 0 for all {n_customers:g} customers (every first purchase is on the calibration end): "
+                f"nobody was observed for any time, so the data carry no information on any parameter, "
+                f"and do not identify {every}. Move calibration_end later than the first purchases.")
+    if "recency" in arrays and "frequency" in arrays and np.all(arrays["frequency"] == 0):
+        return (f"no customer made a repeat purchase (frequency is 0 for all {n_customers:g}): the likelihood "
+                f"keeps rising as the purchase rate goes to 0, and without purchases there is nothing to learn "
+                f"about dropout, so these data do not identify {every}. {fix}")
+    if "churned" in arrays and np.all(arrays["churned"] == 0):
+        return (f"no customer churned ('churned' is 0 for all {n_customers:g}): the likelihood keeps rising as "
+                f"the churn probability goes to 0, so these data do not identify {every}. Fit on a cohort "
+                f"observed until some customers churned.")
+    if "monetary_value" in arrays and np.ptp(arrays["monetary_value"]) == 0:
+        return (f"every customer has the same mean spend ({arrays['monetary_value'][0]:g}): with no spread in "
+                f"spend across or within customers the likelihood keeps rising as it shrinks to 0, so these data "
+                f"do not identify {every}. {fix}")
+    if len(weights) == 1:
+        row = ", ".join(f"{k} = {v[0]:g}" for k, v in arrays.items())
+        return (f"all {n_customers:g} customers have the same history ({row}): with no variation across "
+                f"customers the spread of their rates shrinks to 0 at the optimum, so these data do not "
+                f"identify {every}. {fix}")
+    return None
+
+
 def fit_mle(
     spec: ModelSpec,
     data: Mapping[str, np.ndarray],
@@ -216,6 +258,9 @@ def fit_mle(
     (True, 1.0)
     """
     weights = np.asarray(weights, dtype=float)
+    reason = _unidentified(spec, data, weights)
+    if reason is not None:
+        raise ConvergenceError(f"{spec.title} maximum likelihood cannot succeed: {reason}")
     total_w = float(weights.sum())
     init = dict(init or {})
     theta0 = np.array([float(p.to_unconstrained(init.get(p.name, p.init))) for p in spec.params])

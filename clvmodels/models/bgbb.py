@@ -191,7 +191,8 @@ def expected_purchases(xp, alpha, beta, gamma, delta, *, frequency, recency, n_p
         xp.betaln(alpha + x + 1.0, beta + n - x) - xp.betaln(alpha, beta) + log_survive
         - loglik(xp, alpha, beta, gamma, delta, frequency=frequency, recency=recency, n_periods=n_periods)
     )
-    return xp.exp(log_front) * _alive_fraction_integral(xp, gamma, delta, n, n + t)
+    # + 0.0: at t = 0 the integral is -0.0 for gamma < 1; the limit is printed as 0
+    return xp.exp(log_front) * _alive_fraction_integral(xp, gamma, delta, n, n + t) + 0.0
 
 
 def expected_purchases_new_customer(xp, alpha, beta, gamma, delta, *, t):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.common import RFM_FIELDS, pmf_given_history
+from clvmodels.models.common import RFM_FIELDS, n_log_share, pmf_given_history
 from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import beta_expectation
 
@@ -62,7 +62,7 @@ def _purchases_factor(xp, r, a, b, x, log_u, z):
         value = c / (a - 1.0) * (1.0 - xp.exp((a - 1.0) * log_u) * xp.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
     if xp.name == "numpy":
         value = _purchases_factor_by_quadrature(r, a, b, x, log_u, value)
-    return value
+    return value + 0.0  # at t = 0, c/(a-1) * 0 is -0.0 for a < 1: print it as 0
 
 
 def _purchases_factor_by_quadrature(r, a, b, x, log_u, value):
@@ -198,11 +198,10 @@ def probability_of_purchases(xp, r, alpha, a, b, *, n, t):
     1.0
     """
     log_p = xp.log(alpha) - xp.log(alpha + t)
-    log_q = xp.log(t) - xp.log(alpha + t)
     first = xp.exp(
         xp.betaln(a, b + n) - xp.betaln(a, b)
         + xp.gammaln(r + n) - xp.gammaln(r) - xp.gammaln(n + 1.0)
-        + r * log_p + n * log_q
+        + r * log_p + n_log_share(xp, n, alpha, t)
     )
     ns = xp.where(n > 0, n, 1.0)
     second = xp.exp(xp.betaln(a + 1.0, b + ns - 1.0) - xp.betaln(a, b)) * xp.betainc(ns, r, t / (alpha + t))

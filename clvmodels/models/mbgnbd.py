@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from clvmodels.models import bgnbd
-from clvmodels.models.common import RFM_FIELDS, pmf_given_history
+from clvmodels.models.common import RFM_FIELDS, n_log_share, pmf_given_history
 from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import log_hyp2f1
 
@@ -153,11 +153,10 @@ def probability_of_purchases(xp, r, alpha, a, b, *, n, t):
     1.0
     """
     log_p = xp.log(alpha) - xp.log(alpha + t)
-    log_q = xp.log(t) - xp.log(alpha + t)
     nbd = xp.exp(
         xp.betaln(a, b + n + 1.0) - xp.betaln(a, b)
         + xp.gammaln(r + n) - xp.gammaln(r) - xp.gammaln(n + 1.0)
-        + r * log_p + n * log_q
+        + r * log_p + n_log_share(xp, n, alpha, t)
     )
     ns = xp.where(n > 0, n, 1.0)
     tail = xp.where(n > 0, xp.betainc(ns, r, t / (alpha + t)), 1.0)

@@ -75,13 +75,20 @@ def survival(xp, alpha, beta, *, t):
 def churn_probability(xp, alpha, beta, *, t):
     r"""P(T = t): share of a cohort churning in period ``t``, equation (2) of [1]_.
 
+    .. math:: P(T = t) = \frac{B(\alpha+1, \beta+t-1)}{B(\alpha,\beta)}, \quad t \ge 1
+
+    and 0 at :math:`t = 0`: nobody churns before the first renewal (the printed form there is
+    :math:`B(\alpha+1, \beta-1)/B(\alpha,\beta)`, not a probability).
+
     Examples
     --------
     >>> from clvmodels import backend
     >>> round(float(churn_probability(backend.numpy, 0.668, 3.806, t=1)), 3)
     0.149
     """
-    return xp.exp(xp.betaln(alpha + 1.0, beta + t - 1.0) - xp.betaln(alpha, beta))
+    started = t >= 1
+    t_safe = xp.where(started, t, 1.0)
+    return xp.where(started, xp.exp(xp.betaln(alpha + 1.0, beta + t_safe - 1.0) - xp.betaln(alpha, beta)), 0.0)
 
 
 def retention_rate(xp, alpha, beta, *, t):
