@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clvmodels.errors import ClvDataError, DataWarning
+from clvmodels.data.duckdb_engine import is_duckdb_source, rfm_summary_duckdb
 from clvmodels.data.validation import offenders
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
@@ -53,7 +56,7 @@ def _to_timestamp(value, name: str) -> pd.Timestamp | None:
 
 
 def rfm_summary(
-    transactions: pd.DataFrame,
+    transactions,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = None,
@@ -62,6 +65,8 @@ def rfm_summary(
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,
+    engine: str = "auto",
+    duckdb_config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer.
 
@@ -88,8 +93,10 @@ def rfm_summary(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per transaction; never modified.
+    transactions : DataFrame, path, DuckDB relation, Arrow table or Polars frame
+        One row per transaction; never modified. A path or glob of Parquet/CSV files (or a list
+        of them), a DuckDB relation, an Arrow table or a Polars frame is summarised by DuckDB
+        out of core (see ``engine``).
     customer_col, date_col : str
         Column names of the customer id and the transaction date.
     amount_col : str, optional
@@ -104,6 +111,13 @@ def rfm_summary(
         Last day of the holdout period; adds the holdout columns.
     date_format : str, optional
         ``strftime`` layout of the dates when they are strings pandas cannot infer.
+    engine : {"auto", "pandas", "duckdb"}
+        Who computes the summary; the result is the same. ``"auto"``: DuckDB for files,
+        relations, Arrow tables and Polars frames, pandas for a DataFrame. ``"duckdb"`` also takes
+        a DataFrame (useful when the grouping would not fit in memory twice).
+    duckdb_config : mapping, optional
+        DuckDB settings for the DuckDB engine, e.g. ``{"memory_limit": "4GB", "threads": 2,
+        "temp_directory": "/scratch"}``; it spills to ``temp_directory`` past the memory limit.
 
     Returns
     -------
@@ -120,6 +134,12 @@ def rfm_summary(
     1         1.0      2.0  2.0            20.0
     2         0.0      0.0  1.0             0.0
     """
+    if engine not in ("auto", "pandas", "duckdb"):
+        raise ValueError(f"The 'engine' parameter of rfm_summary must be 'auto', 'pandas' or 'duckdb'. Got {engine!r} instead.")
+    if engine == "duckdb" or (engine == "auto" and is_duckdb_source(transactions)):
+        return rfm_summary_duckdb(transactions, customer_col, date_col, amount_col, unit=unit,
+                                  calibration_end=calibration_end, observation_end=observation_end,
+                                  date_format=date_format, duckdb_config=duckdb_config)
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"Expected a DataFrame of transactions. Got {type(transactions).__name__} instead.")
     unit = normalize_unit(unit)
