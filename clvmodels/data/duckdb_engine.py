@@ -6,9 +6,9 @@ its hash tables to a temporary folder when they outgrow the memory limit. The re
 pandas summary of the pandas engine: the same definitions (a purchase is a customer's
 purchase day, times from each customer's first purchase day, mean repeat spend, the
 calibration and holdout windows), the same columns, dtypes, index and ``attrs``, and the same
-validation errors naming rows and customer ids. The window rules (defaults, dates out of
-range) are not restated here: they are applied by the pandas engine itself on the log's first
-and last purchase day, so both engines follow one definition.
+validation errors naming rows and customer ids. The window rules (default ends, ends out of
+range) are not restated here: the pandas engine itself applies them to the log's distinct
+purchase days, so both engines follow one definition.
 
 Row labels in error messages are 0-based positions in the source (for several files, in the
 order DuckDB reads them: sorted by name), the labels ``pandas.read_csv``/``read_parquet``
@@ -378,9 +378,10 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
     no_id = _missing_id(customer_col, types[customer_col])
     bad_amount = f"(({amount}) IS NULL OR isnan({amount}) OR ({amount}) < 0)" if amount else "false"
 
-    n, n_no_id, n_bad_day, n_bad_amount, first_day, last_day = src.relation(
+    n, n_no_id, n_bad_day, n_bad_amount, log_days = src.relation(
         f"SELECT count(*), count(*) FILTER (WHERE {no_id}), count(*) FILTER (WHERE ({day}) IS NULL), "
-        f"count(*) FILTER (WHERE {bad_amount}), min({day}), max({day}) FROM {{src}}"
+        f"count(*) FILTER (WHERE {bad_amount}), list(DISTINCT {day}) FILTER (WHERE ({day}) IS NOT NULL) "
+        f"FROM {{src}}"
     ).fetchall()[0]
     if n == 0:
         raise ClvDataError("The transaction log is empty: there is nothing to summarise.")
@@ -405,8 +406,9 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
             f"{values!r}). Drop refunds/returns or net them into their purchases first."
         )
 
-    # The window rules live in the pandas engine: apply them to the log's first and last day.
-    probe = pd.DataFrame({"c": [0, 0], "d": pd.to_datetime([first_day, last_day])})
+    # The window rules live in the pandas engine: apply them to the log's distinct purchase days
+    # (a few thousand rows at most), which is all they look at.
+    probe = pd.DataFrame({"c": 0, "d": pd.to_datetime(sorted(log_days))})
     window = rfm_summary(probe, "c", "d", unit=unit, calibration_end=calibration_end,
                          observation_end=observation_end, engine="pandas").attrs
     cal_end = pd.Timestamp(window["calibration_end"])
