@@ -185,7 +185,7 @@ def nuts_ours(s, sampler: str, draws: int, tune: int, chains: int):
 
 def thin_to(model, n_draws: int):
     """A copy of a posterior model keeping ``n_draws`` draws (evenly over the chains)."""
-    from clvmodels import posterior as P
+    from clvmodels.fit import Posterior
 
     tree = model.posterior_.copy()
     post = tree["posterior"].to_dataset()
@@ -195,9 +195,8 @@ def thin_to(model, n_draws: int):
     for group in ("log_likelihood", "sample_stats"):
         if group in tree.children:
             del tree[group]
-    out = type(model)()
-    P.attach_posterior(out, tree, unit=model.unit_, fingerprint=model.data_fingerprint_, n_customers=model.n_customers_)
-    return out
+    return type(model).from_fit(Posterior(model.spec, tree, unit=model.unit_, fingerprint=model.data_fingerprint_,
+                                          n_customers=model.n_customers_))
 
 
 def main(quick: bool, parts: str = "123") -> None:

@@ -5,21 +5,17 @@ fitted by maximum likelihood (:class:`BetaGeo`, :class:`GammaGamma`), per-custom
 and discounted lifetime value (:func:`lifetime_value`, :func:`customer_equity`).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("clvmodels")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
+from clvmodels._version import __version__
 from clvmodels import datasets
 from clvmodels.data import rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
-from clvmodels.models import REGISTRY, BetaGeo, GammaGamma, get_model
-from clvmodels.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
-from clvmodels.persistence import load_model
+from clvmodels.errors import UnitMismatchError
+from clvmodels.units import with_unit
+from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
+from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
+from clvmodels.fit import PointFit, Posterior
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
-from clvmodels.value import customer_equity, lifetime_value
+from clvmodels.value import clv_table, customer_equity, lifetime_value
 from clvmodels import evaluation, segments  # holdout checks and segments, as clv.evaluation.*, clv.segments.*
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
 
@@ -27,6 +23,7 @@ __all__ = [
     "__version__",
     "datasets",
     "rfm_summary",
+    "with_unit",
     "BetaGeo",
     "GammaGamma",
     "ParetoNBD",
@@ -40,6 +37,9 @@ __all__ = [
     "load_model",
     "lifetime_value",
     "customer_equity",
+    "clv_table",
+    "PointFit",
+    "Posterior",
     "evaluation",
     "segments",
     "report",
@@ -49,4 +49,5 @@ __all__ = [
     "DataWarning",
     "ModelFileError",
     "NotFittedError",
+    "UnitMismatchError",
 ]

@@ -60,7 +60,7 @@ def likelihood_ratio_test(restricted, full, df: int | None = None) -> dict[str, 
                 f"{type(m).__name__} has no maximum-likelihood log-likelihood; fit it with .fit(...) first "
                 f"(posteriors are compared by LOO in clvmodels.compare)."
             )
-        return float(m.loglik_), len(m.spec.params) - len(getattr(m, "fixed_", {}) or {})
+        return float(m.loglik_), len(m.spec.params)
 
     ll0, k0 = unpack(restricted)
     ll1, k1 = unpack(full)
@@ -119,7 +119,7 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
     labels = list(names) if names is not None else [_name(m, None) for m in models]
     if len(labels) != len(models) or len(set(labels)) != len(labels):
         raise ValueError(f"Give one distinct name per model; got {labels} for {len(models)} models.")
-    bayes = [getattr(m, "posterior_", None) is not None for m in models]
+    bayes = [m.fit_.n_draws > 1 for m in models]
     if any(bayes) and not all(bayes):
         raise ValueError(
             "Compare either maximum-likelihood fits (AIC/BIC) or posteriors (LOO), not a mix: "

@@ -13,6 +13,8 @@ __all__ = [
     "ConvergenceError",
     "DataWarning",
     "ModelFileError",
+    "DrawsTooLargeError",
+    "UnitMismatchError",
 ]
 
 
@@ -38,3 +40,19 @@ class DataWarning(UserWarning):
 
 class ModelFileError(ValueError):
     """A saved model file of another model, another format version, or corrupted."""
+
+
+class DrawsTooLargeError(ValueError, MemoryError):
+    """The draws asked for (``return_draws=True``) would exceed the size cap: ask for fewer customers.
+
+    A ``ValueError`` (the request is too large, not the interpreter out of memory); also a
+    ``MemoryError`` for code written against earlier versions.
+    """
+
+
+class UnitMismatchError(ClvDataError):
+    """A summary in one time unit given to a model fitted in another (weeks vs days...).
+
+    Rates per week applied to times in days (or the reverse) give numbers that look
+    plausible and are wrong by the ratio of the units, so the mismatch is an error.
+    """

@@ -29,6 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvmodels.evaluation import calibration_histogram
+from clvmodels.untrusted_text import literal_label
+
 __all__ = [
     "plot_calibration_histogram",
     "plot_frequency_recency_matrix",
@@ -159,6 +162,12 @@ def _history_grid(model, data, max_frequency, T, n_recency) -> tuple[pd.DataFram
     recency = np.linspace(0.0, float(T), int(n_recency))
     ff, rr = np.meshgrid(frequency, recency, indexing="ij")
     grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": float(T)})
+    # a surface over the (frequency, recency) plane, as lifetimes draws it: the cells that are no
+    # customer's history (frequency 0 at recency > 0, and the reverse) are evaluated too; the grid
+    # is in the unit of the data it was taken from, so a model of another unit refuses it
+    grid.attrs["surface"] = True
+    if data is not None and getattr(data, "attrs", {}).get("unit") is not None:
+        grid.attrs["unit"] = data.attrs["unit"]
     return grid, frequency, recency, float(T)
 
 
@@ -184,12 +193,9 @@ def _matrix(ax, values: np.ndarray, frequency, recency, title: str, label: str, 
 def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7, ax=None):
     """Observed and expected number of customers by repeat purchases in the calibration period.
 
-    The expected count of customers with ``n`` repeat purchases is the sum over customers of
-    the model's P(X(T_i) = n) (:meth:`probability_of_purchases`), evaluated once per distinct
-    ``T``; the last bar collects ``max_count`` and more. For a model with a posterior, or one
-    without a closed-form P(X(t) = n), the bars are simulated instead
-    (:func:`clvmodels.posterior.posterior_predictive_check`), with the HDI of the simulated
-    counts as error bars.
+    Draws :func:`clvmodels.evaluation.calibration_histogram`'s table: the model's P(X(T_i) = n)
+    summed over customers, or, for a fit with many draws or a model without a closed-form
+    P(X(t) = n), simulated counts with their HDI as error bars.
 
     Parameters
     ----------
@@ -218,27 +224,15 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     '7+'
     >>> close(ax)
     """
-    if max_count < 1:
-        raise ValueError(f"The 'max_count' parameter must be a whole number >= 1. Got {max_count!r} instead.")
-    bins = np.arange(max_count + 1)
-    posterior = getattr(model, "posterior_", None) is not None
-    if posterior or "probability_of_purchases" not in getattr(getattr(model, "spec", None), "predictions", {}):
-        # no closed-form P(X(t) = n), or a posterior: simulate the counts instead
-        from clvmodels.posterior import posterior_predictive_check
-
-        return _ppc_bars(posterior_predictive_check(model, data, max_count=max_count), _axes(ax),
-                         "posterior predictive" if posterior else "simulated from the model")
-    observed = np.bincount(np.minimum(np.asarray(data["frequency"], dtype=int), max_count), minlength=max_count + 1)
-    T_values, T_counts = np.unique(np.asarray(data["T"], dtype=float), return_counts=True)
-    expected = np.zeros(max_count, dtype=float)
-    for T, count in zip(T_values, T_counts):
-        expected += count * np.asarray(model.probability_of_purchases(bins[:-1], t=T), dtype=float)
-    expected = np.append(expected, float(len(data)) - expected.sum())
+    table = calibration_histogram(model, data, max_count=max_count)
+    if "hdi_lower" in table.columns:
+        return plot_posterior_predictive_check(table, ax=ax, label=table.attrs["source"])
     ax = _axes(ax)
+    x = np.arange(len(table))
     width = 0.4
-    ax.bar(bins - width / 2, observed, width, color=_OBSERVED, label="observed")
-    ax.bar(bins + width / 2, expected, width, color=_MODEL, label="model")
-    ax.set_xticks(bins, [str(b) for b in bins[:-1]] + [f"{max_count}+"])
+    ax.bar(x - width / 2, table["observed"].to_numpy(dtype=float), width, color=_OBSERVED, label="observed")
+    ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, color=_MODEL, label="model")
+    ax.set_xticks(x, [str(i) for i in table.index])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("customers")
     ax.set_title("Calibration fit: customers by repeat purchases")
@@ -246,8 +240,43 @@ def plot_calibration_histogram(model, data: pd.DataFrame, *, max_count: int = 7,
     return ax
 
 
-def _ppc_bars(table: pd.DataFrame, ax, label: str):
-    """Observed vs simulated (posterior-predictive) counts with the HDI of the simulated counts as error bars."""
+def plot_posterior_predictive_check(table: pd.DataFrame, ax=None, label: str | None = None):
+    """Observed vs simulated (posterior-predictive) counts, with the HDI of the simulated counts as error bars.
+
+    Draws :func:`clvmodels.evaluation.posterior_predictive_check`'s (or
+    :func:`~clvmodels.evaluation.prior_predictive_check`'s) table; computes nothing itself.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``observed``, ``expected``, ``hdi_lower``, ``hdi_upper`` per count bin.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure's axes by default).
+    label : str, optional
+        Legend of the simulated bars (default: the table's source, e.g. "posterior predictive").
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"observed": [5, 3], "expected": [4.5, 3.5], "hdi_lower": [3.0, 2.0],
+    ...                   "hdi_upper": [6.0, 5.0]}, index=pd.Index(["0", "1+"], name="frequency"))
+    >>> ax = plot_posterior_predictive_check(t)
+    >>> len(ax.patches)
+    4
+    >>> close(ax)
+    """
+    missing = [c for c in ("observed", "expected", "hdi_lower", "hdi_upper") if c not in table.columns]
+    if missing:
+        raise ValueError(f"The 'table' parameter must be the output of posterior_predictive_check; it lacks "
+                         f"{', '.join(missing)}.")
+    ax = _axes(ax)
+    source = str(table.attrs.get("source", "posterior"))
+    label = label or (source if "predictive" in source or "simulated" in source else f"{source} predictive")
     x = np.arange(len(table))
     width = 0.4
     expected = table["expected"].to_numpy(dtype=float)
@@ -257,7 +286,7 @@ def _ppc_bars(table: pd.DataFrame, ax, label: str):
     ax.errorbar(x + width / 2, expected, yerr=[np.clip(expected - lo, 0, None), np.clip(hi - expected, 0, None)],
                 fmt="none", ecolor="black", capsize=3, label=f"{table.attrs.get('hdi_prob', 0.94):.0%} HDI")
     ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_xlabel(f"repeat purchases ({table.index.name or 'frequency'})")
     ax.set_ylabel("customers")
     ax.set_title("Calibration fit: customers by repeat purchases")
     ax.legend()
@@ -469,8 +498,8 @@ def plot_conditional_expectations(table: pd.DataFrame, *, ax=None):
     if lower_col is not None and upper_col is not None:
         ax.fill_between(x, table[lower_col].astype(float), table[upper_col].astype(float), color=_MODEL, alpha=0.25,
                         label="model interval")
-    ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set_xlabel(f"{table.index.name or 'frequency'} in the calibration period")
+    ax.set_xticks(x, [str(i) for i in table.index], parse_math=False)
+    ax.set_xlabel(f"{table.index.name or 'frequency'} in the calibration period", parse_math=False)
     ax.set_ylabel("mean purchases in the holdout period")
     ax.set_title("Conditional expectations vs actual")
     ax.legend()
@@ -572,10 +601,12 @@ def plot_top_customers(values, *, n: int = 20, ax=None, label: str = "CLV"):
                     capsize=2, label="interval")
         ax.legend(loc="lower right")
     # ticks bottom to top, so the highest customer is the top label
-    ax.set_yticks(y[::-1], [str(i) for i in top.index[::-1]])
-    ax.set_xlabel(label)
-    ax.set_ylabel(str(point.index.name or "customer"))
-    ax.set_title(f"Top {len(top)} customers by {label}")
+    # ids are data: drawn as written, never as mathtext (a "$" in an id must not become a formula or fail the
+    # figure); parse_math=False keeps get_text() equal to the id
+    ax.set_yticks(y[::-1], [str(i) for i in top.index[::-1]], parse_math=False)
+    ax.set_xlabel(str(label), parse_math=False)
+    ax.set_ylabel(str(point.index.name or "customer"), parse_math=False)
+    ax.set_title(f"Top {len(top)} customers by {label}", parse_math=False)
     return ax
 
 
@@ -615,7 +646,7 @@ def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, 
     if hdi is not None:
         lo, hi = map(float, hdi)
         ax.axvspan(lo, hi, color="grey", alpha=0.2, label=f"interval {lo:,.0f} – {hi:,.0f}")
-    ax.set_xlabel(label)
+    ax.set_xlabel(str(label), parse_math=False)
     ax.set_ylabel("posterior draws")
     ax.set_title("Customer equity: posterior distribution")
     ax.legend()
@@ -626,18 +657,20 @@ def plot_customer_equity(draws, *, hdi: Sequence[float] | None = None, ax=None, 
 def _bar_table(table: pd.DataFrame, value_candidates, share_candidates, title: str, ax):
     value_col = _column(table, value_candidates, "count")
     ax = _axes(ax)
+    # tier and segment names may come from the user's own table: drawn as written, never as mathtext
     labels = [str(i) for i in table.index]
     x = np.arange(len(table))
-    ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85, label=str(value_col))
+    ax.bar(x, table[value_col].astype(float).to_numpy(), color=_OBSERVED, alpha=0.85,
+           label=literal_label(value_col))
     ax.set_xticks(x, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right"
-                  if max(map(len, labels), default=0) > 8 else "center")
-    ax.set_ylabel(str(value_col))
+                  if max(map(len, labels), default=0) > 8 else "center", parse_math=False)
+    ax.set_ylabel(str(value_col), parse_math=False)
     share_col = next((c for c in share_candidates if c in table.columns), None)
     if share_col is not None:
         twin = ax.twinx()
         share = table[share_col].astype(float).to_numpy()
-        twin.plot(x, share, color=_MODEL, marker="o", label=str(share_col))
-        twin.set_ylabel(str(share_col))
+        twin.plot(x, share, color=_MODEL, marker="o", label=literal_label(share_col))
+        twin.set_ylabel(str(share_col), parse_math=False)
         twin.set_ylim(0, max(1.0, float(np.nanmax(share)) * 1.1) if share.size else 1.0)
     ax.set_title(title)
     return ax

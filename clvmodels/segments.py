@@ -21,6 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clvmodels.checks import check_number
+from clvmodels.data.summary import rfm_summary
 from clvmodels.errors import ClvDataError
 
 __all__ = [
@@ -146,7 +148,6 @@ def rfm_scores(
     if {"frequency", "recency", "T"}.issubset(data.columns):
         summary = data
     elif {customer_col, date_col}.issubset(data.columns):
-        from clvmodels.data import rfm_summary
 
         amount = amount_col if amount_col in data.columns else None
         summary = rfm_summary(data, customer_col, date_col, amount, unit=unit, calibration_end=observation_end)
@@ -392,6 +393,7 @@ def churn_risk(p_alive: pd.Series, value, *, threshold: float = 0.5) -> pd.DataF
     0      0.9  100.0    False           10.0
     1      0.2   50.0     True           40.0
     """
+    threshold = check_number("threshold", threshold, where="churn_risk")  # type and finiteness; the range below
     if not (np.isfinite(threshold) and 0 <= threshold <= 1):
         raise ValueError(f"The 'threshold' parameter must be a probability in [0, 1]. Got {threshold!r} instead.")
     p = pd.to_numeric(pd.Series(p_alive), errors="coerce").astype(float)

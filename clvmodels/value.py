@@ -16,15 +16,25 @@ calendar boundaries from the summary's ``calibration_end`` when it is known (see
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from clvmodels.units import normalize_unit, period_edges
+from clvmodels import predict
+from clvmodels.checks import check_number, check_numbers, check_probability
+from clvmodels.data.compress import compress
+from clvmodels.fit import Fit
+from clvmodels.intervals import STATISTICS, summarize
+from clvmodels.units import convert, normalize_unit, period_edges, unit_days
 
 __all__ = [
     "lifetime_value",
     "customer_equity",
     "clv_table",
+    "score_table",
     "continuous_rate",
     "customer_equity_by_cohort",
     "customer_equity_by_cohort_posterior",
@@ -33,7 +43,7 @@ __all__ = [
 ]
 
 
-def _model_unit(transaction_model, data, model_unit):
+def _model_unit(transaction_model, data, model_unit) -> str:
     unit = model_unit or getattr(transaction_model, "unit_", None) or getattr(data, "attrs", {}).get("unit")
     if unit is None:
         raise ValueError(
@@ -41,6 +51,135 @@ def _model_unit(transaction_model, data, model_unit):
             "built with unit=...). Pass model_unit='W' (or 'D', 'M', 'Y') to lifetime_value."
         )
     return normalize_unit(unit, "model_unit")
+
+
+def _discount_rate(discount_rate) -> float:
+    rate = check_number("discount_rate", discount_rate)  # type and finiteness
+    if not rate > -1:
+        raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
+    return rate
+
+
+def _numbers(name: str, values) -> np.ndarray:
+    """A number or an array of numbers (any shape, for broadcasting), each finite."""
+    if np.ndim(values) <= 1:
+        return check_numbers(name, values)
+    arr = np.asarray(values)
+    if not np.issubdtype(arr.dtype, np.number) or arr.dtype == bool:
+        raise TypeError(f"The '{name}' parameter must hold real numbers. Got dtype {arr.dtype} instead.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"The '{name}' parameter must hold finite numbers; {int((~np.isfinite(arr)).sum())} are not.")
+    return arr.astype(float)
+
+
+def _margin(margin) -> float:
+    return check_number("margin", margin, low=0, high=1)
+
+
+# --------------------------------------------------------------------------- the one CLV evaluation
+@dataclass(frozen=True)
+class _ClvInputs:
+    """What one CLV evaluation reads: the two fits paired draw by draw, the data, the periods."""
+
+    index: pd.Index
+    t_theta: dict[str, np.ndarray]
+    s_theta: dict[str, np.ndarray]
+    t_arrays: dict[str, np.ndarray]
+    s_arrays: dict[str, np.ndarray]
+    purchases: Callable
+    spend: Callable
+    n_draws: int
+    lead: Fit
+    edges: np.ndarray | None
+    factors: np.ndarray | None
+    dert: Callable | None = None
+    delta: float | None = None
+
+
+def _inputs(tm, sm, data, *, horizon, unit, discount_rate, model_unit, discounting: str = "discrete") -> _ClvInputs:
+    t_fit, s_fit = tm.fit_, sm.fit_
+    unit = normalize_unit(unit)
+    munit = _model_unit(tm, data, model_unit)
+    index, t_arrays = tm._validated(data, for_fit=False)
+    _, s_arrays = sm._validated(data, for_fit=False)
+    # The two fits' parameters are independent (Gamma-Gamma assumes spend independent of the
+    # purchase process), so pairing draw s of one with draw s of the other, cycling the shorter,
+    # samples their joint posterior.
+    lead = t_fit if t_fit.n_draws >= s_fit.n_draws else s_fit
+    n_draws = lead.n_draws
+    t_theta = {k: v[:, None] for k, v in predict.flat_draws(t_fit, n_draws).items()}
+    s_theta = {k: v[:, None] for k, v in predict.flat_draws(s_fit, n_draws).items()}
+    common = dict(index=index, t_theta=t_theta, s_theta=s_theta, t_arrays=t_arrays, s_arrays=s_arrays,
+                  purchases=tm._prediction("expected_purchases"), spend=sm._prediction("expected_spend"),
+                  n_draws=n_draws, lead=lead)
+    if discounting == "continuous":
+        dert = tm.spec.predictions.get("discounted_expected_transactions")
+        if dert is None:
+            raise ValueError(
+                f"discounting='continuous' needs the closed-form discounted expected residual transactions (DERT), "
+                f"which {type(tm).__name__} does not provide. Use discounting='discrete' with a horizon, "
+                f"or a model that has it (BetaGeo, ParetoNBD)."
+            )
+        return _ClvInputs(**common, edges=None, factors=None, dert=dert, delta=continuous_rate(discount_rate, unit, munit))
+    check_number("horizon", horizon)  # a real number; period_edges says which ones are valid
+    edges = period_edges(horizon, unit, munit, start=getattr(data, "attrs", {}).get("calibration_end"))
+    factors = (1.0 + discount_rate) ** -np.arange(1, len(edges) + 1, dtype=float)
+    return _ClvInputs(**common, edges=edges, factors=factors)
+
+
+def _clv_blocks(c: _ClvInputs, chunk_bytes: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield (customer positions, cumulative purchases, discounted purchases, spend), each draws x customers.
+
+    Purchases in period ``k`` are discounted by ``(1 + d) ** -k``: to the end of the period in
+    which they happen. The purchase factor (the expensive one: a hypergeometric function per
+    period) is evaluated once per distinct (frequency, recency, T) row when there are many
+    draws: customers are visited grouped by that row, so a block needs only the distinct rows
+    of its own customers. One draw evaluates every row as it is (hashing would cost as much).
+    """
+    n = len(c.index)
+    if c.n_draws > 1:
+        t_unique, _, t_inverse = compress(c.t_arrays)
+    else:
+        t_unique, t_inverse = c.t_arrays, np.arange(n)
+    order = np.argsort(t_inverse, kind="stable")
+    step = max(1, int(chunk_bytes // (8 * c.n_draws * 4)))
+    for start in range(0, n, step):
+        pos = order[start:start + step]
+        rows = t_inverse[pos]
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        t_rows = {k: v[lo:hi] for k, v in t_unique.items()}
+        if c.dert is not None:
+            discounted = predict.evaluate(c.dert, c.t_theta, t_rows, c.n_draws, discount_rate=c.delta)
+            cumulative = np.full_like(discounted, np.nan)
+        else:
+            discounted, cumulative = 0.0, 0.0
+            for factor, t_k in zip(c.factors, c.edges):
+                step_total = predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws, t=float(t_k))
+                discounted = discounted + (step_total - cumulative) * factor
+                cumulative = step_total
+        spend = predict.evaluate(c.spend, c.s_theta, {k: v[pos] for k, v in c.s_arrays.items()}, c.n_draws)
+        idx = rows - lo
+        yield pos, np.asarray(cumulative)[:, idx], np.asarray(discounted)[:, idx], spend
+
+
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise FloatingPointError(
+            f"The {what} is not finite (an overflow of the sum or of a prediction). Check the magnitudes of the "
+            f"spend data and the margin; split the customers into smaller groups if the total exceeds 1e308."
+        )
+    return values
+
+
+def _per_customer_output(values: np.ndarray, c: _ClvInputs, name: str, hdi_prob: float, return_draws: bool):
+    """One draw: a Series; many: mean/sd/HDI per customer; or the draws (chain, draw, customer)."""
+    if return_draws:
+        return predict.draws_array(values, c.lead, c.index, name)
+    if c.n_draws == 1:
+        return pd.Series(values[0], index=c.index, name=name)
+    frame = pd.DataFrame(summarize(values, hdi_prob), index=c.index)
+    frame.attrs.update({"hdi_prob": hdi_prob, "quantity": name})
+    return frame
 
 
 def lifetime_value(
@@ -55,13 +194,15 @@ def lifetime_value(
     model_unit: str | None = None,
     hdi_prob: float = 0.94,
     return_draws: bool = False,
+    chunk_bytes: int = predict.CHUNK_BYTES,
 ):
     """Discounted expected margin of each customer over the next ``horizon`` periods.
 
-    When either model holds a posterior (fitted with ``sample``), the CLV is evaluated at every
-    draw in bounded memory (:func:`clvmodels.posterior.lifetime_value`) and the result is a
-    DataFrame of ``mean``, ``sd``, ``hdi_lower``, ``hdi_upper`` per customer (or the draws
-    with ``return_draws=True``).
+    Evaluated at every draw of the two fits, in bounded memory: a point fit gives one number
+    per customer; a posterior (from ``sample``, or ``sample_asymptotic`` of a
+    maximum-likelihood fit) gives ``mean``, ``sd``, ``hdi_lower``, ``hdi_upper`` per customer
+    (or the draws with ``return_draws=True``). The two models' draws are paired draw by draw
+    (cycling the shorter): their parameters are independent.
 
     Parameters
     ----------
@@ -76,17 +217,19 @@ def lifetime_value(
     unit : {"D", "W", "M", "Y"}
         Length of one period; ``discount_rate`` is per period of this unit.
     discount_rate : float
-        Discount rate per period (0.01 = 1 % per period).
+        Discount rate per period (0.01 = 1 % per period), > -1.
     margin : float
-        Share of spend that is profit (1.0 = revenue).
+        Share of spend that is profit, in [0, 1] (1.0 = revenue).
     model_unit : str, optional
         Time unit of the transaction model, if neither the model nor the summary records it.
     hdi_prob, return_draws : float, bool
-        Posterior only: HDI probability; return the draws (chain, draw, customer) instead.
+        HDI probability (many draws); return the draws (chain, draw, customer) instead.
+    chunk_bytes : int
+        Size of one block of draws x customers.
 
     Returns
     -------
-    Series
+    Series, DataFrame or DataArray
         CLV per customer, in the currency of the spend data, indexed like ``data``.
 
     Examples
@@ -100,30 +243,25 @@ def lifetime_value(
     ...          * gg.expected_spend(s).iloc[0]) < 1e-9)
     True
     """
-    from clvmodels import posterior
-
-    if posterior.is_posterior(transaction_model) or posterior.is_posterior(spend_model):
-        return posterior.lifetime_value(transaction_model, spend_model, data, horizon=horizon, unit=unit,
-                                        discount_rate=discount_rate, margin=margin, model_unit=model_unit,
-                                        hdi_prob=hdi_prob, return_draws=return_draws)
-    if not (np.isfinite(discount_rate) and discount_rate > -1):
-        raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
-    unit = normalize_unit(unit)
-    munit = _model_unit(transaction_model, data, model_unit)
-    start = getattr(data, "attrs", {}).get("calibration_end")
-    edges = period_edges(horizon, unit, munit, start=start)
-    spend = spend_model.expected_spend(data)
-    _, discounted = _discounted_purchases(transaction_model, data, edges, discount_rate)
-    return (margin * spend * discounted).rename("clv")
+    discount_rate, margin = _discount_rate(discount_rate), _margin(margin)
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="lifetime_value")
+    c = _inputs(transaction_model, spend_model, data, horizon=horizon, unit=unit, discount_rate=discount_rate,
+                model_unit=model_unit)
+    values = np.empty((c.n_draws, len(c.index)))
+    for pos, _, discounted, spend in _clv_blocks(c, chunk_bytes):
+        values[:, pos] = margin * spend * discounted
+    return _per_customer_output(_finite(values, "CLV"), c, "clv", hdi_prob, return_draws)
 
 
-def customer_equity(transaction_model, spend_model, data: pd.DataFrame, **kwargs):
+def customer_equity(transaction_model, spend_model, data: pd.DataFrame, *, hdi_prob: float = 0.94,
+                    return_draws: bool = False, chunk_bytes: int = predict.CHUNK_BYTES, **kwargs):
     """Customer equity: the sum of :func:`lifetime_value` over the customers in ``data``.
 
-    Keyword arguments are those of :func:`lifetime_value`. When either model holds a
-    posterior, the total is computed per draw (:func:`clvmodels.posterior.customer_equity`)
-    and returned as a Series of ``mean``, ``sd``, ``hdi_lower``, ``hdi_upper`` (or the
-    per-draw totals with ``return_draws=True``).
+    Keyword arguments are those of :func:`lifetime_value`. The total is computed at every
+    draw, one block of customers at a time (memory: one number per draw plus one block): a
+    float for point fits; for many draws a Series of ``mean``, ``sd``, ``hdi_lower``,
+    ``hdi_upper`` (the interval of the sum, not a sum of intervals), or the per-draw totals
+    (chain, draw) with ``return_draws=True``.
 
     Examples
     --------
@@ -136,37 +274,30 @@ def customer_equity(transaction_model, spend_model, data: pd.DataFrame, **kwargs
     >>> bool(abs(ce - lifetime_value(bg, gg, s, horizon=12, unit="M", discount_rate=0.01).sum()) < 1e-9)
     True
     """
-    from clvmodels import posterior
-
-    if posterior.is_posterior(transaction_model) or posterior.is_posterior(spend_model):
-        return posterior.customer_equity(transaction_model, spend_model, data, **kwargs)
-    return float(lifetime_value(transaction_model, spend_model, data, **kwargs).sum())
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="customer_equity")
+    unknown = set(kwargs) - {"horizon", "unit", "discount_rate", "margin", "model_unit"}
+    if unknown:
+        raise TypeError(f"customer_equity got unexpected keyword arguments {', '.join(sorted(unknown))}.")
+    margin = _margin(kwargs.pop("margin", 1.0))
+    discount_rate = _discount_rate(kwargs.pop("discount_rate", 0.0))
+    c = _inputs(transaction_model, spend_model, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+                discount_rate=discount_rate, model_unit=kwargs.get("model_unit"))
+    totals = np.zeros(c.n_draws)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _, _, discounted, spend in _clv_blocks(c, chunk_bytes):
+            totals += (margin * spend * discounted).sum(axis=1)
+    _finite(totals, "customer equity")
+    if return_draws:
+        return predict.draws_array(totals, c.lead, None, "customer_equity")
+    if c.n_draws == 1:
+        return float(totals[0])
+    out = pd.Series({k: float(v[0]) for k, v in summarize(totals[:, None], hdi_prob).items()}, name="customer_equity")
+    out.attrs["hdi_prob"] = hdi_prob
+    return out
 
 
 # --------------------------------------------------------------------------- extended value
-# Everything below works through the models' public prediction calls only
-# (expected_purchases, expected_spend, discounted_expected_residual_transactions,
-# discounted_expected_residual_lifetime): no model formula is repeated here.
-
-
-def _discounted_purchases(transaction_model, data, edges, discount_rate) -> tuple[pd.Series, pd.Series]:
-    """Undiscounted and discounted expected purchases over the periods ending at ``edges``.
-
-    Purchases expected in period ``k`` are discounted by ``(1 + discount_rate) ** -k``: to the
-    end of the period in which they happen.
-    """
-    discounted = None
-    previous = 0.0
-    cumulative = None
-    for k, t_k in enumerate(edges, start=1):
-        cumulative = transaction_model.expected_purchases(data, t=float(t_k))
-        step = (cumulative - previous) / (1.0 + discount_rate) ** k
-        discounted = step if discounted is None else discounted + step
-        previous = cumulative
-    return cumulative.rename("expected_purchases"), discounted.rename("discounted_purchases")
-
-
-def _per_customer(value, index: pd.Index, name: str) -> pd.Series:
+def _per_customer(value, index: pd.Index, name: str, low: float | None = None, high: float | None = None) -> pd.Series:
     """A scalar, or a Series aligned on the customers, as a float Series over ``index``."""
     if isinstance(value, pd.Series):
         missing = index.difference(value.index)
@@ -177,20 +308,25 @@ def _per_customer(value, index: pd.Index, name: str) -> pd.Series:
             )
         out = pd.to_numeric(value.reindex(index), errors="coerce").astype(float)
     else:
+        if np.ndim(value) == 0:
+            return pd.Series(check_number(name, value, low=low, high=high), index=index, name=name)
         arr = np.asarray(value, dtype=float)
-        if arr.ndim == 0:
-            out = pd.Series(float(arr), index=index)
-        elif arr.shape == (len(index),):
-            out = pd.Series(arr, index=index)
-        else:
+        if arr.shape != (len(index),):
             raise ValueError(
                 f"The '{name}' parameter must be a number or one value per customer ({len(index)}). "
                 f"Got shape {arr.shape} instead."
             )
-    bad = ~np.isfinite(out.to_numpy())
+        out = pd.Series(arr, index=index)
+    values = out.to_numpy()
+    bad = ~np.isfinite(values)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
     if bad.any():
+        rule = "finite" + (f", >= {low:g}" if low is not None else "") + (f", <= {high:g}" if high is not None else "")
         raise ValueError(
-            f"The '{name}' parameter must be finite for every customer; {int(bad.sum())} are not (first: "
+            f"The '{name}' parameter must be {rule} for every customer; {int(bad.sum())} are not (first: "
             f"{', '.join(map(repr, index[bad][:5].tolist()))})."
         )
     return out.rename(name)
@@ -218,29 +354,7 @@ def continuous_rate(discount_rate: float, unit: str, model_unit: str) -> float:
     >>> round(continuous_rate(0.01, "W", "W"), 8)  # ln(1.01)
     0.00995033
     """
-    from clvmodels.units import convert
-
-    if not (np.isfinite(discount_rate) and discount_rate > -1):
-        raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
-    return float(np.log1p(discount_rate) / convert(1.0, unit, model_unit))
-
-
-#: Names under which transaction models offer the closed-form DERT, in order of preference.
-_DERT_METHODS = ("discounted_expected_residual_transactions", "discounted_expected_transactions")
-
-
-def _dert(transaction_model, data, delta: float) -> pd.Series:
-    # clvmodels models all have the method (TransactionModel); their spec says whether it applies
-    spec = getattr(transaction_model, "spec", None)
-    method = next((getattr(transaction_model, n) for n in _DERT_METHODS
-                   if hasattr(transaction_model, n) and (spec is None or n in spec.predictions)), None)
-    if method is None:
-        raise ValueError(
-            f"discounting='continuous' needs the closed-form discounted expected residual transactions (DERT), "
-            f"which {type(transaction_model).__name__} does not provide. Use discounting='discrete' with a horizon, "
-            f"or a model that has it (BetaGeo, ParetoNBD)."
-        )
-    return method(data, discount_rate=delta).rename("discounted_purchases")
+    return float(np.log1p(_discount_rate(discount_rate)) / convert(1.0, unit, model_unit))
 
 
 def _units_statement(horizon, unit, munit, start, edges, discount_rate, discounting, delta) -> str:
@@ -273,6 +387,8 @@ def clv_table(
     service_cost=None,
     discounting: str = "discrete",
     model_unit: str | None = None,
+    hdi_prob: float = 0.94,
+    chunk_bytes: int = predict.CHUNK_BYTES,
 ) -> pd.DataFrame:
     """Per-customer lifetime value with its parts, in stated units.
 
@@ -291,6 +407,9 @@ def clv_table(
       discounted expected residual transactions over an unlimited horizon (``horizon=None``),
       with :math:`\\delta` = :func:`continuous_rate` ``(discount_rate, unit, model unit)``.
 
+    For fits with many draws (posteriors, asymptotic draws) the parts are posterior means and
+    the CLV, computed draw by draw, also has ``clv_sd``, ``clv_hdi_lower``, ``clv_hdi_upper``.
+
     Parameters
     ----------
     transaction_model : TransactionModel
@@ -306,14 +425,18 @@ def clv_table(
     discount_rate : float
         Discount rate per period of ``unit``.
     margin : float or Series
-        Share of spend that is profit, overall or per customer.
+        Share of spend that is profit (in [0, 1]), overall or per customer.
     service_cost : float or Series, optional
-        Cost of serving one purchase (currency per purchase), overall or per customer;
+        Cost of serving one purchase (currency per purchase, >= 0), overall or per customer;
         discounted like the purchases it belongs to.
     discounting : {"discrete", "continuous"}
         See above.
     model_unit : str, optional
         Time unit of the transaction model, if neither the model nor the summary records it.
+    hdi_prob : float
+        Probability of the CLV's HDI (many draws).
+    chunk_bytes : int
+        Size of one block of draws x customers.
 
     Returns
     -------
@@ -337,20 +460,11 @@ def clv_table(
     """
     if discounting not in ("discrete", "continuous"):
         raise ValueError(f"The 'discounting' parameter must be 'discrete' or 'continuous'. Got {discounting!r} instead.")
-    if not (np.isfinite(discount_rate) and discount_rate > -1):
-        raise ValueError(f"The 'discount_rate' parameter must be a rate per period > -1. Got {discount_rate!r} instead.")
-    if any(getattr(m, "posterior_", None) is not None for m in (transaction_model, spend_model)):
-        raise ValueError(
-            "clv_table evaluates point fits. For a posterior use clvmodels.lifetime_value / customer_equity "
-            "(mean, sd and HDI per customer and for the total), or customer_equity_by_cohort_posterior."
-        )
+    discount_rate = _discount_rate(discount_rate)
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="clv_table")
     unit = normalize_unit(unit)
     munit = _model_unit(transaction_model, data, model_unit)
     start = getattr(data, "attrs", {}).get("calibration_end")
-    spend = spend_model.expected_spend(data).rename("expected_spend")
-    index = spend.index
-    m = _per_customer(margin, index, "margin")
-    cost = _per_customer(0.0 if service_cost is None else service_cost, index, "service_cost")
     if discounting == "continuous":
         if horizon is not None:
             raise ValueError(
@@ -361,30 +475,112 @@ def clv_table(
             raise ValueError(
                 f"Continuous discounting over an unlimited horizon needs a discount_rate > 0. Got {discount_rate!r} instead."
             )
-        delta = continuous_rate(discount_rate, unit, munit)
-        discounted = _dert(transaction_model, data, delta)
-        total = pd.Series(np.nan, index=index, name="expected_purchases")
-        edges = None
-    else:
-        if horizon is None:
-            raise ValueError("Discrete discounting needs a finite horizon (a whole number of periods of 'unit').")
-        delta = None
-        edges = period_edges(horizon, unit, munit, start=start)
-        total, discounted = _discounted_purchases(transaction_model, data, edges, discount_rate)
-    out = pd.DataFrame(
-        {
-            "expected_purchases": total.to_numpy(),
-            "discounted_purchases": discounted.to_numpy(),
-            "expected_spend": spend.to_numpy(),
-            "margin": m.to_numpy(),
-            "service_cost": cost.to_numpy(),
-        },
-        index=index,
-    )
-    out["clv"] = out["discounted_purchases"] * (out["margin"] * out["expected_spend"] - out["service_cost"])
-    out.attrs["units"] = _units_statement(horizon, unit, munit, start, edges, discount_rate, discounting, delta)
+    elif horizon is None:
+        raise ValueError("Discrete discounting needs a finite horizon (a whole number of periods of 'unit').")
+    c = _inputs(transaction_model, spend_model, data, horizon=horizon, unit=unit, discount_rate=discount_rate,
+                model_unit=model_unit, discounting=discounting)
+    index = c.index
+    m = _per_customer(margin, index, "margin", low=0.0, high=1.0).to_numpy()
+    cost = _per_customer(0.0 if service_cost is None else service_cost, index, "service_cost", low=0.0).to_numpy()
+    n = len(index)
+    parts = {k: np.empty(n) for k in ("expected_purchases", "discounted_purchases", "expected_spend")}
+    clv = {k: np.empty(n) for k in STATISTICS}
+    for pos, cumulative, discounted, spend in _clv_blocks(c, chunk_bytes):
+        for name, values in zip(parts, (cumulative, discounted, spend)):
+            parts[name][pos] = values.mean(axis=0)
+        per_draw = discounted * (m[pos] * spend - cost[pos])
+        for k, v in summarize(_finite(per_draw, "CLV"), hdi_prob).items():
+            clv[k][pos] = v
+    out = pd.DataFrame({**parts, "margin": m, "service_cost": cost}, index=index)
+    out["clv"] = clv["mean"]
+    if c.n_draws > 1:
+        for k in ("sd", "hdi_lower", "hdi_upper"):
+            out[f"clv_{k}"] = clv[k]
+        out.attrs["hdi_prob"] = hdi_prob
+    out.attrs["units"] = _units_statement(horizon, unit, munit, start, c.edges, discount_rate, discounting, c.delta)
     out.attrs["model_unit"] = munit
     return out
+
+
+def score_table(
+    transaction_model,
+    spend_model,
+    data: pd.DataFrame,
+    *,
+    horizon: int = 12,
+    unit: str = "M",
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+    hdi_prob: float = 0.94,
+) -> pd.DataFrame:
+    """One row per customer: history, P(alive), expected purchases and spend, CLV (with intervals for many draws).
+
+    What the report's customer table and the CLI's ``predict`` output hold. Expected purchases
+    are over the same horizon as the CLV; ``clv_if_active`` is the CLV of the customer given
+    that she is still active (CLV / P(alive)), the value at stake in a win-back decision.
+
+    Parameters
+    ----------
+    transaction_model : TransactionModel
+        Fitted purchase model.
+    spend_model : SpendModel or None
+        Fitted spend model; without it there is no spend or CLV column.
+    data : DataFrame
+        Customer summary (from :func:`clvmodels.rfm_summary`).
+    horizon, unit, discount_rate, margin
+        As in :func:`lifetime_value`.
+    hdi_prob : float
+        Probability of the HDI columns (fits with many draws).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``data``, sorted by CLV (or expected purchases) from highest.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+    ...                     unit="W", calibration_end="1997-09-30")
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> t = score_table(bg, gg, s, horizon=12, unit="M")
+    >>> t.columns.tolist()[:4], len(t) == len(s)
+    (['frequency', 'recency', 'T', 'monetary_value'], True)
+    >>> bool(t["clv"].is_monotonic_decreasing)
+    True
+    """
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="score_table")
+    munit = _model_unit(transaction_model, data, None)
+    start = getattr(data, "attrs", {}).get("calibration_end")
+    t_horizon = float(period_edges(horizon, unit, munit, start=start)[-1])
+    cols = [c for c in ("frequency", "recency", "T", "monetary_value", "frequency_holdout", "monetary_value_holdout")
+            if c in data.columns]
+    out = data[cols].copy()
+    pieces = {
+        "p_alive": transaction_model.probability_alive(data, hdi_prob=hdi_prob),
+        "expected_purchases": transaction_model.expected_purchases(data, t=t_horizon, hdi_prob=hdi_prob),
+    }
+    if spend_model is not None:
+        pieces["expected_spend"] = spend_model.expected_spend(data, hdi_prob=hdi_prob)
+        pieces["clv"] = lifetime_value(transaction_model, spend_model, data, horizon=horizon, unit=unit,
+                                       discount_rate=discount_rate, margin=margin, hdi_prob=hdi_prob)
+    for name, values in pieces.items():
+        if isinstance(values, pd.DataFrame):
+            for col in values.columns:
+                if col == "mean":
+                    out[name] = values[col].to_numpy()
+                elif np.issubdtype(values[col].dtype, np.number):
+                    out[f"{name}_{col}"] = values[col].to_numpy()
+        else:
+            out[name] = np.asarray(values, dtype=float)
+    if "clv" in out.columns:
+        # the conditional expectation factorises as P(alive) x E[. | alive]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["clv_if_active"] = np.where(out["p_alive"] > 0, out["clv"] / out["p_alive"], 0.0)
+    out.attrs.update(data.attrs, horizon=horizon, horizon_unit=unit, horizon_model_units=t_horizon)
+    key = "clv" if "clv" in out.columns else "expected_purchases"
+    return out.sort_values(key, ascending=False, kind="stable")
 
 
 def _acquisition_period(data: pd.DataFrame, cohort_unit: str, calibration_end=None, model_unit=None) -> pd.Series:
@@ -397,8 +593,6 @@ def _acquisition_period(data: pd.DataFrame, cohort_unit: str, calibration_end=No
             "Deriving acquisition cohorts needs the calibration end date and the time unit of 'T'; the summary "
             "does not record them (data.attrs). Pass calibration_end= and model_unit=, or cohort='<column>'."
         )
-    from clvmodels.units import unit_days
-
     days = np.round(data["T"].to_numpy(dtype=float) * unit_days(unit))
     first = pd.Timestamp(cal_end) - pd.to_timedelta(days, unit="D")
     freq = {"M": "M", "Q": "Q", "Y": "Y", "W": "W"}.get(str(cohort_unit).upper())
@@ -407,37 +601,77 @@ def _acquisition_period(data: pd.DataFrame, cohort_unit: str, calibration_end=No
     return pd.Series(first.to_period(freq).astype(str), index=data.index, name="cohort")
 
 
+def _cohort_labels(data, index: pd.Index, cohort, cohort_unit, calibration_end, model_unit) -> pd.Series:
+    if isinstance(cohort, str):
+        if data is None or cohort not in data.columns:
+            raise ValueError(f"cohort={cohort!r} names no column of 'data'; pass the summary holding it, or a Series.")
+        labels = data[cohort]
+    elif isinstance(cohort, pd.Series):
+        labels = cohort
+    elif cohort is None:
+        if data is None:
+            raise ValueError("Pass the summary as 'data' (to derive acquisition cohorts from T) or a 'cohort' Series.")
+        labels = _acquisition_period(data, cohort_unit, calibration_end, model_unit)
+    else:
+        raise TypeError(f"The 'cohort' parameter must be a column name or a Series. Got {type(cohort).__name__} instead.")
+    missing = index.difference(labels.index)
+    if len(missing):
+        raise ValueError(
+            f"No cohort for {len(missing)} customers of 'clv' (first: {', '.join(map(repr, missing[:5].tolist()))}); "
+            f"index the cohorts like the CLV."
+        )
+    return labels.reindex(index).astype(str).rename("cohort")
+
+
 def customer_equity_by_cohort(
-    clv: pd.Series,
+    clv,
     data: pd.DataFrame | None = None,
-    *,
+    *args,
     cohort=None,
     cohort_unit: str = "M",
     calibration_end=None,
     model_unit: str | None = None,
+    hdi_prob: float = 0.94,
+    chunk_bytes: int = predict.CHUNK_BYTES,
+    **kwargs,
 ) -> pd.DataFrame:
-    """Customer equity by cohort and in total, from per-customer CLV.
+    """Customer equity by cohort and in total.
+
+    Two forms:
+
+    - ``customer_equity_by_cohort(clv_series, data, cohort=...)``: from one CLV per customer
+      (e.g. ``clv_table(...)["clv"]``): ``n_customers``, ``customer_equity``, ``mean_clv``,
+      ``share_of_equity``;
+    - ``customer_equity_by_cohort(transaction_model, spend_model, data, cohort=..., horizon=...)``:
+      from the fits, evaluated at every draw in bounded memory. Point fits give the table
+      above; fits with many draws give ``n_customers``, ``mean``, ``sd``, ``hdi_lower``,
+      ``hdi_upper`` of each cohort's total, and the ``total`` row's draws are the sums of the
+      cohorts' draws (the interval of the sum, not a sum of intervals).
 
     Parameters
     ----------
-    clv : Series
-        CLV per customer (e.g. ``clv_table(...)["clv"]`` or :func:`lifetime_value`).
+    clv : Series, or TransactionModel
+        CLV per customer, or the fitted purchase model (then ``data`` is the spend model and
+        the third argument the summary).
     data : DataFrame, optional
         The customer summary, to take the cohort from; never modified.
     cohort : str or Series, optional
-        A column of ``data`` or a Series indexed like ``clv``. By default the acquisition
+        A column of ``data`` or a Series indexed like the customers. By default the acquisition
         period: first purchase = ``calibration_end - T`` (from ``data.attrs``, or the
         arguments), as a calendar period of ``cohort_unit``.
     cohort_unit : {"W", "M", "Q", "Y"}
         Length of the acquisition periods.
     calibration_end, model_unit : optional
         When the summary's ``attrs`` do not record them.
+    hdi_prob, chunk_bytes
+        Probability of the HDIs; block size (the model form).
+    **kwargs
+        The model form: the CLV's ``horizon``, ``unit``, ``discount_rate``, ``margin``.
 
     Returns
     -------
     DataFrame
-        One row per cohort then a ``"total"`` row: ``n_customers``, ``customer_equity``,
-        ``mean_clv``, ``share_of_equity``.
+        One row per cohort then a ``"total"`` row.
 
     Examples
     --------
@@ -454,30 +688,21 @@ def customer_equity_by_cohort(
     """
     if isinstance(clv, pd.DataFrame):
         raise TypeError(
-            "customer_equity_by_cohort takes one CLV per customer (a Series). A posterior CLV table (mean, sd, HDI) "
-            "cannot be summed into cohort intervals: use customer_equity_by_cohort_posterior(transaction_model, "
-            "spend_model, data, ...) instead."
+            "customer_equity_by_cohort takes one CLV per customer (a Series), or the fitted models: a CLV table of "
+            "means and HDIs cannot be summed into cohort intervals. Call customer_equity_by_cohort(transaction_model, "
+            "spend_model, data, ...) (or its earlier name customer_equity_by_cohort_posterior) instead."
         )
+    if not isinstance(clv, pd.Series):
+        if len(args) != 1:
+            raise TypeError("Call customer_equity_by_cohort(transaction_model, spend_model, data, ...) with the "
+                            "summary as the third argument.")
+        return _equity_by_cohort_from_fits(clv, data, args[0], cohort=cohort, cohort_unit=cohort_unit,
+                                           calibration_end=calibration_end, model_unit=model_unit, hdi_prob=hdi_prob,
+                                           chunk_bytes=chunk_bytes, **kwargs)
+    if args or kwargs:
+        raise TypeError("With a CLV Series, customer_equity_by_cohort takes (clv, data) and the cohort options only.")
     clv = pd.Series(clv, dtype=float)
-    if isinstance(cohort, str):
-        if data is None or cohort not in data.columns:
-            raise ValueError(f"cohort={cohort!r} names no column of 'data'; pass the summary holding it, or a Series.")
-        labels = data[cohort]
-    elif isinstance(cohort, pd.Series):
-        labels = cohort
-    elif cohort is None:
-        if data is None:
-            raise ValueError("Pass the summary as 'data' (to derive acquisition cohorts from T) or a 'cohort' Series.")
-        labels = _acquisition_period(data, cohort_unit, calibration_end, model_unit)
-    else:
-        raise TypeError(f"The 'cohort' parameter must be a column name or a Series. Got {type(cohort).__name__} instead.")
-    missing = clv.index.difference(labels.index)
-    if len(missing):
-        raise ValueError(
-            f"No cohort for {len(missing)} customers of 'clv' (first: {', '.join(map(repr, missing[:5].tolist()))}); "
-            f"index the cohorts like the CLV."
-        )
-    labels = labels.reindex(clv.index).rename("cohort")
+    labels = _cohort_labels(data, clv.index, cohort, cohort_unit, calibration_end, model_unit)
     frame = pd.DataFrame({"clv": clv.to_numpy(), "cohort": labels.to_numpy()}, index=clv.index)
     g = frame.groupby("cohort", sort=True)["clv"]
     table = pd.DataFrame({"n_customers": g.size(), "customer_equity": g.sum(), "mean_clv": g.mean()})
@@ -491,43 +716,39 @@ def customer_equity_by_cohort(
     return table
 
 
-def customer_equity_by_cohort_posterior(
-    transaction_model,
-    spend_model,
-    data: pd.DataFrame,
-    *,
-    cohort=None,
-    cohort_unit: str = "M",
-    hdi_prob: float = 0.94,
-    calibration_end=None,
-    model_unit: str | None = None,
-    **kwargs,
-) -> pd.DataFrame:
-    """Customer equity by cohort and in total from a posterior: mean, sd and HDI of each total.
+def _equity_by_cohort_from_fits(tm, sm, data, *, cohort, cohort_unit, calibration_end, model_unit, hdi_prob,
+                                chunk_bytes, **kwargs) -> pd.DataFrame:
+    hdi_prob = check_probability("hdi_prob", hdi_prob, where="customer_equity_by_cohort")
+    margin = _margin(kwargs.pop("margin", 1.0))
+    discount_rate = _discount_rate(kwargs.pop("discount_rate", 0.0))
+    unknown = set(kwargs) - {"horizon", "unit"}
+    if unknown:
+        raise TypeError(f"customer_equity_by_cohort got unexpected keyword arguments {', '.join(sorted(unknown))}.")
+    c = _inputs(tm, sm, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+                discount_rate=discount_rate, model_unit=model_unit)
+    labels = _cohort_labels(data, c.index, cohort, cohort_unit, calibration_end, model_unit)
+    names, codes = np.unique(labels.to_numpy(), return_inverse=True)
+    totals = np.zeros((c.n_draws, len(names)))
+    for pos, _, discounted, spend in _clv_blocks(c, chunk_bytes):
+        values = margin * spend * discounted
+        block_codes = codes[pos]
+        for code in np.unique(block_codes):
+            totals[:, code] += values[:, block_codes == code].sum(axis=1)
+    _finite(totals, "customer equity by cohort")
+    counts = np.bincount(codes, minlength=len(names))
+    if c.n_draws == 1:
+        clv_ = lifetime_value(tm, sm, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+                              discount_rate=discount_rate, margin=margin, model_unit=model_unit)
+        return customer_equity_by_cohort(clv_, data, cohort=labels)
+    per_draw = np.column_stack([totals, totals.sum(axis=1)])
+    out = pd.DataFrame({"n_customers": np.append(counts, counts.sum()).astype(int), **summarize(per_draw, hdi_prob)},
+                       index=pd.Index([str(n) for n in names] + ["total"], name="cohort"))
+    out.attrs["hdi_prob"] = hdi_prob
+    return out
 
-    At each posterior draw the CLV of the customers of a cohort is summed
-    (:func:`clvmodels.posterior.customer_equity`, in bounded memory); the draws of the total
-    are the sums of the cohorts' draws, so the total's interval is that of the sum, not a sum
-    of intervals.
 
-    Parameters
-    ----------
-    transaction_model, spend_model
-        Models of which at least one holds a posterior.
-    data : DataFrame
-        Customer summary; never modified.
-    cohort, cohort_unit, calibration_end, model_unit
-        As in :func:`customer_equity_by_cohort`.
-    hdi_prob : float
-        Probability of the HDIs.
-    **kwargs
-        Passed to the CLV (``horizon``, ``unit``, ``discount_rate``, ``margin``, ``model_unit``).
-
-    Returns
-    -------
-    DataFrame
-        One row per cohort then ``total``: ``n_customers``, ``mean``, ``sd``, ``hdi_lower``,
-        ``hdi_upper``.
+def customer_equity_by_cohort_posterior(transaction_model, spend_model, data: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """The model form of :func:`customer_equity_by_cohort` (kept under its earlier name).
 
     Examples
     --------
@@ -543,42 +764,7 @@ def customer_equity_by_cohort_posterior(
     >>> t.index.tolist(), bool(abs(t.loc["total", "mean"] - t["mean"].iloc[:2].sum()) < 1e-6)
     (['shop', 'web', 'total'], True)
     """
-    from clvmodels.posterior import customer_equity as posterior_equity
-    from clvmodels.posterior import hdi_columns
-
-    if isinstance(cohort, str):
-        if cohort not in data.columns:
-            raise ValueError(f"cohort={cohort!r} names no column of 'data'; pass a column name or a Series.")
-        labels = data[cohort].astype(str)
-    elif isinstance(cohort, pd.Series):
-        labels = cohort.reindex(data.index).astype(str)
-    else:
-        labels = _acquisition_period(data, cohort_unit, calibration_end, model_unit)
-    if model_unit is not None:
-        kwargs["model_unit"] = model_unit
-    names, counts, draws = [], [], []
-    for name in sorted(labels.unique()):
-        rows = (labels == name).to_numpy()
-        part = data[rows]
-        part.attrs = dict(getattr(data, "attrs", {}))
-        totals = posterior_equity(transaction_model, spend_model, part, hdi_prob=hdi_prob, return_draws=True, **kwargs)
-        names.append(name)
-        counts.append(int(rows.sum()))
-        draws.append(np.asarray(totals, dtype=float).reshape(-1))
-    per_draw = np.column_stack(draws + [np.sum(draws, axis=0)])
-    lo, hi = hdi_columns(per_draw, hdi_prob)
-    out = pd.DataFrame(
-        {
-            "n_customers": counts + [int(sum(counts))],
-            "mean": per_draw.mean(axis=0),
-            "sd": per_draw.std(axis=0, ddof=1) if per_draw.shape[0] > 1 else np.zeros(per_draw.shape[1]),
-            "hdi_lower": lo,
-            "hdi_upper": hi,
-        },
-        index=pd.Index(names + ["total"], name="cohort"),
-    )
-    out.attrs["hdi_prob"] = hdi_prob
-    return out
+    return customer_equity_by_cohort(transaction_model, spend_model, data, **kwargs)
 
 
 def contractual_value(
@@ -630,11 +816,9 @@ def contractual_value(
             f"contractual_value needs a model with a discounted expected residual lifetime (the shifted-beta-geometric "
             f"ShiftedBetaGeo); {type(model).__name__} has none."
         )
-    if not (np.isfinite(discount_rate) and discount_rate > 0):
-        raise ValueError(f"The 'discount_rate' parameter must be > 0 per period. Got {discount_rate!r} instead.")
-    n = np.atleast_1d(np.asarray(renewals, dtype=float))
-    if not np.all((n >= 0) & (n == np.round(n))):
-        raise ValueError(f"The 'renewals' parameter must hold whole numbers >= 0. Got {renewals!r} instead.")
+    discount_rate = check_number("discount_rate", discount_rate, low=0, low_open=True, where="contractual_value")
+    margin = check_number("margin", margin, where="contractual_value")
+    n = np.atleast_1d(check_numbers("renewals", renewals, low=0, integer=True, where="contractual_value"))
     derl = np.asarray(method(discount_rate=discount_rate, renewals=n), dtype=float).reshape(n.shape)
     out = pd.DataFrame({"derl": derl}, index=pd.Index(n.astype(int), name="renewals"))
     out["residual_value"] = margin * out["derl"]
@@ -690,7 +874,8 @@ def retention_clv(
     """
     if timing not in ("start", "end"):
         raise ValueError(f"The 'timing' parameter must be 'start' or 'end'. Got {timing!r} instead.")
-    m, r, i, c = (np.asarray(v, dtype=float) for v in (margin, retention, discount_rate, acquisition_cost))
+    m, r, i, c = (_numbers(n, v) for n, v in (("margin", margin), ("retention", retention),
+                                               ("discount_rate", discount_rate), ("acquisition_cost", acquisition_cost)))
     if np.any(~np.isfinite(r) | (r < 0) | (r > 1)):
         raise ValueError(f"The 'retention' parameter must be a probability in [0, 1]. Got {retention!r} instead.")
     if np.any(~np.isfinite(i) | (i <= -1)):
@@ -704,8 +889,7 @@ def retention_clv(
             )
         series = 1.0 / (1.0 - q)
     else:
-        if int(horizon) != horizon or horizon < 0:
-            raise ValueError(f"The 'horizon' parameter must be a whole number >= 0. Got {horizon!r} instead.")
+        horizon = check_number("horizon", horizon, low=0, integer=True, where="retention_clv")
         with np.errstate(divide="ignore", invalid="ignore"):
             series = np.where(q == 1.0, float(horizon), (1.0 - q ** int(horizon)) / np.where(q == 1.0, 0.5, 1.0 - q))
     value = m * series * (q if timing == "end" else 1.0) - c

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import clvmodels as clv
-from clvmodels.models.base import SpendModel, TransactionModel
+from clvmodels.estimators import SpendModel, TransactionModel
 
 from reference_values import (
     BGBB_FHS2010,
@@ -129,7 +129,7 @@ class ModelCase:
     Attributes
     ----------
     model : type
-        The model class (a :class:`~clvmodels.models.base.CLVModel`).
+        The model class (a :class:`~clvmodels.estimators.CLVModel`).
     published : Published
         Published estimates (``tests/reference_values.py``); the contract tests use the
         high-precision ones where given.
@@ -200,7 +200,7 @@ class ModelCase:
 
 def sbg_high_end_renewals() -> pd.DataFrame:
     """Fader & Hardie (2007) "High End" cohort of 1,000 as (period, churned, count) renewal rows."""
-    from clvmodels.models.sbg import renewals_from_survival
+    from clvmodels.data.contractual import renewals_from_survival
 
     return renewals_from_survival([float(v) for v in SBG_FH2007_HIGH_END_SURVIVAL], n_customers=1000)
 

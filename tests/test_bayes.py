@@ -8,6 +8,7 @@ applies, so models added there are checked too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -18,7 +19,8 @@ import pytest
 import xarray as xr
 
 import clvmodels as clv
-from clvmodels import backend, posterior
+from clvmodels import backend, evaluation, intervals, io, predict, value
+from clvmodels.fit import Posterior
 from clvmodels.errors import ConvergenceWarning, ModelFileError
 from clvmodels.inference import bayes
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
@@ -36,8 +38,14 @@ def _degenerate(case, n_chain=2, n_draw=50):
     tree = xr.DataTree.from_dict({"posterior": post})
     tree.attrs["priors"] = json.dumps(bayes.describe_priors(case.spec))
     model = case.model()
-    posterior.attach_posterior(model, tree, unit="W", fingerprint=None, n_customers=None)
+    model = type(model).from_fit(Posterior(model.spec, tree, unit="W"))
     return model
+
+
+def _predict_customers(model, name, data, **kwargs):
+    """A per-customer prediction straight through the engine (to set its block size)."""
+    index, arrays = model._validated(data, for_fit=False)
+    return predict.per_customer(model.fit_, model._prediction(name), index, arrays, name=name, **kwargs)
 
 
 def _point(case):
@@ -128,7 +136,7 @@ def test_hdi_columns_same_as_arviz_hdi():
     rng = np.random.default_rng(3)
     x = np.column_stack([rng.gamma(2.0, size=999), rng.normal(size=999), rng.beta(0.5, 3.0, size=999)])
     for prob in (0.5, 0.9, 0.94):
-        lo, hi = posterior.hdi_columns(x, prob)
+        lo, hi = intervals.hdi(x, prob)
         for j in range(x.shape[1]):
             np.testing.assert_allclose([lo[j], hi[j]], np.asarray(az.hdi(x[:, j], prob=prob)), rtol=0, atol=0)
 
@@ -140,23 +148,23 @@ def test_posterior_prediction_summaries_do_not_depend_on_chunk_size():
     theta = {k: v * np.exp(rng.normal(0, 0.05, size=(2, 40))) for k, v in case.params.items()}
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset({k: (("chain", "draw"), v) for k, v in theta.items()})})
     model = case.model()
-    posterior.attach_posterior(model, tree, unit="W", fingerprint=None, n_customers=None)
+    model = type(model).from_fit(Posterior(model.spec, tree, unit="W"))
     s = cdnow_summary_copy().head(300)
-    small = posterior.predict_customers(model, "probability_alive", s, chunk_bytes=1, hdi_prob=0.8)
-    big = posterior.predict_customers(model, "probability_alive", s, hdi_prob=0.8)
+    small = _predict_customers(model, "probability_alive", s, chunk_bytes=1, hdi_prob=0.8)
+    big = _predict_customers(model, "probability_alive", s, hdi_prob=0.8)
     pd.testing.assert_frame_equal(small, big)
     draws = model.probability_alive(s, return_draws=True)
     assert draws.dims == ("chain", "draw", "customer")
     flat = draws.values.reshape(80, -1)
     np.testing.assert_allclose(big["mean"].to_numpy(), flat.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(big["sd"].to_numpy(), flat.std(axis=0, ddof=1), rtol=1e-10)
-    lo, hi = posterior.hdi_columns(flat, 0.8)
+    lo, hi = intervals.hdi(flat, 0.8)
     np.testing.assert_array_equal(big["hdi_lower"].to_numpy(), lo)
 
 
 def test_return_draws_refuses_arrays_over_the_size_guard(monkeypatch):
     model = _degenerate(MODELS[0])
-    monkeypatch.setattr(posterior, "MAX_DRAWS_BYTES", 1000)
+    monkeypatch.setattr(predict, "MAX_DRAWS_BYTES", 1000)
     with pytest.raises(MemoryError, match="return_draws=True would build a 100 draws x 2357 customers array"):
         model.probability_alive(cdnow_summary_copy(), return_draws=True)
 
@@ -172,7 +180,7 @@ def test_posterior_predictions_leave_the_callers_summary_unchanged():
 def test_ppc_at_the_published_cdnow_estimates_brackets_the_observed_histogram():
     """Simulating CDNOW from the published BG/NBD estimates reproduces the observed 0..7+ histogram."""
     s = cdnow_summary_copy()
-    table = posterior.posterior_predictive_check(_degenerate(MODELS[0], n_draw=100), s, n_draws=100, random_seed=1)
+    table = evaluation.posterior_predictive_check(_degenerate(MODELS[0], n_draw=100), s, n_draws=100, random_seed=1)
     assert table.index.tolist() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     assert int(table["observed"].sum()) == len(s)
     assert table["expected"].sum() == pytest.approx(len(s))
@@ -183,7 +191,7 @@ def test_ppc_at_the_published_cdnow_estimates_brackets_the_observed_histogram():
 
 def test_ppc_refuses_a_model_without_a_simulated_count():
     with pytest.raises(ValueError, match="simulates no purchase count"):
-        posterior.posterior_predictive_check(_degenerate(MODELS[1]), MODELS[1].data()[0])
+        evaluation.posterior_predictive_check(_degenerate(MODELS[1]), MODELS[1].data()[0])
 
 
 # --------------------------------------------------------------------------- persistence
@@ -203,7 +211,7 @@ def test_posterior_netcdf_round_trip_and_refusals(case, tmp_path):
     with pytest.raises(ModelFileError, match=f"holds a '{case.spec.name}' posterior, not '{other.spec.name}'"):
         other.load(path)
     tree = model.posterior_.copy()
-    tree.attrs.update({"format": posterior.POSTERIOR_FORMAT, "format_version": 99, "model": case.spec.name})
+    tree.attrs.update({"format": io.POSTERIOR_FORMAT, "format_version": 99, "model": case.spec.name})
     tree.to_netcdf(tmp_path / "v99.nc", engine="h5netcdf")
     with pytest.raises(ModelFileError, match="format version 99"):
         clv.load_model(tmp_path / "v99.nc")
@@ -215,7 +223,7 @@ def test_posterior_netcdf_round_trip_and_refusals(case, tmp_path):
 
 def test_posterior_file_records_model_params_priors_versions_and_fingerprint(tmp_path):
     model = _degenerate(MODELS[0])
-    model.data_fingerprint_ = "abc123"
+    model = type(model).from_fit(dataclasses.replace(model.fit_, fingerprint="abc123"))
     path = model.save(tmp_path / "bg.nc")
     attrs = xr.open_datatree(path, engine="h5netcdf").attrs
     assert attrs["format"] == "clvmodels.posterior" and int(attrs["format_version"]) == 1
@@ -319,7 +327,7 @@ def test_pointwise_loglik_is_per_customer_and_sums_to_the_total():
 
     unique, counts, inverse = compress(arrays)
     index = cdnow_summary_copy().index
-    ll = bayes.pointwise_loglik(case.spec, model.posterior_["posterior"].to_dataset(), unique, inverse, index,
+    ll = bayes.pointwise_loglik(model.fit_, unique, inverse, index,
                                 chunk_bytes=64)
     assert ll.dims == ("chain", "draw", "customer") and ll.sizes["customer"] == len(index)
     total = float(np.sum(case.spec.loglik(backend.numpy, **case.params, **arrays)))
@@ -329,7 +337,7 @@ def test_pointwise_loglik_is_per_customer_and_sums_to_the_total():
 
 def test_every_registered_model_gets_the_bayesian_calls_from_the_shared_base():
     """No model writes its own sampling code: sample/diagnostics come from CLVModel."""
-    from clvmodels.models.base import CLVModel
+    from clvmodels.estimators import CLVModel
 
     for case in MODELS:
         assert case.model.sample is CLVModel.sample and case.model.diagnostics is CLVModel.diagnostics
@@ -355,14 +363,14 @@ def test_posterior_clv_blocks_do_not_change_the_result():
         theta = {k: v * np.exp(rng.normal(0, 0.05, size=(2, 30))) for k, v in case.params.items()}
         tree = xr.DataTree.from_dict({"posterior": xr.Dataset({k: (("chain", "draw"), v) for k, v in theta.items()})})
         m = case.model()
-        posterior.attach_posterior(m, tree, unit="W", fingerprint=None, n_customers=None)
+        m = type(m).from_fit(Posterior(m.spec, tree, unit="W"))
         models.append(m)
     s = cdnow_summary_copy().head(400)
     kw = dict(horizon=6, unit="M", discount_rate=0.01)
-    small = posterior.lifetime_value(*models, s, chunk_bytes=1, **kw)
-    big = posterior.lifetime_value(*models, s, **kw)
+    small = value.lifetime_value(*models, s, chunk_bytes=1, **kw)
+    big = value.lifetime_value(*models, s, **kw)
     pd.testing.assert_frame_equal(small, big)
-    draws = posterior.lifetime_value(*models, s, return_draws=True, **kw)
+    draws = value.lifetime_value(*models, s, return_draws=True, **kw)
     np.testing.assert_allclose(big["mean"].to_numpy(), draws.values.reshape(60, -1).mean(axis=0), rtol=1e-12)
-    totals = posterior.customer_equity(*models, s, return_draws=True, chunk_bytes=1, **kw)
+    totals = value.customer_equity(*models, s, return_draws=True, chunk_bytes=1, **kw)
     np.testing.assert_allclose(totals.values.reshape(-1), draws.values.reshape(60, -1).sum(axis=1), rtol=1e-12)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import clvmodels as clv
-from clvmodels import posterior
+from clvmodels import evaluation, plotting
 
 from conftest import MODELS, cdnow_repeat_buyers, cdnow_summary_copy, frame_hash
 
@@ -94,7 +94,7 @@ def test_cdnow_posterior_clv_brackets_the_maximum_likelihood_clv(cdnow_fits):
 
 def test_cdnow_posterior_predictive_histogram(cdnow_fits):
     s, _, fits = cdnow_fits
-    table = posterior.posterior_predictive_check(fits["bg"], n_draws=100, random_seed=3)
+    table = evaluation.posterior_predictive_check(fits["bg"], n_draws=100, random_seed=3)
     assert int(table["observed"].sum()) == len(s)
     assert table["inside"].sum() >= 6  # Fader, Hardie & Lee (2005) figure 3: a close fit
     import matplotlib
@@ -103,7 +103,7 @@ def test_cdnow_posterior_predictive_histogram(cdnow_fits):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    assert posterior.plot_posterior_predictive_check(table, ax=ax) is ax
+    assert plotting.plot_posterior_predictive_check(table, ax=ax) is ax
     assert len(ax.patches) == len(table)
     plt.close(fig)
 

@@ -204,7 +204,7 @@ def test_demo_runs_as_installed_script_with_default_output_folder(tmp_path):
         (["fit", "--dataset", "cdnow", "--model", "no-such-model"], "Unknown model 'no-such-model'"),
         (["fit", "--dataset", "cdnow", "--method", "no-such-method"], "available: mle"),
         (["fit", "--dataset", "nope"], "Unknown dataset 'nope'"),
-        (["fit", "--dataset", "cdnow", "--calibration-end", "2030-01-01"], "after the last transaction"),
+        (["fit", "--dataset", "cdnow", "--calibration-end", "1990-01-01"], "before the first purchase"),
         (["fit", "--dataset", "cdnow", "--unit", "fortnight"], "'unit' parameter must be one of"),
         (["demo", "--discount-rate", "-2"], "--discount-rate must be"),
     ],

@@ -45,7 +45,7 @@ def test_likelihood_ratio_test_matches_chi2_and_restricted_fit():
 
 def test_lrt_nested_sbg_cohorts_pooled_vs_separate():
     # nested: one sBG for both FH 2007 cohorts (2 params) vs one per cohort (4 params)
-    from clvmodels.models.sbg import renewals_from_survival
+    from clvmodels.data.contractual import renewals_from_survival
     from reference_values import SBG_FH2007_HIGH_END_SURVIVAL, SBG_FH2007_REGULAR_SURVIVAL
 
     hi = renewals_from_survival([value(v) for v in SBG_FH2007_HIGH_END_SURVIVAL], 1000)

@@ -16,6 +16,9 @@ import xarray as xr
 
 import clvmodels as clv
 from clvmodels import evaluation as ev
+from clvmodels.fit import Posterior
+from clvmodels.models.common import RFM_FIELDS
+from clvmodels.models.spec import ModelSpec, Param
 from clvmodels.errors import ClvDataError
 
 from conftest import shared_data_dir
@@ -109,14 +112,26 @@ def test_conditional_expectations_by_recency_bins(bg, cdnow_summary):
     assert table["customers"].tolist() == [(r <= 10).sum(), ((r > 10) & (r <= 20)).sum(), (r > 20).sum()]
 
 
-class HalfActual:
+def _half_actual_spec() -> ModelSpec:
+    """A model that expects 0.5 + frequency holdout purchases, with P(alive) 0.9 for repeat buyers and 0.2 otherwise."""
+
+    def expected_purchases(xp, c, *, frequency, recency, T, t):
+        return frequency + c
+
+    def probability_alive(xp, c, *, frequency, recency, T):
+        return xp.where(frequency > 0, 0.9, 0.2) + 0.0 * c
+
+    return ModelSpec("half_actual", "half actual", (Param("c"),), RFM_FIELDS, loglik=lambda xp, c, **d: 0.0 * d["T"],
+                     predictions={"expected_purchases": expected_purchases, "probability_alive": probability_alive})
+
+
+class _HalfActual(clv.estimators.TransactionModel):
+    spec = _half_actual_spec()
+
+
+def HalfActual():
     """Stub model that expects 0.5 + frequency holdout purchases."""
-
-    def expected_purchases(self, data, t):
-        return data["frequency"] + 0.5
-
-    def probability_alive(self, data):
-        return pd.Series(np.where(data["frequency"] > 0, 0.9, 0.2), index=data.index)
+    return _HalfActual.from_params(c=0.5)
 
 
 def test_holdout_errors_hand_computed():
@@ -156,7 +171,7 @@ def test_missing_or_bad_columns_are_named():
     table = pd.DataFrame({"frequency": [1], "recency": [0.5], "T": [2.0], "frequency_holdout": [1]})
     with pytest.raises(ClvDataError, match="missing 'duration_holdout'"):
         ev.conditional_expectations(HalfActual(), table)
-    with pytest.raises(ClvDataError, match="Column 'T' must be finite and > 0"):
+    with pytest.raises(ClvDataError, match="Column 'T' must be finite and >= 0"):
         ev.holdout_errors(HalfActual(), table.assign(duration_holdout=1.0, T=-1.0))
 
 
@@ -166,10 +181,8 @@ class Sampled(clv.BetaGeo):
 
 
 def with_posterior(draws: dict[str, np.ndarray]) -> Sampled:
-    model = Sampled.from_params({k: float(np.mean(v)) for k, v in draws.items()}, unit="W")
     ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, dtype=float).reshape(1, -1)) for k, v in draws.items()})
-    model.posterior_ = xr.DataTree.from_dict({"posterior": ds})
-    return model
+    return Sampled.from_fit(Posterior(Sampled.spec, xr.DataTree.from_dict({"posterior": ds}), unit="W"))
 
 
 def test_degenerate_posterior_gives_the_point_predictions(bg, cdnow_summary, cdnow_transactions):

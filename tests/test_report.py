@@ -167,7 +167,7 @@ def test_report_without_holdout_or_spend_model_says_so(tmp_path, fitted):
 
 
 LOG_MODELS = sorted(name for name, cls in clv.REGISTRY.items()
-                    if issubclass(cls, clv.models.TransactionModel) and set(cls.spec.data_names) <= {"frequency", "recency", "T"})
+                    if issubclass(cls, clv.estimators.TransactionModel) and set(cls.spec.data_names) <= {"frequency", "recency", "T"})
 
 
 @pytest.mark.parametrize("name", [n for n in LOG_MODELS if n != "bgnbd"])

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import clvmodels as clv
-from clvmodels.models.sbg import renewals_from_survival, simulate
+from clvmodels.data.contractual import renewals_from_survival
+from clvmodels.models.sbg import simulate
 from reference_values import (SBG_FH2007_HIGH_END, SBG_FH2007_HIGH_END_SURVIVAL, SBG_FH2007_REGULAR,
                               SBG_FH2007_REGULAR_SURVIVAL, printed_rtol, value)
 

@@ -17,6 +17,9 @@ from scipy import integrate
 
 import clvmodels as clv
 from clvmodels import value
+from clvmodels.estimators import SpendModel, TransactionModel
+from clvmodels.models.common import RFM_FIELDS
+from clvmodels.models.spec import ModelSpec, Param
 from clvmodels.units import period_edges
 
 from reference_values import BGNBD_FHL2005, GAMMA_GAMMA_FH2013
@@ -27,27 +30,42 @@ def frame_hash(df: pd.DataFrame) -> str:
                           + repr(list(df.columns)).encode() + repr(df.attrs).encode()).hexdigest()
 
 
-class LinearBuyer:
+def _linear_spec() -> ModelSpec:
+    """A transaction model with E[Y(t)] = rate * t for every customer, in weeks; DERT = rate / delta."""
+
+    def expected_purchases(xp, rate, *, frequency, recency, T, t):
+        return rate * t + 0.0 * T
+
+    def dert(xp, rate, *, frequency, recency, T, discount_rate):
+        return rate / discount_rate + 0.0 * T
+
+    return ModelSpec("linear_buyer", "linear buyer", (Param("rate"),), RFM_FIELDS, loglik=lambda xp, rate, **d: 0.0 * d["T"],
+                     predictions={"expected_purchases": expected_purchases, "discounted_expected_transactions": dert})
+
+
+def _fixed_spend_spec() -> ModelSpec:
+    def expected_spend(xp, spend, *, frequency):
+        return spend + 0.0 * frequency
+
+    return ModelSpec("fixed_spend", "fixed spend", (Param("spend"),), clv.GammaGamma.spec.data[:1],
+                     loglik=lambda xp, spend, **d: 0.0 * d["frequency"], predictions={"expected_spend": expected_spend})
+
+
+class _Linear(TransactionModel):
+    spec = _linear_spec()
+
+
+class _Fixed(SpendModel):
+    spec = _fixed_spend_spec()
+
+
+def LinearBuyer(rate):
     """Stub transaction model: E[Y(t)] = rate * t for every customer, in weeks; DERT = rate / delta."""
-
-    unit_ = "W"
-
-    def __init__(self, rate):
-        self.rate = rate
-
-    def expected_purchases(self, data, t):
-        return pd.Series(self.rate * t, index=data.index, dtype=float)
-
-    def discounted_expected_residual_transactions(self, data, discount_rate):
-        return pd.Series(self.rate / discount_rate, index=data.index, dtype=float)
+    return _Linear.from_params(rate=rate, unit="W")
 
 
-class FixedSpend:
-    def __init__(self, spend):
-        self.spend = spend
-
-    def expected_spend(self, data):
-        return pd.Series(self.spend, index=data.index, dtype=float)
+def FixedSpend(spend):
+    return _Fixed.from_params(spend=spend)
 
 
 @pytest.fixture
@@ -142,7 +160,7 @@ def published_transaction_model(name):
 def test_dert_matches_numerical_integration_of_expected_purchases(name, gg, cdnow_summary):
     """DERT(delta) = int_0^inf e^{-delta t} dE[Y(t)] = delta int_0^inf e^{-delta t} E[Y(t)] dt (by parts)."""
     model = published_transaction_model(name)
-    if not any(hasattr(model, m) for m in value._DERT_METHODS):
+    if "discounted_expected_transactions" not in model.spec.predictions:
         pytest.skip(f"{type(model).__name__} has no closed-form DERT yet (model-family issue)")
     s = cdnow_summary.iloc[[0, 1, 2, 5, 20]]
     delta = value.continuous_rate(0.15, "Y", "W")
@@ -272,14 +290,13 @@ def with_posterior(cls, draws: dict[str, np.ndarray], unit=None):
     """A model carrying the given draws as its posterior_ (no sampling in these tests)."""
     import xarray as xr
 
-    model = cls.from_params({k: float(np.mean(v)) for k, v in draws.items()}, unit=unit)
+    from clvmodels.fit import Posterior
+
     ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, dtype=float).reshape(1, -1)) for k, v in draws.items()})
-    model.posterior_ = xr.DataTree.from_dict({"posterior": ds})
-    return model
+    return cls.from_fit(Posterior(cls.spec, xr.DataTree.from_dict({"posterior": ds}), unit=unit))
 
 
 def test_posterior_cohort_equity_degenerate_equals_point_and_total_is_sum_of_draws(bg, gg, cdnow_summary):
-    pytest.importorskip("clvmodels.posterior")
     kwargs = dict(horizon=6, unit="M", discount_rate=0.01, margin=0.3)
     point = value.customer_equity_by_cohort(value.clv_table(bg, gg, cdnow_summary, **kwargs)["clv"], cdnow_summary)
     flat = with_posterior(clv.BetaGeo, {k: np.full(4, v) for k, v in bg.params_.items()}, unit="W")

@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from clvmodels.data.dates import parse_dates, unparsable_dates_error
+from clvmodels.data.validation import describe_rows
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
@@ -41,7 +43,6 @@ DEFAULT_CONFIG: dict[str, Any] = {"preserve_insertion_order": False}
 _PARQUET = (".parquet", ".pq")
 _CSV = {".csv": ",", ".txt": ",", ".tsv": "\t"}
 _COMPRESSED = (".gz", ".zst", ".bz2", ".xz")
-_OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"  # a trailing UTC offset of a timestamp string
 
 
 def _is_paths(obj) -> bool:
@@ -103,6 +104,7 @@ class _Source:
         self.tz: str | None = None  # time zone of a zoned timestamp column, where the input keeps it
         self.tempdir: str | None = None
         self._tz_column: str | None = None
+        self.day_map: str | None = None  # SQL table of distinct raw dates and their days
         if _module(obj) in ("duckdb", "_duckdb") and hasattr(obj, "query") and hasattr(obj, "columns"):
             # a relation lives on the caller's connection: query it there, settings untouched
             self.owned, self.rel, self.con = False, obj, None
@@ -191,15 +193,39 @@ class _Source:
 
     # ------------------------------------------------------------------ queries
     def relation(self, sql: str):
+        sql = sql.replace("{src}", self.with_days(self.table))
         if self.owned:
-            return self.con.sql(sql.replace("{src}", self.table))
-        return self.rel.query(self.table, sql.replace("{src}", self.table))
+            return self.con.sql(sql)
+        return self.rel.query(self.table, sql)
 
     def numbered(self) -> str:
         """The source with each row's 0-based position in ``_clv_row`` (scan order, one thread)."""
         if self.owned:
             self.con.execute("SET threads = 1")  # positions need the rows in file order
-        return f"(SELECT *, row_number() OVER () - 1 AS _clv_row FROM {self.table})"
+        return self.with_days(f"(SELECT *, row_number() OVER () - 1 AS _clv_row FROM {self.table})")
+
+    def with_days(self, table: str) -> str:
+        """``table`` with the purchase day of each row in ``_clv_day`` once :meth:`map_days` has run."""
+        if self.day_map is None:
+            return table
+        return (f"(SELECT _clv_t.*, CAST(_clv_m.day AS DATE) AS _clv_day FROM {table} AS _clv_t "
+                f"LEFT JOIN {self.day_map} AS _clv_m ON _clv_t.{self.day_col} = _clv_m.raw)")
+
+    def map_days(self, date_col: str, days: pd.DataFrame) -> None:
+        """Join each row's raw date to its day: ``days`` has one row per distinct raw value (``raw``, ``day``)."""
+        self.day_col = _ident(date_col)
+        if self.owned:
+            self.con.register("clv_days", days)
+            self.day_map = "clv_days"
+            return
+        # a relation's connection is the caller's: the (small) table of distinct dates goes inline
+        def lit(v):
+            if v is None or (isinstance(v, float) and v != v):
+                return "NULL"
+            return _quote(v) if isinstance(v, str) else repr(v.item() if hasattr(v, "item") else v)
+        rows = ", ".join(f"({lit(r)}, {'NULL' if pd.isna(d) else _quote(pd.Timestamp(d).date())}::DATE)"
+                         for r, d in zip(days["raw"].tolist(), days["day"].tolist()))
+        self.day_map = f"(SELECT * FROM (VALUES {rows}) AS _v(raw, day))"
 
     def label(self, position: int):
         return self.labels[int(position)] if self.labels is not None else int(position)
@@ -219,16 +245,12 @@ def _is_text(t: str) -> bool:
     return t == "VARCHAR" or t.startswith("VARCHAR")
 
 
-def _guess_format(src: _Source, col: str) -> str | None:
-    """pandas' rule: the layout of the first non-missing date string decides for all rows."""
-    from pandas.tseries.api import guess_datetime_format
-
-    rows = src.relation(f"SELECT {col} FROM {{src}} WHERE {col} IS NOT NULL LIMIT 1").fetchall()
-    return guess_datetime_format(str(rows[0][0])) if rows else None
+def _is_datetime(dtype: str) -> bool:
+    return dtype == "DATE" or dtype.startswith("TIMESTAMP")
 
 
-def _date_expr(src: _Source, date_col: str, dtype: str, date_format: str | None) -> str:
-    """SQL for each row's purchase day (a DATE; NULL where missing or unparsable)."""
+def _datetime_expr(src: _Source, date_col: str, dtype: str) -> str:
+    """SQL for each row's purchase day (a DATE) from a DATE or TIMESTAMP column; NULL where missing."""
     col = _ident(date_col)
     if dtype == "DATE":
         return col
@@ -242,27 +264,33 @@ def _date_expr(src: _Source, date_col: str, dtype: str, date_format: str | None)
             minutes = (1 if m[1] == "+" else -1) * (int(m[2]) * 60 + int(m[3]))
             return f"CAST(timezone('UTC', {col}) + INTERVAL ({minutes}) MINUTE AS DATE)"
         return f"CAST(timezone({_quote(tz)}, {col}) AS DATE)"
-    if dtype.startswith("TIMESTAMP"):
-        return f"CAST({col} AS DATE)"
-    if dtype in _INTEGER or dtype.startswith("DECIMAL") or dtype in ("FLOAT", "DOUBLE"):
-        if date_format is None:
-            raise ClvDataError(
-                f"Column '{date_col}' holds numbers ({dtype}), not dates; numbers such as 19970101 are read "
-                f"as dates only with their layout: pass date_format= (e.g. '%Y%m%d')."
-            )
-        text = f"CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR)"
-        return f"CAST(try_strptime({text}, {_quote(date_format)}) AS DATE)"
-    if not _is_text(dtype):
-        raise ClvDataError(f"Column '{date_col}' must hold dates or date strings; its type is {dtype}.")
-    fmt = date_format or _guess_format(src, col)
-    if fmt is None:
-        text = f"regexp_replace(trim({col}), {_quote(_OFFSET)}, '')"
-        return f"CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"
-    if fmt.endswith(("%z", "%Z")):
-        # keep the local wall-clock day the string states, as pandas does
-        fmt = fmt[:-2]
-        return f"CAST(try_strptime(regexp_replace({col}, {_quote(_OFFSET)}, ''), {_quote(fmt)}) AS DATE)"
-    return f"CAST(try_strptime({col}, {_quote(fmt)}) AS DATE)"
+    return f"CAST({col} AS DATE)"
+
+
+def _parse_distinct_dates(src: _Source, date_col: str, date_format, epoch_unit) -> pd.DataFrame:
+    """The pandas rules (:func:`~clvmodels.data.dates.parse_dates`) applied to the distinct raw dates.
+
+    Only the distinct values go through pandas, so the log itself stays out of memory. The rules
+    look at the set of values (their layouts, offsets, day/month fields), which the distinct
+    values have; the messages quote rows and first values in file order, so when parsing refuses
+    or warns it runs again on the distinct values in order of first appearance, labelled by the
+    row they first appear in: the pandas engine's message, word for word.
+    """
+    col = _ident(date_col)
+    raw = src.relation(f"SELECT DISTINCT {col} AS raw FROM {{src}}").df()["raw"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parsed, refused = parse_dates(raw, date_col, date_format=date_format, epoch_unit=epoch_unit,
+                                          keep_unparsable=True), False
+        except ClvDataError:
+            refused = True
+    if refused or caught:
+        ordered = src.relation(
+            f"SELECT {col} AS raw, min(_clv_row) AS first FROM {src.numbered()} GROUP BY 1 ORDER BY 2").df()
+        raw = ordered["raw"].set_axis(pd.Index([src.label(i) for i in ordered["first"]]))
+        parsed = parse_dates(raw, date_col, date_format=date_format, epoch_unit=epoch_unit, keep_unparsable=True)
+    return pd.DataFrame({"raw": raw.to_numpy(), "day": parsed.dt.floor("D").to_numpy()})
 
 
 def _amount_expr(amount_col: str, dtype: str) -> str:
@@ -300,11 +328,6 @@ def _offending(src: _Source, bad: str, customer_col: str, value_col: str | None,
     return int(n), labels, [i[0] for i in ids], values
 
 
-def _where(n: int, labels: list, ids: list) -> str:
-    rows = f"{n} row{'s' if n != 1 else ''} (first: {', '.join(repr(i) for i in labels)})"
-    return f"{rows} of customers {', '.join(repr(i) for i in ids)}"
-
-
 # --------------------------------------------------------------------------- the engine
 def rfm_summary_duckdb(
     source,
@@ -316,6 +339,7 @@ def rfm_summary_duckdb(
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,
+    epoch_unit: str | None = None,
     duckdb_config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """:func:`clvmodels.rfm_summary` computed by DuckDB, out of core; same arguments and result.
@@ -325,7 +349,7 @@ def rfm_summary_duckdb(
     source : str, Path, list, DuckDB relation, Arrow table, Polars frame or DataFrame
         The transaction log: a path or glob of Parquet or CSV files (``.parquet``, ``.csv``,
         ``.csv.gz``, ``.tsv``) or a list of them, or a table object. Never modified.
-    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format
+    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit
         As in :func:`clvmodels.rfm_summary`.
     duckdb_config : mapping, optional
         DuckDB settings for the connection, e.g. ``{"memory_limit": "2GB", "threads": 2,
@@ -354,62 +378,57 @@ def rfm_summary_duckdb(
     src = _Source(source, duckdb_config)
     try:
         return _summarise(src, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-                          date_format)
+                          date_format, epoch_unit)
     finally:
         src.close()
 
 
 def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-               date_format) -> pd.DataFrame:
-    from clvmodels.data.summary import rfm_summary
+               date_format, epoch_unit) -> pd.DataFrame:
+    from clvmodels.data import summary as pandas_engine
 
     types = src.columns(date_col)
     needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
     missing = [c for c in needed if c not in types]
     if missing:
-        raise ClvDataError(
-            f"The transaction log has no column {', '.join(repr(m) for m in missing)}; its columns are "
-            f"{', '.join(map(repr, list(types)[:12]))}. Pass the right names as "
-            f"customer_col=, date_col=, amount_col=."
-        )
+        raise pandas_engine.missing_columns_error(missing, types)
     cust = _ident(customer_col)
-    day = _date_expr(src, date_col, types[date_col], date_format)
-    amount = _amount_expr(amount_col, types[amount_col]) if amount_col is not None else None
     no_id = _missing_id(customer_col, types[customer_col])
-    bad_amount = f"(({amount}) IS NULL OR isnan({amount}) OR ({amount}) < 0)" if amount else "false"
-
-    n, n_no_id, n_bad_day, n_bad_amount, log_days = src.relation(
-        f"SELECT count(*), count(*) FILTER (WHERE {no_id}), count(*) FILTER (WHERE ({day}) IS NULL), "
-        f"count(*) FILTER (WHERE {bad_amount}), list(DISTINCT {day}) FILTER (WHERE ({day}) IS NOT NULL) "
-        f"FROM {{src}}"
-    ).fetchall()[0]
+    n, n_no_id = src.relation(f"SELECT count(*), count(*) FILTER (WHERE {no_id}) FROM {{src}}").fetchall()[0]
     if n == 0:
-        raise ClvDataError("The transaction log is empty: there is nothing to summarise.")
+        raise pandas_engine.empty_log_error()
     if n_no_id:
         _, labels, _, _ = _offending(src, no_id, customer_col, None)
-        raise ClvDataError(
-            f"Column '{customer_col}' has {n_no_id} missing customer ids (rows "
-            f"{', '.join(map(str, labels))}). Drop or fill those rows first."
-        )
+        raise pandas_engine.missing_ids_error(customer_col, n_no_id, labels)
+
+    if _is_datetime(types[date_col]):
+        # taken as they are (date_format and epoch_unit are about text and numbers), as in parse_dates,
+        # which still checks those two arguments
+        parse_dates(pd.Series([], dtype="datetime64[ns]"), date_col, date_format=date_format, epoch_unit=epoch_unit)
+        day = _datetime_expr(src, date_col, types[date_col])
+    else:
+        src.map_days(date_col, _parse_distinct_dates(src, date_col, date_format, epoch_unit))
+        day = "_clv_day"
+    amount = _amount_expr(amount_col, types[amount_col]) if amount_col is not None else None
+    bad_amount = f"(({amount}) IS NULL OR NOT isfinite({amount}) OR ({amount}) < 0)" if amount else "false"
+
+    n_bad_day, n_bad_amount, log_days = src.relation(
+        f"SELECT count(*) FILTER (WHERE ({day}) IS NULL), count(*) FILTER (WHERE {bad_amount}), "
+        f"list(DISTINCT {day}) FILTER (WHERE ({day}) IS NOT NULL) FROM {{src}}"
+    ).fetchall()[0]
     if n_bad_day:
         k, labels, ids, values = _offending(src, f"({day}) IS NULL", customer_col, date_col, types[date_col])
-        raise ClvDataError(
-            f"Column '{date_col}' has {k} missing or unparsable dates at "
-            f"{_where(k, labels, ids)}; values there: {values!r}. Fix or drop those rows, or pass "
-            f"date_format= (e.g. '%Y%m%d') if the dates are in another layout."
-        )
+        raise unparsable_dates_error(date_col, k, describe_rows(k, labels, ids), values)
+    if amount_col is not None and types[amount_col] == "BOOLEAN":
+        raise pandas_engine.boolean_amounts_error(amount_col)
     if n_bad_amount:
         k, labels, ids, values = _offending(src, bad_amount, customer_col, amount_col, types[amount_col])
-        raise ClvDataError(
-            f"Column '{amount_col}' must hold non-negative numbers; {k} are missing, "
-            f"unparsable or negative at {_where(k, labels, ids)} (values "
-            f"{values!r}). Drop refunds/returns or net them into their purchases first."
-        )
+        raise pandas_engine.bad_amounts_error(amount_col, k, describe_rows(k, labels, ids), values)
 
     # The window rules live in the pandas engine: apply them to the log's distinct purchase days
     # (a few thousand rows at most), which is all they look at.
     probe = pd.DataFrame({"c": 0, "d": pd.to_datetime(sorted(log_days))})
-    window = rfm_summary(probe, "c", "d", unit=unit, calibration_end=calibration_end,
+    window = pandas_engine.rfm_summary(probe, "c", "d", unit=unit, calibration_end=calibration_end,
                          observation_end=observation_end, engine="pandas").attrs
     cal_end = pd.Timestamp(window["calibration_end"])
     obs_end = None if window["observation_end"] is None else pd.Timestamp(window["observation_end"])

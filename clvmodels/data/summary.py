@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -10,49 +11,83 @@ import numpy as np
 import pandas as pd
 
 from clvmodels.errors import ClvDataError, DataWarning
+from clvmodels.data.dates import parse_dates, to_day
 from clvmodels.data.duckdb_engine import is_duckdb_source, rfm_summary_duckdb
-from clvmodels.data.validation import offenders
+from clvmodels.data.validation import offending_rows as _where
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
 __all__ = ["rfm_summary"]
 
 
-def _where(index: pd.Index, ids: pd.Series, bad: np.ndarray) -> str:
-    """Offending transaction rows: their count, first row labels and those rows' customer ids."""
-    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
-    return f"{offenders(index, bad)} of customers {first_ids}"
+# The messages of the log checks, shared with the DuckDB engine (which counts and finds the
+# offending rows in SQL) so both engines say the same thing.
+def missing_columns_error(missing: list, columns) -> ClvDataError:
+    """The log lacks a named column."""
+    return ClvDataError(
+        f"The transaction log has no column {', '.join(repr(m) for m in missing)}; its columns are "
+        f"{', '.join(map(repr, list(columns)[:12]))}. Pass the right names as "
+        f"customer_col=, date_col=, amount_col=."
+    )
 
 
-def _parse_dates(values: pd.Series, column: str, fmt: str | None, ids: pd.Series) -> pd.Series:
-    """Parse a date column without touching the caller's Series; name the rows that fail."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        parsed = pd.to_datetime(values, errors="coerce", format=fmt)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        first = values[bad].head(3).tolist()
-        raise ClvDataError(
-            f"Column '{column}' has {int(bad.sum())} missing or unparsable dates at "
-            f"{_where(values.index, ids, bad)}; values there: {first!r}. Fix or drop those rows, or pass "
-            f"date_format= (e.g. '%Y%m%d') if the dates are in another layout."
+def empty_log_error() -> ClvDataError:
+    """The log has no rows."""
+    return ClvDataError("The transaction log is empty: there is nothing to summarise.")
+
+
+def missing_ids_error(column: str, n: int, labels: list) -> ClvDataError:
+    """``n`` rows without a customer id; ``labels``: the first few row labels."""
+    return ClvDataError(
+        f"Column '{column}' has {n} missing customer ids (rows "
+        f"{', '.join(map(str, labels))}). Drop or fill those rows first."
+    )
+
+
+def boolean_amounts_error(column: str) -> ClvDataError:
+    """The amount column holds True/False."""
+    return ClvDataError(f"Column '{column}' holds True/False values, not amounts. Pass the column of "
+                        f"transaction values as amount_col=.")
+
+
+def bad_amounts_error(column: str, n: int, where: str, shown: list) -> ClvDataError:
+    """``n`` amounts missing, unparsable, infinite or negative; ``where`` from ``offending_rows``."""
+    comma = any(isinstance(v, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", v) for v in shown)
+    return ClvDataError(
+        f"Column '{column}' must hold finite, non-negative numbers; {n} are missing, "
+        f"unparsable, infinite or negative at {where} (values {shown!r}). "
+        + ("They use decimal commas: convert them (.str.replace(',', '.')) or read the file with "
+           "decimal=','. " if comma else "")
+        + "Drop refunds/returns or net them into their purchases first; drop or fix the other rows."
+    )
+
+
+def _past_data_limit(days: pd.Series) -> tuple[pd.Timedelta, str]:
+    """How far an end may run past the last transaction before it is implausible, and why.
+
+    The largest of: 7 days, the longest stretch without any transaction inside the log, and a
+    tenth of the log's span (first to last transaction day).
+    """
+    unique_days = np.sort(days.unique())
+    span = pd.Timedelta(unique_days[-1] - unique_days[0])
+    gap = pd.Timedelta(np.diff(unique_days).max()) if len(unique_days) > 1 else pd.Timedelta(0)
+    limits = {"the 7-day minimum": pd.Timedelta(days=7), "the longest stretch without transactions in the log": gap,
+              "a tenth of the log's span": span / 10}
+    reason = max(limits, key=limits.get)
+    return limits[reason], reason
+
+
+def _warn_past_data(name: str, end: pd.Timestamp, last_day: pd.Timestamp, days: pd.Series) -> None:
+    limit, reason = _past_data_limit(days)
+    past = end - last_day
+    if past > limit:
+        warnings.warn(
+            f"{name} {end.date()} is {past.days} days after the last transaction in the log ({last_day.date()}), "
+            f"more than is plausible for an export taken after the data (the limit is {limit.days} days: "
+            f"{reason}). Days after {last_day.date()} count as days without purchases; check {name} and that "
+            f"the log is complete.",
+            DataWarning,
+            stacklevel=3,
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed
-
-
-def _to_timestamp(value, name: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ClvDataError(f"The '{name}' parameter must be a date (e.g. '1997-09-30'). Got {value!r} instead.") from None
-    if ts is pd.NaT:
-        raise ClvDataError(f"The '{name}' parameter must be a date (e.g. '1997-09-30'). Got {value!r} instead.")
-    # a day, like the purchase dates: "1997-09-30 18:00" means the whole of Sep 30
-    return (ts.tz_localize(None) if ts.tzinfo is not None else ts).normalize()
 
 
 def rfm_summary(
@@ -65,6 +100,7 @@ def rfm_summary(
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,
+    epoch_unit: str | None = None,
     engine: str = "auto",
     duckdb_config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
@@ -88,8 +124,18 @@ def rfm_summary(
       up to and including ``observation_end``), ``monetary_value_holdout`` (their mean value,
       0 if none) and ``duration_holdout`` (``observation_end - calibration_end`` in ``unit``).
 
-    The time unit and dates are kept in ``result.attrs`` (``unit``, ``calibration_end``,
-    ``observation_end``, ``n_excluded``).
+    The time unit and the window are kept in ``result.attrs``: ``unit``, ``calibration_end``,
+    ``observation_end`` (None without a holdout), ``first_transaction`` and
+    ``last_transaction`` (the days the log covers), and ``n_excluded``. Models check the unit
+    against the one they were fitted in; ``attrs`` survive masks, ``.loc``, ``.iloc``,
+    ``.copy()`` and Parquet files, but not ``merge``/``join``, a ``concat`` of summaries with
+    different attrs, or CSV files: restore them with :func:`clvmodels.with_unit`.
+
+    Ends after the last transaction are accepted (an export is often taken days after the
+    last purchase): the days in between count as days without purchases. When an end runs
+    past the last transaction by more than the largest of 7 days, the longest stretch without
+    any transaction inside the log, and a tenth of the log's span, a
+    :class:`~clvmodels.errors.DataWarning` says so.
 
     Parameters
     ----------
@@ -110,7 +156,10 @@ def rfm_summary(
     observation_end : date-like, optional
         Last day of the holdout period; adds the holdout columns.
     date_format : str, optional
-        ``strftime`` layout of the dates when they are strings pandas cannot infer.
+        ``strftime`` layout of the dates (``"%d/%m/%Y"``; ``"%Y%m%d"`` also reads integer
+        YYYYMMDD columns). Date columns of bare numbers are refused without it or ``epoch_unit``.
+    epoch_unit : {"D", "s", "ms", "us", "ns"}, optional
+        The date column holds numbers of these units since 1970-01-01 UTC.
     engine : {"auto", "pandas", "duckdb"}
         Who computes the summary; the result is the same. ``"auto"``: DuckDB for files,
         relations, Arrow tables and Polars frames, pandas for a DataFrame. ``"duckdb"`` also takes
@@ -139,45 +188,44 @@ def rfm_summary(
     if engine == "duckdb" or (engine == "auto" and is_duckdb_source(transactions)):
         return rfm_summary_duckdb(transactions, customer_col, date_col, amount_col, unit=unit,
                                   calibration_end=calibration_end, observation_end=observation_end,
-                                  date_format=date_format, duckdb_config=duckdb_config)
+                                  date_format=date_format, epoch_unit=epoch_unit,
+                                  duckdb_config=duckdb_config)
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"Expected a DataFrame of transactions. Got {type(transactions).__name__} instead.")
     unit = normalize_unit(unit)
     needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
     missing = [c for c in needed if c not in transactions.columns]
     if missing:
-        raise ClvDataError(
-            f"The transaction log has no column {', '.join(repr(m) for m in missing)}; its columns are "
-            f"{', '.join(map(repr, transactions.columns[:12]))}. Pass the right names as "
-            f"customer_col=, date_col=, amount_col=."
-        )
+        raise missing_columns_error(missing, transactions.columns)
+    for c in dict.fromkeys(needed):
+        if int((transactions.columns == c).sum()) > 1:
+            raise ClvDataError(
+                f"The transaction log has {int((transactions.columns == c).sum())} columns named {c!r}; rename or "
+                f"drop all but one of them (e.g. transactions.loc[:, ~transactions.columns.duplicated()])."
+            )
     if len(transactions) == 0:
-        raise ClvDataError("The transaction log is empty: there is nothing to summarise.")
+        raise empty_log_error()
 
     ids = transactions[customer_col]
     bad = ids.isna().to_numpy()
     if bad.any():
-        raise ClvDataError(
-            f"Column '{customer_col}' has {int(bad.sum())} missing customer ids (rows "
-            f"{', '.join(map(str, transactions.index[bad][:5].tolist()))}). Drop or fill those rows first."
-        )
-    dates = _parse_dates(transactions[date_col], date_col, date_format, ids)
+        raise missing_ids_error(customer_col, int(bad.sum()), transactions.index[bad][:5].tolist())
+    dates = parse_dates(transactions[date_col], date_col, date_format=date_format, epoch_unit=epoch_unit, ids=ids)
     frame = pd.DataFrame({"customer": ids.to_numpy(), "day": dates.dt.floor("D").to_numpy()})
     if amount_col is not None:
         raw = transactions[amount_col]
         amount = pd.to_numeric(raw, errors="coerce")
-        bad = (amount.isna() | (amount < 0)).to_numpy()
+        if pd.api.types.is_bool_dtype(raw):
+            raise boolean_amounts_error(amount_col)
+        bad = (~np.isfinite(amount.to_numpy(dtype=float, na_value=np.nan)) | (amount < 0).to_numpy()).astype(bool)
         if bad.any():
-            raise ClvDataError(
-                f"Column '{amount_col}' must hold non-negative numbers; {int(bad.sum())} are missing, "
-                f"unparsable or negative at {_where(transactions.index, ids, bad)} (values "
-                f"{raw[bad].head(3).tolist()!r}). Drop refunds/returns or net them into their purchases first."
-            )
+            raise bad_amounts_error(amount_col, int(bad.sum()), _where(transactions.index, ids, bad),
+                                    raw[bad].head(3).tolist())
         frame["amount"] = amount.to_numpy(dtype=float)
 
     first_day, last_day = frame["day"].min(), frame["day"].max()
-    cal_end = _to_timestamp(calibration_end, "calibration_end")
-    obs_end = _to_timestamp(observation_end, "observation_end")
+    cal_end = to_day(calibration_end, "calibration_end")
+    obs_end = to_day(observation_end, "observation_end")
     if cal_end is None:
         cal_end = last_day if obs_end is None else None
         if cal_end is None:
@@ -187,17 +235,14 @@ def rfm_summary(
             f"calibration_end {cal_end.date()} is before the first purchase in the log ({first_day.date()}): "
             f"no customer would be in the calibration period. Use a later calibration_end."
         )
-    if cal_end > last_day:
-        raise ClvDataError(
-            f"calibration_end {cal_end.date()} is after the last transaction in the log ({last_day.date()}); "
-            f"a calibration period beyond the data would count days with no record as days without "
-            f"purchases. Use a calibration_end on or before {last_day.date()}, or leave it out."
-        )
     if obs_end is not None and obs_end < cal_end:
         raise ClvDataError(
             f"observation_end {obs_end.date()} is before calibration_end {cal_end.date()}; the holdout period "
             f"follows the calibration period. Swap them or move observation_end later."
         )
+    # one rule for both ends: after the data is fine, implausibly far after it is flagged
+    latest = ("observation_end", obs_end) if obs_end is not None else ("calibration_end", cal_end)
+    _warn_past_data(latest[0], latest[1], last_day, frame["day"])
 
     # one purchase per customer and day (amounts summed); sorted by customer, then day
     per_day = frame.groupby(["customer", "day"], sort=True)
@@ -242,6 +287,8 @@ def rfm_summary(
         unit=unit,
         calibration_end=str(cal_end.date()),
         observation_end=None if obs_end is None else str(obs_end.date()),
+        first_transaction=str(first_day.date()),
+        last_transaction=str(last_day.date()),
         n_excluded=int(n_excluded),
     )
     return out

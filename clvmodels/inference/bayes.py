@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvmodels import backend
+from clvmodels import backend, predict
+from clvmodels.fit import Fit
 from clvmodels.models.spec import ModelSpec
 
 __all__ = [
@@ -43,7 +44,8 @@ __all__ = [
     "sample_posterior",
     "prior_draws",
     "pointwise_loglik",
-    "posterior_arrays",
+    "loglik_bytes",
+    "observed_dataset",
 ]
 
 logger = logging.getLogger(__name__)
@@ -330,67 +332,38 @@ def sample_posterior(
 
 
 # --------------------------------------------------------------------------- after sampling
-def posterior_arrays(posterior: xr.Dataset, names) -> dict[str, np.ndarray]:
-    """Flatten ``chain`` x ``draw`` of each named variable into one 1-d array of draws.
-
-    Examples
-    --------
-    >>> ds = xr.Dataset({"r": (("chain", "draw"), np.arange(6.0).reshape(2, 3))})
-    >>> posterior_arrays(ds, ["r"])["r"].tolist()
-    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
-    """
-    return {n: np.asarray(posterior[n].transpose("chain", "draw", ...).values, dtype=float).reshape(-1) for n in names}
-
-
 def pointwise_loglik(
-    spec: ModelSpec,
-    posterior: xr.Dataset,
+    fit: Fit,
     unique: Mapping[str, np.ndarray],
     inverse: np.ndarray,
     customers: pd.Index,
     *,
     chunk_bytes: int = 32 * 2**20,
 ) -> xr.DataArray:
-    """Per-customer log-likelihood at every posterior draw, dims (chain, draw, customer).
+    """Per-customer log-likelihood at every draw of ``fit``, dims (chain, draw, customer).
 
-    Evaluated with the NumPy backend once per distinct row, a chunk of rows at a time (each
-    chunk's draws x rows block stays under ``chunk_bytes``), then expanded to customers.
+    Evaluated through the prediction engine once per distinct row, a block of rows at a time
+    (each block's draws x rows stays under ``chunk_bytes``), then expanded to customers.
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> from clvmodels.fit import Posterior
     >>> from clvmodels.models.gamma_gamma import SPEC
     >>> post = xr.Dataset({k: (("chain", "draw"), np.full((1, 2), v)) for k, v in
     ...                    {"p": 6.25, "q": 3.74, "gamma": 15.44}.items()})
-    >>> ll = pointwise_loglik(SPEC, post, {"frequency": np.array([2.0]), "monetary_value": np.array([20.0])},
+    >>> fit = Posterior(SPEC, xr.DataTree.from_dict({"posterior": post}))
+    >>> ll = pointwise_loglik(fit, {"frequency": np.array([2.0]), "monetary_value": np.array([20.0])},
     ...                       np.array([0, 0]), pd.Index(["a", "b"], name="id"))
     >>> ll.dims, round(float(ll[0, 0, 1]), 4)
     (('chain', 'draw', 'customer'), -3.5074)
     """
-    theta = posterior_arrays(posterior, spec.param_names)
-    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
-    n_draws = n_chain * n_draw
+    n_draws = fit.n_draws
+    theta = {k: v[:, None] for k, v in predict.flat_draws(fit).items()}
     n_rows = len(next(iter(unique.values())))
     per_row = np.empty((n_draws, n_rows))
-    step = max(1, chunk_bytes // (8 * n_draws))
-    cols = {k: v[:, None] for k, v in theta.items()}
-    for start in range(0, n_rows, step):
-        sl = slice(start, start + step)
-        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
-            block = spec.loglik(backend.numpy, **cols, **{k: np.asarray(v[sl], dtype=float)[None, :] for k, v in unique.items()})
-        per_row[:, sl] = np.broadcast_to(block, (n_draws, len(range(*sl.indices(n_rows)))))
-    values = per_row[:, inverse].reshape(n_chain, n_draw, len(inverse))
-    return xr.DataArray(values, dims=("chain", "draw", "customer"),
-                        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
-                                "customer": _customer_coord(customers)}, name="loglik")
-
-
-def _customer_coord(index: pd.Index) -> np.ndarray:
-    values = np.asarray(index)
-    if values.dtype == object:
-        # NetCDF stores strings, not arbitrary Python objects
-        return np.array([str(v) for v in values], dtype=object)
-    return values
+    for sl in predict.row_slices(n_rows, n_draws, chunk_bytes):
+        per_row[:, sl] = predict.evaluate(fit.spec.loglik, theta, {k: v[sl] for k, v in unique.items()}, n_draws)
+    return predict.draws_array(per_row[:, inverse], fit, customers, "loglik")
 
 
 def loglik_bytes(n_draws: int, n_customers: int) -> int:
@@ -416,76 +389,9 @@ def observed_dataset(spec: ModelSpec, index: pd.Index, arrays: Mapping[str, np.n
     >>> list(ds.data_vars), ds.attrs["customer_index_name"]
     (['frequency', 'monetary_value'], 'cid')
     """
-    coords = {"customer": _customer_coord(index)}
+    coords = {"customer": predict.customer_coord(index)}
     ds = xr.Dataset({k: ("customer", np.asarray(arrays[k], dtype=float)) for k in spec.data_names}, coords=coords)
     if weights is not None:
         ds["weight"] = ("customer", np.asarray(weights, dtype=float))
     ds.attrs["customer_index_name"] = "" if index.name is None else str(index.name)
     return ds
-
-
-
-def fit_posterior(
-    model,
-    data,
-    *,
-    weights=None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
-    random_seed: int | None = None,
-    priors: Mapping[str, Any] | None = None,
-    sampler: str = "pymc",
-    method: str = "nuts",
-    progressbar: bool | None = None,
-    target_accept: float = 0.8,
-    log_likelihood: bool | None = None,
-    **kwargs,
-):
-    """Sample ``model``'s posterior on a summary and store it on the model (``posterior_``).
-
-    This is what :meth:`clvmodels.models.base.CLVModel.sample` runs: validate the summary,
-    collapse identical customers to weighted distinct rows, sample, add the per-customer
-    log-likelihood (size permitting, see :data:`LOGLIK_MAX_BYTES`) and the observed summary,
-    check convergence (one :class:`~clvmodels.errors.ConvergenceWarning` naming what is off).
-    """
-    from clvmodels.data.compress import compress
-    from clvmodels.data.validation import validate_fit_data
-    from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
-    from clvmodels.models.base import fingerprint
-    from clvmodels.posterior import attach_posterior
-
-    spec = model.spec
-    for name, value in (("draws", draws), ("chains", chains)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"The '{name}' parameter must be a whole number >= 1. Got {value!r} instead.")
-    if int(tune) != tune or tune < 0:
-        raise ValueError(f"The 'tune' parameter must be a whole number >= 0. Got {tune!r} instead.")
-    index, arrays, weights = validate_fit_data(spec, data, weights)
-    prior_draws(spec, 200, priors=priors, random_seed=0)  # fail early on a prior off the support
-    unique, counts, inverse = compress(arrays, weights)
-    tree = sample_posterior(spec, unique, counts, draws=int(draws), tune=int(tune), chains=int(chains), cores=cores,
-                            random_seed=random_seed, priors=priors, sampler=sampler, method=method,
-                            progressbar=progressbar, target_accept=target_accept, **kwargs)
-    post = tree["posterior"].to_dataset()
-    n_draws = post.sizes["chain"] * post.sizes["draw"]
-    size = loglik_bytes(n_draws, len(index))
-    keep_ll = log_likelihood if log_likelihood is not None else size <= LOGLIK_MAX_BYTES
-    if keep_ll:
-        ll = pointwise_loglik(spec, post, unique, inverse, index)
-        if weights is not None:
-            # a row standing for w customers contributes w times its log-likelihood
-            ll = ll * xr.DataArray(weights, dims="customer")
-        tree["log_likelihood"] = xr.DataTree(xr.Dataset({"loglik": ll}))
-    else:
-        logger.info("Per-customer log-likelihood left out of posterior_: %d draws x %d customers would take %.0f MiB "
-                    "(> LOGLIK_MAX_BYTES). Pass log_likelihood=True to keep it.", n_draws, len(index), size / 2**20)
-    tree["observed_data"] = xr.DataTree(observed_dataset(spec, index, arrays, weights))
-    tree.attrs["n_unique_rows"] = int(len(counts))
-    unit = getattr(data, "attrs", {}).get("unit") if isinstance(data, pd.DataFrame) else None
-    n_customers = float(counts.sum()) if weights is not None else int(len(index))
-    attach_posterior(model, tree, unit=unit, fingerprint=fingerprint(arrays), n_customers=n_customers)
-    if method == "nuts":
-        warn_if_unconverged(diagnostics_table(tree), spec.title, stacklevel=4)
-    return model

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import TransactionModel
 from clvmodels.models.common import pmf_given_history
-from clvmodels.models.spec import DataField, ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, DataField, ModelSpec, Param, Prediction
 from clvmodels.special import log_hyp2f1
 
 __all__ = [
@@ -358,31 +357,11 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
         "discounted_expected_transactions": discounted_expected_transactions,
     },
     reference="Fader, Hardie & Shang (2010), Marketing Science 29(6)",
     simulate=simulate,
+    aliases=("bg_bb",),
 )
-
-
-class BetaGeoBetaBinom(TransactionModel):
-    """BG/BB model of discrete-time repeat transactions (Fader, Hardie & Shang 2010).
-
-    Input: one row per customer with ``frequency``, ``recency`` and ``n_periods``, or an
-    aggregated table with a count per row passed as ``fit(table, weights=table["count"])``.
-    ``t`` in the predictions counts future opportunities.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> d = clv.datasets.load_donations()
-    >>> bgbb = clv.BetaGeoBetaBinom().fit(d, weights=d["count"])
-    >>> {k: round(v, 3) for k, v in bgbb.params_.items()}
-    {'alpha': 1.204, 'beta': 0.75, 'gamma': 0.657, 'delta': 2.783}
-    >>> round(bgbb.loglik_, 1)
-    -33225.6
-    """
-
-    spec = SPEC

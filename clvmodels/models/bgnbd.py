@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import TransactionModel
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
+from clvmodels.special import beta_expectation
 
 __all__ = [
     "BetaGeo",
@@ -73,7 +73,6 @@ def _purchases_factor_by_quadrature(r, a, b, x, log_u, value):
     bad = ~np.isfinite(value)
     if not bad.any():
         return value
-    from clvmodels.special import beta_expectation
 
     r, a, b, x, log_u, value = (np.array(np.broadcast_to(v, bad.shape), dtype=float) for v in (r, a, b, x, log_u, value))
     ratio, rx = np.expm1(-log_u[bad])[:, None], (r + x)[bad][:, None]
@@ -356,32 +355,11 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
-        "discounted_expected_transactions": discounted_expected_transactions,
+        "discounted_expected_transactions": Prediction(discounted_expected_transactions, backends=NUMPY_ONLY),
     },
     reference="Fader, Hardie & Lee (2005), Marketing Science 24(2)",
     simulate=simulate,
+    aliases=("bg_nbd", "betageo"),
 )
-
-
-class BetaGeo(TransactionModel):
-    """BG/NBD model of repeat buying (Fader, Hardie & Lee 2005).
-
-    Parameters ``r, alpha`` (gamma heterogeneity of purchase rates) and ``a, b`` (beta
-    heterogeneity of the dropout probability). Fit by :meth:`fit` (maximum likelihood) or
-    build from known values with :meth:`from_params`.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> bg = clv.BetaGeo().fit(s)
-    >>> {k: round(v, 3) for k, v in bg.params_.items()}
-    {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
-    >>> round(bg.loglik_, 1)
-    -9582.4
-    """
-
-    spec = SPEC

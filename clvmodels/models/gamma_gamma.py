@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import SpendModel
 from clvmodels.models.spec import DataField, ModelSpec, Param
 
 __all__ = ["GammaGamma", "loglik", "expected_spend"]
@@ -104,25 +103,5 @@ SPEC = ModelSpec(
     predictions={"expected_spend": expected_spend},
     reference="Fader & Hardie (2013), The Gamma-Gamma model of monetary value",
     simulate=simulate,
+    aliases=("gammagamma", "gg"),
 )
-
-
-class GammaGamma(SpendModel):
-    """Gamma-Gamma model of the value of repeat transactions (Fader & Hardie 2013).
-
-    Fit it on customers with at least one repeat purchase (``summary[summary.frequency > 0]``);
-    it predicts for every customer, giving the population mean to those without one.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> gg = clv.GammaGamma().fit(s[s["frequency"] > 0])
-    >>> {k: round(v, 2) for k, v in gg.params_.items()}
-    {'p': 6.25, 'q': 3.74, 'gamma': 15.44}
-    >>> round(float(gg.expected_spend(s).iloc[0]), 2)
-    24.65
-    """
-
-    spec = SPEC

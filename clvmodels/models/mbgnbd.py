@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import TransactionModel
 from clvmodels.models import bgnbd
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import log_hyp2f1
 
 __all__ = [
@@ -231,30 +230,10 @@ SPEC = ModelSpec(
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
     },
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",
     simulate=simulate,
+    aliases=("mbg_nbd",),
 )
-
-
-class ModifiedBetaGeo(TransactionModel):
-    """MBG/NBD model of repeat buying (Batislam, Denizel & Filiztekin 2007).
-
-    Like :class:`~clvmodels.BetaGeo`, but customers may drop out right after their first
-    purchase, so P(alive) of a customer with no repeat purchase is below 1.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> mbg = clv.ModifiedBetaGeo().fit(s)
-    >>> {k: round(v, 3) for k, v in mbg.params_.items()}
-    {'r': 0.525, 'alpha': 6.183, 'a': 0.891, 'b': 1.614}
-    >>> round(mbg.loglik_, 1)
-    -9582.1
-    """
-
-    spec = SPEC

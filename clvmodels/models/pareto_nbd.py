@@ -36,9 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.base import TransactionModel
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
-from clvmodels.models.spec import ModelSpec, Param
+from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import expm1_ratio, log_diff_exp, log_hyp2f1, log_scaled_hyperu
 
 __all__ = [
@@ -353,32 +352,12 @@ SPEC = ModelSpec(
     predictions={
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
-        "probability_of_purchases": probability_of_purchases,
-        "conditional_probability_of_purchases": conditional_probability_of_purchases,
+        "probability_of_purchases": Prediction(probability_of_purchases, backends=NUMPY_ONLY),
+        "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),
         "expected_purchases_new_customer": expected_purchases_new_customer,
-        "discounted_expected_transactions": discounted_expected_transactions,
+        "discounted_expected_transactions": Prediction(discounted_expected_transactions, backends=NUMPY_ONLY),
     },
     reference="Schmittlein, Morrison & Colombo (1987); Fader & Hardie (2005) note 009",
     simulate=simulate,
+    aliases=("paretonbd", "pnbd"),
 )
-
-
-class ParetoNBD(TransactionModel):
-    """Pareto/NBD model of repeat buying (Schmittlein, Morrison & Colombo 1987).
-
-    Parameters ``r, alpha`` (gamma heterogeneity of purchase rates) and ``s, beta`` (gamma
-    heterogeneity of dropout rates). Fitted by maximum likelihood with standard errors.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> pnbd = clv.ParetoNBD().fit(s)
-    >>> {k: round(v, 3) for k, v in pnbd.params_.items()}
-    {'r': 0.553, 'alpha': 10.578, 's': 0.606, 'beta': 11.669}
-    >>> round(pnbd.loglik_, 1)
-    -9595.0
-    """
-
-    spec = SPEC

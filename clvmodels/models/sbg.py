@@ -9,7 +9,7 @@ the discounted expected residual lifetime, Fader & Hardie (2010) [2]_.
 Data: one row per customer (or per group, with a count as weight) with ``period`` (the last
 period observed: the one in which the customer churned, or the last one she was seen active)
 and ``churned`` (1 if she churned in ``period``, 0 if still active, i.e. right-censored).
-:func:`renewals_from_survival` turns a cohort's survival table into that form.
+:func:`clvmodels.data.contractual.renewals_from_survival` turns a cohort's survival table into that form.
 
 References
 ----------
@@ -22,10 +22,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from clvmodels.errors import ClvDataError
-from clvmodels.models.base import CLVModel
 from clvmodels.models.spec import DataField, ModelSpec, Param
 from clvmodels.special import log_hyp2f1
 
@@ -36,7 +33,6 @@ __all__ = [
     "retention_rate",
     "churn_probability",
     "discounted_expected_residual_lifetime",
-    "renewals_from_survival",
 ]
 
 
@@ -148,51 +144,6 @@ def simulate(rng, n, alpha, beta, *, horizon=7):
     return {"period": np.where(churned, churn_at, horizon), "churned": churned.astype(float)}
 
 
-def renewals_from_survival(survival, n_customers: int) -> pd.DataFrame:
-    """A cohort's survival table as (period, churned, count) rows for :meth:`ShiftedBetaGeo.fit`.
-
-    Parameters
-    ----------
-    survival : sequence of float
-        Shares in (0, 1] (or counts) of the cohort still active at the end of periods 1, 2, ...
-    n_customers : int
-        Cohort size at period 0. Shares become counts ``round(share * n_customers)``.
-
-    Returns
-    -------
-    DataFrame
-        One row per period with the customers lost in it (``churned=1``) and one row for
-        those still active after the last period (``churned=0``), with their ``count``.
-
-    Examples
-    --------
-    >>> renewals_from_survival([0.869, 0.743], n_customers=1000)
-       period  churned  count
-    0       1        1    131
-    1       2        1    126
-    2       2        0    743
-    """
-    values = np.asarray(survival, dtype=float)
-    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
-        raise ClvDataError(
-            f"The 'survival' table must be a non-empty 1-d sequence of positive numbers, one per period; got {survival!r}."
-        )
-    n0 = float(n_customers)
-    counts = np.round(values * n0) if np.all(values <= 1) else values
-    alive = np.concatenate([[n0], counts])
-    lost = -np.diff(alive)
-    if np.any(lost < 0):
-        first = int(np.flatnonzero(lost < 0)[0]) + 1
-        raise ClvDataError(
-            f"Survival must not increase: period {first} has more active customers than period {first - 1} "
-            f"(n_customers={n_customers}). Check the table and the cohort size."
-        )
-    periods = np.arange(1, values.size + 1)
-    rows = pd.DataFrame({"period": periods, "churned": 1, "count": lost.astype(int)})
-    last = pd.DataFrame({"period": [values.size], "churned": [0], "count": [int(counts[-1])]})
-    return pd.concat([rows, last], ignore_index=True)
-
-
 SPEC = ModelSpec(
     name="sbg",
     title="sBG",
@@ -213,82 +164,5 @@ SPEC = ModelSpec(
     },
     reference="Fader & Hardie (2007), J. Interactive Marketing 21(1)",
     simulate=simulate,
+    aliases=("shifted_beta_geometric",),
 )
-
-
-class ShiftedBetaGeo(CLVModel):
-    """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
-
-    Fit on individual renewal data (``period``, ``churned``, one row per customer) or on a
-    cohort's survival table via :meth:`fit_survival`.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> sbg = clv.ShiftedBetaGeo().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
-    >>> {k: round(v, 3) for k, v in sbg.params_.items()}
-    {'alpha': 0.668, 'beta': 3.806}
-    >>> sbg.survival([1, 2]).round(3).tolist()
-    [0.851, 0.747]
-    """
-
-    spec = SPEC
-
-    def fit_survival(self, survival, n_customers: int, **kwargs):
-        """Fit from a cohort's survival table (shares with ``n_customers``, or counts).
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> m = clv.ShiftedBetaGeo().fit_survival([.631, .468, .382, .326, .289, .262, .241], n_customers=1000)
-        >>> round(m.params_["alpha"], 3), round(m.params_["beta"], 3)
-        (0.704, 1.182)
-        """
-        table = renewals_from_survival(survival, n_customers)
-        return self.fit(table, weights=table["count"].to_numpy(dtype=float), **kwargs)
-
-    def survival(self, t):
-        """S(t): share of a new cohort still active after ``t`` periods (float or Series by t).
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> clv.ShiftedBetaGeo.from_params(alpha=0.668, beta=3.806).survival(0)
-        1.0
-        """
-        return self._predict_population("survival", "t", t)
-
-    def retention_rate(self, t):
-        """r(t) = S(t)/S(t-1): the retention rate of period ``t`` (rises with t).
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> clv.ShiftedBetaGeo.from_params(alpha=0.668, beta=3.806).retention_rate([1, 10]).round(3).tolist()
-        [0.851, 0.95]
-        """
-        return self._predict_population("retention_rate", "t", t)
-
-    def churn_probability(self, t):
-        """P(T = t): share of a new cohort churning in period ``t``.
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> round(clv.ShiftedBetaGeo.from_params(alpha=0.668, beta=3.806).churn_probability(1), 3)
-        0.149
-        """
-        return self._predict_population("churn_probability", "t", t)
-
-    def discounted_expected_residual_lifetime(self, discount_rate: float, renewals=0):
-        """DERL: discounted expected residual lifetime (in periods) after ``renewals`` renewals.
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> m = clv.ShiftedBetaGeo.from_params(alpha=0.668, beta=3.806)
-        >>> m.discounted_expected_residual_lifetime(0.1, renewals=[0, 4]).round(2).tolist()
-        [5.41, 6.9]
-        """
-        return self._predict_population("discounted_expected_residual_lifetime", "renewals", renewals,
-                                        discount_rate=float(discount_rate))

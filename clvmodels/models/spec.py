@@ -9,12 +9,21 @@ priors, and :func:`validate_params` its checks; no model writes its own ``if a <
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["POSITIVE", "UNIT_INTERVAL", "Param", "DataField", "ModelSpec", "validate_params"]
+from clvmodels import backend
+
+__all__ = ["POSITIVE", "UNIT_INTERVAL", "BACKENDS", "NUMPY_ONLY", "Param", "DataField", "Prediction", "ModelSpec",
+           "validate_params"]
+
+#: The array namespaces a formula can be written for (see :mod:`clvmodels.backend`).
+BACKENDS = ("numpy", "pytensor")
+#: For predictions that need NumPy/SciPy-only steps (quadrature, Python-level branches).
+NUMPY_ONLY = ("numpy",)
 
 POSITIVE = "positive"
 UNIT_INTERVAL = "unit_interval"
@@ -53,8 +62,6 @@ class Param:
 
     def from_unconstrained(self, theta, xp=None):
         """Inverse of :meth:`to_unconstrained`; ``xp`` chooses the backend (NumPy by default)."""
-        from clvmodels import backend
-
         xp = xp or backend.numpy
         if self.support == POSITIVE:
             return xp.exp(theta)
@@ -94,6 +101,49 @@ class DataField:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """One prediction a model offers: its formula, its scope and the backends it works on.
+
+    Attributes
+    ----------
+    fn : callable
+        ``fn(xp, **params, **data, **arguments)``, written once against the array namespace.
+    scope : {"customer", "population"}, optional
+        ``"customer"``: a value per summary row (reads the spec's data columns);
+        ``"population"``: a function of its own argument only (``t``, ``n``, ``renewals``).
+        Inferred from ``fn``'s signature when not given.
+    backends : tuple of str
+        Where ``fn`` can be evaluated: ``("numpy", "pytensor")`` (the default), or
+        :data:`NUMPY_ONLY` when a step has no PyTensor form. The contract tests read it.
+
+    Examples
+    --------
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> SPEC.predictions["expected_purchases"].scope, SPEC.predictions["probability_of_purchases"].scope
+    ('customer', 'population')
+    """
+
+    fn: Callable
+    scope: str | None = None
+    backends: tuple[str, ...] = BACKENDS
+
+    def __post_init__(self) -> None:
+        if self.scope not in (None, "customer", "population"):
+            raise ValueError(f"A prediction's scope is 'customer' or 'population'. Got {self.scope!r} instead.")
+        unknown = set(self.backends) - set(BACKENDS)
+        if unknown or "numpy" not in self.backends:
+            raise ValueError(f"A prediction's backends are a subset of {BACKENDS} including 'numpy'. "
+                             f"Got {self.backends!r} instead.")
+
+    def __call__(self, xp, *args, **kwargs):
+        return self.fn(xp, *args, **kwargs)
+
+    @property
+    def __name__(self) -> str:  # noqa: A003 - a prediction reads like the function it wraps
+        return self.fn.__name__
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything an engine needs to know about a model, and nothing about an engine."""
 
@@ -107,6 +157,20 @@ class ModelSpec:
     simulate: Callable | None = None
     """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
     for recovery tests, goodness-of-fit checks and benchmarks."""
+    aliases: tuple[str, ...] = ()
+    """Other names users call the model by (``"bg_nbd"``, ``"pnbd"``), read by the registry."""
+
+    def __post_init__(self) -> None:
+        # a bare function is a prediction on both backends, its scope read off its signature
+        data = set(self.data_names)
+        out = {}
+        for name, pred in self.predictions.items():
+            pred = pred if isinstance(pred, Prediction) else Prediction(pred)
+            if pred.scope is None:
+                takes_data = bool(data & set(inspect.signature(pred.fn).parameters))
+                pred = replace(pred, scope="customer" if takes_data else "population")
+            out[name] = pred
+        object.__setattr__(self, "predictions", out)
 
     @property
     def param_names(self) -> tuple[str, ...]:

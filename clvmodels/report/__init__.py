@@ -3,6 +3,7 @@
 ``clvmodels.report(...)`` is :func:`clvmodels.report.builder.report`.
 """
 
-from clvmodels.report.builder import ReportFiles, customer_table, report
+from clvmodels.report.builder import ReportFiles, report
+from clvmodels.value import score_table as customer_table  # the report's customer table, computed in clvmodels.value
 
 __all__ = ["report", "ReportFiles", "customer_table"]

@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["report", "ReportFiles", "customer_table"]
+from clvmodels import evaluation, plotting, segments, value
+from clvmodels._version import __version__
+from clvmodels.checks import check_number, check_probability
+from clvmodels.estimators import SpendModel, TransactionModel
+from clvmodels.intervals import hdi
+from clvmodels.output_files import atomic_paths
+from clvmodels.plotting import close, figure_of
+from clvmodels.untrusted_text import neutralize_csv_frame
+
+__all__ = ["report", "ReportFiles", "customers_csv_path"]
 
 
 _UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
@@ -57,7 +66,6 @@ class _Section:
 # --------------------------------------------------------------------------- helpers
 def _png(drawn, dpi: int = 96) -> str:
     """Render a figure to base64 PNG and close it (no 'Software' tag: nothing names a web address)."""
-    from clvmodels.plotting import close, figure_of
 
     fig = figure_of(drawn)
     buf = io.BytesIO()
@@ -84,8 +92,9 @@ def _money(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def _is_posterior(model) -> bool:
-    return getattr(model, "posterior_", None) is not None
+def _has_draws(model) -> bool:
+    """Whether the model's fit has many draws, so its figures come with intervals."""
+    return model is not None and model.fit_.n_draws > 1
 
 
 def _figure(section: _Section, caption: str, draw) -> None:
@@ -99,103 +108,17 @@ def _figure(section: _Section, caption: str, draw) -> None:
         section.warnings.append(f"Figure '{caption}' could not be drawn: {type(exc).__name__}: {exc}")
 
 
-def _model_unit(model, data) -> str | None:
-    return getattr(model, "unit_", None) or getattr(data, "attrs", {}).get("unit")
-
-
-def _point(values) -> pd.Series:
-    from clvmodels.plotting import point_and_interval
-
-    return point_and_interval(values)[0]
-
-
-def _value_functions(model, spend_model):
-    """lifetime_value / customer_equity of the point fit, or of the posterior when either model has one."""
-    if _is_posterior(model) or (spend_model is not None and _is_posterior(spend_model)):
-        from clvmodels.posterior import customer_equity, lifetime_value
-    else:
-        from clvmodels.value import customer_equity, lifetime_value
-    return lifetime_value, customer_equity
-
-
-def customer_table(
-    model,
-    spend_model,
-    data: pd.DataFrame,
-    *,
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
-    hdi_prob: float = 0.94,
-) -> pd.DataFrame:
-    """One row per customer: history, P(alive), expected purchases and spend, CLV (with intervals for posteriors).
-
-    Parameters
-    ----------
-    model : TransactionModel
-        Fitted purchase model.
-    spend_model : SpendModel or None
-        Fitted spend model; without it there is no spend or CLV column.
-    data : DataFrame
-        Customer summary (from :func:`clvmodels.rfm_summary`).
-    horizon, unit, discount_rate, margin
-        As in :func:`clvmodels.lifetime_value`; expected purchases are over the same horizon.
-    hdi_prob : float
-        Probability of the HDI columns (posterior models only).
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``data``, sorted by CLV (or expected purchases) from highest.
+def customers_csv_path(path: str | Path) -> Path:
+    """The per-customer CSV written beside the HTML report ``path``: ``<stem>.customers.csv``.
 
     Examples
     --------
-    >>> import clvmodels as clv
-    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
-    ...                     unit="W", calibration_end="1997-09-30")
-    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
-    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
-    >>> t = customer_table(bg, gg, s, horizon=12, unit="M")
-    >>> t.columns.tolist()[:4], len(t) == len(s)
-    (['frequency', 'recency', 'T', 'monetary_value'], True)
-    >>> bool(t["clv"].is_monotonic_decreasing)
-    True
+    >>> customers_csv_path("out/cdnow.html").as_posix()
+    'out/cdnow.customers.csv'
     """
-    from clvmodels.units import period_edges
-
-    lifetime_value, _ = _value_functions(model, spend_model)
-    munit = _model_unit(model, data)
-    if munit is None:
-        raise ValueError("The time unit of the model is unknown; fit it on a clvmodels summary or build it with unit=.")
-    start = getattr(data, "attrs", {}).get("calibration_end")
-    t_horizon = float(period_edges(horizon, unit, munit, start=start)[-1])
-    cols = [c for c in ("frequency", "recency", "T", "monetary_value", "frequency_holdout", "monetary_value_holdout")
-            if c in data.columns]
-    out = data[cols].copy()
-    tk = {"hdi_prob": hdi_prob} if _is_posterior(model) else {}
-    pieces = {
-        "p_alive": model.probability_alive(data, **tk),
-        "expected_purchases": model.expected_purchases(data, t=t_horizon, **tk),
-    }
-    if spend_model is not None:
-        sk = {"hdi_prob": hdi_prob} if _is_posterior(spend_model) else {}
-        pieces["expected_spend"] = spend_model.expected_spend(data, **sk)
-        vk = {"hdi_prob": hdi_prob} if (tk or sk) else {}
-        pieces["clv"] = lifetime_value(model, spend_model, data, horizon=horizon, unit=unit,
-                                       discount_rate=discount_rate, margin=margin, **vk)
-    for name, values in pieces.items():
-        if isinstance(values, pd.DataFrame):
-            for col in values.columns:
-                if col == "mean":
-                    out[name] = values[col].to_numpy()
-                elif np.issubdtype(values[col].dtype, np.number):
-                    out[f"{name}_{col}"] = values[col].to_numpy()
-        else:
-            out[name] = np.asarray(values, dtype=float)
-    out.attrs.update(data.attrs, horizon=horizon, horizon_unit=unit, horizon_model_units=t_horizon)
-    key = "clv" if "clv" in out.columns else "expected_purchases"
-    return out.sort_values(key, ascending=False, kind="stable")
+    path = Path(path)
+    # a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
+    return path.with_name(f"{path.stem}.customers.csv")
 
 
 # --------------------------------------------------------------------------- sections
@@ -237,13 +160,13 @@ def _fit_table(model) -> tuple[pd.DataFrame, list[dict[str, str]], list[str], pd
     facts: list[dict[str, str]] = []
     warns: list[str] = []
     diagnostics = None
-    if _is_posterior(model):
+    if _has_draws(model):
         tree = model.posterior_
         post = tree["posterior"]
         facts.append({"label": "inference", "value": str(tree.attrs.get("inference", "posterior sampling"))})
         facts.append({"label": "chains x draws", "value": f"{post.sizes['chain']} x {post.sizes['draw']}"})
-        diagnostics = model.diagnostics()
-        if "ok" in diagnostics.columns and not diagnostics["ok"].astype(bool).all():
+        diagnostics = model.diagnostics() if "sample_stats" in tree.children else None
+        if diagnostics is not None and "ok" in diagnostics.columns and not diagnostics["ok"].astype(bool).all():
             bad = diagnostics[~diagnostics["ok"].astype(bool)]
             warns.append(
                 f"{model.spec.title}: convergence checks not met ("
@@ -288,7 +211,6 @@ def _fit_section(model, spend_model) -> _Section:
 
 
 def _checks_section(model, data: pd.DataFrame) -> _Section:
-    from clvmodels import plotting
 
     s = _Section("model-checks", "Model checks")
     _figure(s, "Customers by repeat purchases in the calibration period: observed vs model",
@@ -297,7 +219,7 @@ def _checks_section(model, data: pd.DataFrame) -> _Section:
             lambda: plotting.plot_frequency_recency_matrix(model, data))
     _figure(s, "Probability of being alive by frequency and recency",
             lambda: plotting.plot_probability_alive_matrix(model, data))
-    if _is_posterior(model):
+    if _has_draws(model):
         _figure(s, "Posterior distributions of the parameters", lambda: plotting.plot_posterior(model))
     return s
 
@@ -305,7 +227,6 @@ def _checks_section(model, data: pd.DataFrame) -> _Section:
 def _holdout_section(model, data: pd.DataFrame, transactions, transaction_columns, hdi_prob) -> _Section | None:
     if "frequency_holdout" not in data.columns:
         return None
-    from clvmodels import evaluation, plotting
 
     s = _Section("holdout", "Holdout evaluation")
     attrs = getattr(data, "attrs", {})
@@ -341,7 +262,6 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
 
 
 def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Section:
-    from clvmodels import plotting
 
     s = _Section("customer-equity", "Customer equity")
     horizon, unit = value_kwargs["horizon"], value_kwargs["unit"]
@@ -355,17 +275,15 @@ def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Sectio
     if spend_model is None:
         s.warnings.append("No spend model: customer equity needs one (e.g. a Gamma-Gamma fit on the repeat buyers).")
         return s
-    _, customer_equity = _value_functions(model, spend_model)
-    if not (_is_posterior(model) or _is_posterior(spend_model)):
-        equity = float(customer_equity(model, spend_model, data, **value_kwargs))
+    if not (_has_draws(model) or _has_draws(spend_model)):
+        equity = float(value.customer_equity(model, spend_model, data, **value_kwargs))
         s.kpis.append({"label": "customer equity", "value": _money(equity)})
         s.kpis.append({"label": "mean CLV per customer", "value": _money(equity / len(data))})
         s.notes.append("Point estimate (maximum likelihood): no interval; sample the models for one.")
         return s
-    from clvmodels.posterior import hdi_columns
-
-    draws = np.asarray(customer_equity(model, spend_model, data, return_draws=True, **value_kwargs), dtype=float).ravel()
-    lo, hi = (float(v[0]) for v in hdi_columns(draws[:, None], hdi_prob))
+    draws = np.asarray(value.customer_equity(model, spend_model, data, return_draws=True, **value_kwargs),
+                       dtype=float).ravel()
+    lo, hi = (float(v[0]) for v in hdi(draws, hdi_prob))
     mean = float(draws.mean())
     s.kpis.append({"label": "customer equity (posterior mean)", "value": _money(mean)})
     s.kpis.append({"label": f"{hdi_prob:.0%} HDI", "value": f"{_money(lo)} – {_money(hi)}"})
@@ -376,7 +294,6 @@ def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Sectio
 
 def _segments_section(data, customers: pd.DataFrame, churn_threshold: float = 0.5) -> _Section:
     """CLV tiers, RFM segments and churn risk; adds ``tier`` and ``segment`` columns to ``customers``."""
-    from clvmodels import plotting, segments
 
     s = _Section("tiers-segments", "Tiers and segments")
     value = customers["clv"] if "clv" in customers.columns else None
@@ -396,10 +313,7 @@ def _segments_section(data, customers: pd.DataFrame, churn_threshold: float = 0.
     _figure(s, "RFM segments: customers" + (" and share of customer equity" if value is not None else ""),
             lambda: plotting.plot_segments(table))
     if value is not None:
-        p_alive = customers["p_alive"]
-        # value if still active: the conditional expectation factorises as P(alive) x E[. | alive]
-        if_active = pd.Series(np.where(p_alive > 0, value / p_alive.where(p_alive > 0, 1.0), 0.0), index=customers.index)
-        risk = segments.churn_risk(p_alive, if_active, threshold=churn_threshold)
+        risk = segments.churn_risk(customers["p_alive"], customers["clv_if_active"], threshold=churn_threshold)
         s.tables.append({"title": f"Churn risk (P(alive) < {churn_threshold:g})",
                          "html": _table(segments.churn_risk_summary(risk)),
                          "note": "value: CLV if the customer is still active (CLV / P(alive)); value_at_risk: "
@@ -408,7 +322,6 @@ def _segments_section(data, customers: pd.DataFrame, churn_threshold: float = 0.
 
 
 def _top_section(customers: pd.DataFrame, top: int) -> _Section:
-    from clvmodels import plotting
 
     s = _Section("top-customers", f"Top {top} customers")
     # the page shows the forecast and the CLV interval; every column is in the CSV
@@ -448,6 +361,7 @@ def report(
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
+    overwrite: bool = True,
 ) -> ReportFiles:
     """Write a self-contained HTML report of a fitted model, and the per-customer table as CSV beside it.
 
@@ -455,6 +369,13 @@ def report(
     (calibration histogram, frequency/recency and P(alive) matrices, parameter posteriors);
     holdout evaluation when ``data`` has holdout columns; customer equity (with its interval
     for posteriors); tiers and segments; top customers.
+
+    Both files are written to temporary files in the same folder and moved into place only
+    when both are complete, the CSV first and the HTML last (:func:`clvmodels.output_files.atomic_paths`):
+    a failure leaves the old pair, and the page's footer states the SHA-256 of its CSV so a
+    pair can be checked. Text cells of the CSV that a spreadsheet would run as a formula
+    (ids starting with ``=``, ``+``, ``-``, ``@``...) get a leading ``'``
+    (:func:`clvmodels.untrusted_text.neutralize_csv_frame`).
 
     Parameters
     ----------
@@ -477,6 +398,9 @@ def report(
     hdi_prob : float
         Probability of the posterior intervals shown.
     title : str, optional
+    overwrite : bool
+        Replace existing files (default). ``False`` raises
+        :class:`clvmodels.output_files.OutputExistsError` when either file exists.
 
     Returns
     -------
@@ -500,10 +424,6 @@ def report(
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from clvmodels import __version__
-
-    from clvmodels.models.base import SpendModel, TransactionModel
-
     if not isinstance(model, TransactionModel):
         raise TypeError(f"The 'model' parameter of report must be a fitted transaction model (e.g. BetaGeo). "
                         f"Got {type(model).__name__} instead.")
@@ -515,14 +435,17 @@ def report(
         raise ValueError(f"The report is an HTML file: give a path ending in .html. Got {str(path)!r} instead.")
     if not path.parent.exists():
         raise FileNotFoundError(f"The folder {str(path.parent)!r} does not exist; create it or choose another path.")
-    if top < 1:
-        raise ValueError(f"The 'top' parameter must be a whole number >= 1. Got {top!r} instead.")
+    top = int(check_number("top", top, low=1, integer=True, where="report"))
+    check_number("horizon", horizon, low=1, integer=True, where="report")
+    check_number("discount_rate", discount_rate, low=-1, low_open=True, where="report")
+    check_number("margin", margin, low=0, high=1, where="report")
+    check_probability("hdi_prob", hdi_prob, where="report")
     value_kwargs = {"horizon": horizon, "unit": unit, "discount_rate": discount_rate, "margin": margin}
 
     import matplotlib
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
-        customers = customer_table(model, spend_model, data, hdi_prob=hdi_prob, **value_kwargs)
+        customers = value.score_table(model, spend_model, data, hdi_prob=hdi_prob, **value_kwargs)
         sections = [_data_section(data), _fit_section(model, spend_model), _checks_section(model, data)]
         holdout = _holdout_section(model, data, transactions, {"customer_col": customer_col, "date_col": date_col},
                                    hdi_prob)
@@ -532,9 +455,11 @@ def report(
         sections.append(_segments_section(data, customers))
         sections.append(_top_section(customers, top))
 
-    # "<stem>.customers.csv": a dotted name is unlikely to hit a data file such as "apparel_customers.csv"
-    csv_path = path.with_name(f"{path.stem}.customers.csv")
-    customers.to_csv(csv_path)
+    import hashlib
+
+
+    csv_path = customers_csv_path(path)
+    csv_bytes = neutralize_csv_frame(customers).to_csv().encode("utf-8")
 
     env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
@@ -542,13 +467,17 @@ def report(
         title=title or f"Customer lifetime value report: {model.spec.title}",
         model_title=model.spec.title,
         spend_title=None if spend_model is None else spend_model.spec.title,
-        method="posterior" if _is_posterior(model) else "maximum likelihood",
+        method="posterior" if _has_draws(model) else "maximum likelihood",
         n_customers=f"{len(data):,}",
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         sections=sections,
         css=css,
         version=html.escape(__version__),
         csv_name=csv_path.name,
+        csv_sha256=hashlib.sha256(csv_bytes).hexdigest(),
     )
-    path.write_text(page, encoding="utf-8")
+    # the HTML last: it is the file people open, so it appears only once its CSV is in place
+    with atomic_paths(csv_path, path, overwrite=overwrite) as (csv_tmp, html_tmp):
+        csv_tmp.write_bytes(csv_bytes)
+        html_tmp.write_text(page, encoding="utf-8")
     return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections))
