@@ -89,12 +89,16 @@ def test_readme_python_example_runs_and_reproduces_FHL2005(tmp_path, monkeypatch
 
 def test_getting_started_python_examples_run(tmp_path, monkeypatch):
     blocks = python_blocks(DOCS / "pages" / "getting-started.md")
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)  # the example saves a model file
     ns = run_example(blocks[0], "getting-started.md[0]")
     assert ns["bg2"].params_ == ns["bg"].params_
     assert ns["value"].sum() == pytest.approx(ns["equity"], rel=1e-12)
     ns = run_example(blocks[1], "getting-started.md[1]", ns)  # the page's blocks continue one session
+    for other in ("s_file", "s_duck"):  # the DuckDB engine's summaries: the pandas one's
+        assert ns[other].index.equals(ns["s"].index) and ns[other].attrs == ns["s"].attrs
+        np.testing.assert_allclose(ns[other].to_numpy(), ns["s"].to_numpy(), rtol=1e-13, atol=0)
+    ns = run_example(blocks[2], "getting-started.md[2]", ns)
     assert round(ns["bg"].expected_purchases_new_customer(39), 3) == 1.197
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from clvmodels.data.validation import offending_rows as _where
 from clvmodels.errors import ClvDataError, DataWarning
 
-__all__ = ["parse_dates", "to_day", "EPOCH_UNITS"]
+__all__ = ["parse_dates", "to_day", "unparsable_dates_error", "EPOCH_UNITS"]
 
 #: Units accepted by ``epoch_unit``: numbers of days, seconds, ... since 1970-01-01 (UTC).
 EPOCH_UNITS = ("D", "s", "ms", "us", "ns")
@@ -81,6 +81,7 @@ def parse_dates(
     date_format: str | None = None,
     epoch_unit: str | None = None,
     ids: pd.Series | None = None,
+    keep_unparsable: bool = False,
 ) -> pd.Series:
     """Parse a transaction date column by the rules above; the caller's Series is not modified.
 
@@ -96,6 +97,9 @@ def parse_dates(
         The column holds numbers of these units since 1970-01-01 UTC.
     ids : Series, optional
         The customer ids of the rows, named in messages.
+    keep_unparsable : bool
+        Return NaT for missing or unparsable dates instead of refusing them (for callers that
+        name the offending rows themselves, such as the DuckDB engine parsing distinct values).
 
     Returns
     -------
@@ -163,16 +167,27 @@ def parse_dates(
             raise ClvDataError(f"Column '{column}' cannot be read as dates ({exc}). {_FIX[0].upper()}{_FIX[1:]}."
                                ) from None
     bad = parsed.isna().to_numpy()
-    if bad.any():
-        first = values[bad].head(3).tolist()
-        raise ClvDataError(
-            f"Column '{column}' has {int(bad.sum())} missing or unparsable dates at {_where(values.index, ids, bad)}; "
-            f"values there: {first!r}. Fix or drop those rows, or pass date_format= (e.g. '%Y%m%d'; command line: "
-            f"--date-format) if the dates are in another layout."
-        )
+    if bad.any() and not keep_unparsable:
+        raise unparsable_dates_error(column, int(bad.sum()), _where(values.index, ids, bad),
+                                     values[bad].head(3).tolist())
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     return parsed
+
+
+def unparsable_dates_error(column: str, n: int, where: str, first: list) -> ClvDataError:
+    """``n`` dates missing or unparsable; ``where`` from ``offending_rows``, ``first`` their first values.
+
+    Examples
+    --------
+    >>> str(unparsable_dates_error("day", 1, "1 row (first: 0)", ["x"]))[:47]
+    "Column 'day' has 1 missing or unparsable dates "
+    """
+    return ClvDataError(
+        f"Column '{column}' has {n} missing or unparsable dates at {where}; "
+        f"values there: {first!r}. Fix or drop those rows, or pass date_format= (e.g. '%Y%m%d'; command line: "
+        f"--date-format) if the dates are in another layout."
+    )
 
 
 def to_day(value, name: str) -> pd.Timestamp | None:

@@ -4,16 +4,61 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.data.dates import parse_dates, to_day
+from clvmodels.data.duckdb_engine import is_duckdb_source, rfm_summary_duckdb
 from clvmodels.data.validation import offending_rows as _where
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
 __all__ = ["rfm_summary"]
+
+
+# The messages of the log checks, shared with the DuckDB engine (which counts and finds the
+# offending rows in SQL) so both engines say the same thing.
+def missing_columns_error(missing: list, columns) -> ClvDataError:
+    """The log lacks a named column."""
+    return ClvDataError(
+        f"The transaction log has no column {', '.join(repr(m) for m in missing)}; its columns are "
+        f"{', '.join(map(repr, list(columns)[:12]))}. Pass the right names as "
+        f"customer_col=, date_col=, amount_col=."
+    )
+
+
+def empty_log_error() -> ClvDataError:
+    """The log has no rows."""
+    return ClvDataError("The transaction log is empty: there is nothing to summarise.")
+
+
+def missing_ids_error(column: str, n: int, labels: list) -> ClvDataError:
+    """``n`` rows without a customer id; ``labels``: the first few row labels."""
+    return ClvDataError(
+        f"Column '{column}' has {n} missing customer ids (rows "
+        f"{', '.join(map(str, labels))}). Drop or fill those rows first."
+    )
+
+
+def boolean_amounts_error(column: str) -> ClvDataError:
+    """The amount column holds True/False."""
+    return ClvDataError(f"Column '{column}' holds True/False values, not amounts. Pass the column of "
+                        f"transaction values as amount_col=.")
+
+
+def bad_amounts_error(column: str, n: int, where: str, shown: list) -> ClvDataError:
+    """``n`` amounts missing, unparsable, infinite or negative; ``where`` from ``offending_rows``."""
+    comma = any(isinstance(v, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", v) for v in shown)
+    return ClvDataError(
+        f"Column '{column}' must hold finite, non-negative numbers; {n} are missing, "
+        f"unparsable, infinite or negative at {where} (values {shown!r}). "
+        + ("They use decimal commas: convert them (.str.replace(',', '.')) or read the file with "
+           "decimal=','. " if comma else "")
+        + "Drop refunds/returns or net them into their purchases first; drop or fix the other rows."
+    )
 
 
 def _past_data_limit(days: pd.Series) -> tuple[pd.Timedelta, str]:
@@ -46,7 +91,7 @@ def _warn_past_data(name: str, end: pd.Timestamp, last_day: pd.Timestamp, days: 
 
 
 def rfm_summary(
-    transactions: pd.DataFrame,
+    transactions,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = None,
@@ -56,6 +101,8 @@ def rfm_summary(
     observation_end=None,
     date_format: str | None = None,
     epoch_unit: str | None = None,
+    engine: str = "auto",
+    duckdb_config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer.
 
@@ -92,8 +139,10 @@ def rfm_summary(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per transaction; never modified.
+    transactions : DataFrame, path, DuckDB relation, Arrow table or Polars frame
+        One row per transaction; never modified. A path or glob of Parquet/CSV files (or a list
+        of them), a DuckDB relation, an Arrow table or a Polars frame is summarised by DuckDB
+        out of core (see ``engine``).
     customer_col, date_col : str
         Column names of the customer id and the transaction date.
     amount_col : str, optional
@@ -111,6 +160,13 @@ def rfm_summary(
         YYYYMMDD columns). Date columns of bare numbers are refused without it or ``epoch_unit``.
     epoch_unit : {"D", "s", "ms", "us", "ns"}, optional
         The date column holds numbers of these units since 1970-01-01 UTC.
+    engine : {"auto", "pandas", "duckdb"}
+        Who computes the summary; the result is the same. ``"auto"``: DuckDB for files,
+        relations, Arrow tables and Polars frames, pandas for a DataFrame. ``"duckdb"`` also takes
+        a DataFrame (useful when the grouping would not fit in memory twice).
+    duckdb_config : mapping, optional
+        DuckDB settings for the DuckDB engine, e.g. ``{"memory_limit": "4GB", "threads": 2,
+        "temp_directory": "/scratch"}``; it spills to ``temp_directory`` past the memory limit.
 
     Returns
     -------
@@ -127,17 +183,20 @@ def rfm_summary(
     1         1.0      2.0  2.0            20.0
     2         0.0      0.0  1.0             0.0
     """
+    if engine not in ("auto", "pandas", "duckdb"):
+        raise ValueError(f"The 'engine' parameter of rfm_summary must be 'auto', 'pandas' or 'duckdb'. Got {engine!r} instead.")
+    if engine == "duckdb" or (engine == "auto" and is_duckdb_source(transactions)):
+        return rfm_summary_duckdb(transactions, customer_col, date_col, amount_col, unit=unit,
+                                  calibration_end=calibration_end, observation_end=observation_end,
+                                  date_format=date_format, epoch_unit=epoch_unit,
+                                  duckdb_config=duckdb_config)
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"Expected a DataFrame of transactions. Got {type(transactions).__name__} instead.")
     unit = normalize_unit(unit)
     needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
     missing = [c for c in needed if c not in transactions.columns]
     if missing:
-        raise ClvDataError(
-            f"The transaction log has no column {', '.join(repr(m) for m in missing)}; its columns are "
-            f"{', '.join(map(repr, transactions.columns[:12]))}. Pass the right names as "
-            f"customer_col=, date_col=, amount_col=."
-        )
+        raise missing_columns_error(missing, transactions.columns)
     for c in dict.fromkeys(needed):
         if int((transactions.columns == c).sum()) > 1:
             raise ClvDataError(
@@ -145,35 +204,23 @@ def rfm_summary(
                 f"drop all but one of them (e.g. transactions.loc[:, ~transactions.columns.duplicated()])."
             )
     if len(transactions) == 0:
-        raise ClvDataError("The transaction log is empty: there is nothing to summarise.")
+        raise empty_log_error()
 
     ids = transactions[customer_col]
     bad = ids.isna().to_numpy()
     if bad.any():
-        raise ClvDataError(
-            f"Column '{customer_col}' has {int(bad.sum())} missing customer ids (rows "
-            f"{', '.join(map(str, transactions.index[bad][:5].tolist()))}). Drop or fill those rows first."
-        )
+        raise missing_ids_error(customer_col, int(bad.sum()), transactions.index[bad][:5].tolist())
     dates = parse_dates(transactions[date_col], date_col, date_format=date_format, epoch_unit=epoch_unit, ids=ids)
     frame = pd.DataFrame({"customer": ids.to_numpy(), "day": dates.dt.floor("D").to_numpy()})
     if amount_col is not None:
         raw = transactions[amount_col]
         amount = pd.to_numeric(raw, errors="coerce")
         if pd.api.types.is_bool_dtype(raw):
-            raise ClvDataError(f"Column '{amount_col}' holds True/False values, not amounts. Pass the column of "
-                               f"transaction values as amount_col=.")
+            raise boolean_amounts_error(amount_col)
         bad = (~np.isfinite(amount.to_numpy(dtype=float, na_value=np.nan)) | (amount < 0).to_numpy()).astype(bool)
         if bad.any():
-            shown = raw[bad].head(3).tolist()
-            comma = any(isinstance(v, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", v) for v in shown)
-            raise ClvDataError(
-                f"Column '{amount_col}' must hold finite, non-negative numbers; {int(bad.sum())} are missing, "
-                f"unparsable, infinite or negative at {_where(transactions.index, ids, bad)} (values "
-                f"{shown!r}). "
-                + ("They use decimal commas: convert them (.str.replace(',', '.')) or read the file with "
-                   "decimal=','. " if comma else "")
-                + "Drop refunds/returns or net them into their purchases first; drop or fix the other rows."
-            )
+            raise bad_amounts_error(amount_col, int(bad.sum()), _where(transactions.index, ids, bad),
+                                    raw[bad].head(3).tolist())
         frame["amount"] = amount.to_numpy(dtype=float)
 
     first_day, last_day = frame["day"].min(), frame["day"].max()

@@ -14,7 +14,7 @@ import pandas as pd
 from clvmodels.errors import ClvDataError, UnitMismatchError
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
-__all__ = ["offenders", "offending_rows", "validate_summary", "validate_fit_data", "as_summary_frame", "check_summary_unit",
+__all__ = ["offenders", "offending_rows", "describe_rows", "validate_summary", "validate_fit_data", "as_summary_frame", "check_summary_unit",
            "check_consistent_rows"]
 
 _RULES = {
@@ -47,9 +47,23 @@ def offenders(index: pd.Index, bad: np.ndarray, k: int = 5) -> str:
     >>> offenders(pd.Index(["a", "b", "c"]), np.array([False, True, True]))
     "2 rows (first: 'b', 'c')"
     """
-    ids = list(index[bad][:k])
-    n = int(np.sum(bad))
-    return f"{n} row{'s' if n != 1 else ''} (first: {', '.join(repr(i) for i in ids)})"
+    return describe_rows(int(np.sum(bad)), list(index[bad][:k]))
+
+
+def describe_rows(n: int, labels: list, customers: list | None = None) -> str:
+    """The wording of :func:`offenders` / :func:`offending_rows` from a count, first labels and customers.
+
+    For callers that find the rows themselves (the DuckDB engine counts them in SQL).
+
+    Examples
+    --------
+    >>> describe_rows(2, [1, 2], ["b"])
+    "2 rows (first: 1, 2) of customers 'b'"
+    """
+    rows = f"{n} row{'s' if n != 1 else ''} (first: {', '.join(repr(i) for i in labels)})"
+    if customers is None:
+        return rows
+    return f"{rows} of customers {', '.join(repr(i) for i in customers)}"
 
 
 def offending_rows(index: pd.Index, ids: pd.Series | None, bad: np.ndarray) -> str:
@@ -60,11 +74,8 @@ def offending_rows(index: pd.Index, ids: pd.Series | None, bad: np.ndarray) -> s
     >>> offending_rows(pd.RangeIndex(3), pd.Series(["a", "b", "b"]), np.array([False, True, True]))
     "2 rows (first: 1, 2) of customers 'b'"
     """
-    where = offenders(index, bad)
-    if ids is None:
-        return where
-    first_ids = ", ".join(repr(i) for i in pd.unique(ids.to_numpy()[bad])[:5].tolist())
-    return f"{where} of customers {first_ids}"
+    customers = None if ids is None else pd.unique(ids.to_numpy()[bad])[:5].tolist()
+    return describe_rows(int(np.sum(bad)), list(index[bad][:5]), customers)
 
 
 def as_summary_frame(data) -> pd.DataFrame:
