@@ -16,7 +16,7 @@ from scipy import integrate, stats
 
 import clvmodels as clv
 from clvmodels import backend
-from clvmodels.errors import ConvergenceWarning
+from clvmodels.errors import ConvergenceError, ConvergenceWarning
 from clvmodels.models import bgnbd, gamma_gamma
 
 from reference_values import BGNBD_FHL2005, CDNOW, GAMMA_GAMMA_FH2013
@@ -92,23 +92,20 @@ def test_gamma_gamma_simulated_mean_spend_follows_the_likelihood_density():
     assert ks.pvalue > 1e-3, ks
 
 
-def test_no_information_on_dropout_warns_with_what_to_try():
-    # nobody ever repeats: a and b are not identified, the Hessian is singular
+def test_no_information_on_dropout_raises_naming_the_parameters():
+    # nobody ever repeats: nothing identifies the parameters; the fit ends at once and says so
+    # (issue 10, section 6; it used to warn of a singular Hessian after optimising)
     s = pd.DataFrame({"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.linspace(10, 40, 50)})
-    with pytest.warns(ConvergenceWarning, match=r"BG/NBD maximum likelihood did not converge: .*Hessian is not positive "
-                                                r"definite.*Try other starting values \(fit\(\.\.\., init="):
-        model = clv.BetaGeo().fit(s)
-    assert model.converged_ is False
-    assert np.all(np.isnan(model.cov_.to_numpy()))
-    table = model.summary()
-    assert table["se"].isna().all()
+    with pytest.raises(ConvergenceError, match=r"BG/NBD maximum likelihood cannot succeed: no customer made a repeat "
+                                               r"purchase.*do not identify r, alpha, a and b"):
+        clv.BetaGeo().fit(s)
 
 
-def test_gamma_gamma_without_spend_variation_warns():
+def test_gamma_gamma_without_spend_variation_raises():
     s = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "monetary_value": [5.0, 5.0, 5.0]})
-    with pytest.warns(ConvergenceWarning, match=r"Gamma-Gamma maximum likelihood did not converge"):
-        model = clv.GammaGamma().fit(s)
-    assert model.converged_ is False
+    with pytest.raises(ConvergenceError, match=r"Gamma-Gamma maximum likelihood cannot succeed: every customer has "
+                                               r"the same mean spend.*do not identify p, q and gamma"):
+        clv.GammaGamma().fit(s)
 
 
 def test_converged_fit_emits_no_warning(cdnow_summary):
