@@ -114,21 +114,21 @@ def _hyp2f1_careful(a, b, c, z):
     and b > 200 (where every customer came here) take minutes.
     """
     out = np.empty(a.shape)
-    todo = np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(z)
-    out[~todo] = np.nan
+    pending = np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(z)
+    out[~pending] = np.nan
     # terms t_{k+1} = t_k (a+k)(b+k) z / ((c+k)(k+1)); all positive when a, b, c > 0, z >= 0
-    positive = todo & (a > 0) & (b > 0) & (c > 0) & (z >= 0) & (z <= 0.9997)
+    positive = pending & (a > 0) & (b > 0) & (c > 0) & (z >= 0) & (z <= 0.9997)
     # ~40 / (1 - z) terms at ~0.3 us: past z = 0.98 (~2,000 terms, ~0.6 ms) the quadrature is cheaper
     short = positive & (z <= 0.98)
-    if 0 < short.sum() <= 4 and short.sum() == todo.sum():
+    if 0 < short.sum() <= 4 and short.sum() == pending.sum():
         # a few values (the compiled likelihood's gradient asks one at a time): a plain Python
         # loop costs ~0.1 us a term, anything vectorised ~6 us a step on a tiny array
         out[positive] = [_positive_series(*v) for v in zip(a[positive], b[positive], c[positive], z[positive])]
         return out
     # Euler's integral needs a numerator parameter in (0, c) (2F1 is symmetric in a and b):
     # take as exponent the other one, the smaller in size when both qualify
-    b_ok = todo & (b > 0) & (b < c) & (z >= 0) & (z < 1)
-    a_ok = todo & (a > 0) & (a < c) & (z >= 0) & (z < 1)
+    b_ok = pending & (b > 0) & (b < c) & (z >= 0) & (z < 1)
+    a_ok = pending & (a > 0) & (a < c) & (z >= 0) & (z < 1)
     swap = a_ok & (~b_ok | (np.abs(b) < np.abs(a)))
     euler = a_ok | b_ok
     if euler.any():
@@ -138,7 +138,7 @@ def _hyp2f1_careful(a, b, c, z):
     series = positive & ~euler
     if series.any():
         out[series] = _positive_series_vectorised(a[series], b[series], c[series], z[series])
-    rest = todo & ~euler & ~series
+    rest = pending & ~euler & ~series
     if rest.any():
         import mpmath
 
@@ -205,10 +205,10 @@ ight], \quad p \sim \mathrm{Beta}(b, c-b),
     left = np.arcsinh(12.0 * sd / lam + 75.0 / (b * lam))
     right = np.arcsinh(12.0 * sd / lam + 75.0 / (d * lam))
     out = np.empty(a.shape)
-    todo = np.ones(a.shape, dtype=bool)
+    pending = np.ones(a.shape, dtype=bool)
     n = 128
-    while todo.any():
-        i = np.flatnonzero(todo)
+    while pending.any():
+        i = np.flatnonzero(pending)
         grid = np.linspace(0.0, 1.0, n + 1)
         s = -left[i, None] + (left + right)[i, None] * grid
         vv = v[i, None] + lam[i, None] * np.sinh(s)
@@ -229,7 +229,7 @@ ight], \quad p \sim \mathrm{Beta}(b, c-b),
         covered = (log_f0[:, 0] < top0 - 45.0) & (log_f0[:, -1] < top0 - 45.0)
         out[i] = fine - np.where(covered, fine0, sc.betaln(b[i], d[i]))
         done = (np.abs(fine - coarse) < 1e-10) & (~covered | (np.abs(fine0 - coarse0) < 1e-10))
-        todo[i[done | (n >= 4096)]] = False
+        pending[i[done | (n >= 4096)]] = False
         n *= 2
     return out
 
