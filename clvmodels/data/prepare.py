@@ -180,8 +180,8 @@ def _ids_as_text(ids: pd.Series) -> tuple[pd.Series, int]:
     if pd.api.types.is_float_dtype(ids):
         values = ids.to_numpy(dtype=float)
         whole = values == np.round(values)
-        text = np.where(whole, pd.Series(values).astype("int64", errors="ignore").astype(str).to_numpy(),
-                        ids.astype(str).to_numpy()) if whole.any() else ids.astype(str).to_numpy()
+        text = ids.astype(str).to_numpy(dtype=object).copy()
+        text[whole] = pd.Series(values[whole]).astype("int64").astype(str).to_numpy(dtype=object)
         return pd.Series(text, index=ids.index, dtype=object), int(pd.unique(values[whole]).size)
     text = ids.astype(str).str.strip()
     looks_float = text.str.match(_FLOAT_ID).to_numpy(dtype=bool)
@@ -391,7 +391,7 @@ def prepare_transactions(
     rows_read = len(transactions)
     dropped: dict[str, int] = {}
     raw_ids = transactions[customer_col]
-    blank = raw_ids.isna().to_numpy()
+    blank = raw_ids.isna().to_numpy(dtype=bool).copy()  # (Arrow-backed columns give read-only arrays)
     if not pd.api.types.is_numeric_dtype(raw_ids):
         blank |= raw_ids.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
     if drop_missing_ids:
