@@ -5,8 +5,9 @@ what it read, dropped and why, and what looks odd. The rules (docs/pages/prepari
 states them for users):
 
 - **amounts**: ``quantity x price`` when both columns are given, else the amount column;
-- **customer ids** are text; an id a spreadsheet or pandas turned into a float (``17850.0``)
-  loses its ``.0`` (so ``17850`` and ``17850.0`` are one customer) and is counted;
+- **customer ids** are text as written (``007`` and ``7`` are two customers); an id a
+  spreadsheet or pandas turned into a float (``17850.0``, or a float column) loses its ``.0``
+  (so ``17850`` and ``17850.0`` are one customer) and is counted; integer columns stay integers;
 - **missing ids** (empty or blank) are refused, or dropped and counted with
   ``drop_missing_ids=True``;
 - **dates** are parsed once, by :func:`clvmodels.data.dates.parse_dates` (``dayfirst``,
@@ -41,7 +42,7 @@ RETURN_ROWS = "returns and cancellations (negative amounts)"
 CANCELLED = "purchases cancelled by a matching return"
 NET_DAYS = "customer-days whose net amount is <= 0"
 
-_FLOAT_ID = re.compile(r"^\s*([+-]?\d+)\.0+\s*$")
+_FLOAT_ID = re.compile(r"^([+-]?\d+)\.0+$")
 
 
 @dataclass(frozen=True)
@@ -175,15 +176,19 @@ class DataQuality:
 
 
 def _ids_as_text(ids: pd.Series) -> tuple[pd.Series, int]:
-    """Customer ids as strings (same index), floats that hold integers (``17850.0``) without the ``.0``,
-    and how many distinct ids were written that way. Expects no missing ids."""
+    """Customer ids as text (same index), floats that hold integers (``17850.0``) without the ``.0``,
+    and how many distinct ids were written that way. Integer columns are kept as they are (they
+    are exact, and their order is the numeric one); other text is kept as written (``007`` and
+    ``7`` stay two customers). Expects no missing ids."""
+    if pd.api.types.is_integer_dtype(ids) or pd.api.types.is_bool_dtype(ids):
+        return ids.copy(), 0
     if pd.api.types.is_float_dtype(ids):
         values = ids.to_numpy(dtype=float)
         whole = values == np.round(values)
         text = ids.astype(str).to_numpy(dtype=object).copy()
         text[whole] = pd.Series(values[whole]).astype("int64").astype(str).to_numpy(dtype=object)
         return pd.Series(text, index=ids.index, dtype=object), int(pd.unique(values[whole]).size)
-    text = ids.astype(str).str.strip()
+    text = ids.astype(str)
     looks_float = text.str.match(_FLOAT_ID).to_numpy(dtype=bool)
     n = int(text[looks_float].nunique())
     out = text.to_numpy(dtype=object).copy()
@@ -277,7 +282,7 @@ def prepare_transactions(
     """Clean a raw transaction export into a log for :func:`clvmodels.rfm_summary`, and say what was done.
 
     The input is never modified. The cleaned log holds the kept rows with all their columns,
-    the customer ids as text (``customer_col``), the dates parsed (``date_col``) and the amounts
+    the customer ids as text (``customer_col``; integer ids stay integers), the dates parsed (``date_col``) and the amounts
     as floats (``amount_col``, or a new ``"amount"`` column computed as quantity x price);
     with ``returns="net"`` it holds one row per customer and day instead (columns
     ``customer_col``, ``date_col``, the amount).
@@ -286,8 +291,9 @@ def prepare_transactions(
 
     1. Rows without a customer id (missing or blank) are refused, or dropped and counted with
        ``drop_missing_ids=True``.
-    2. Ids are read as text; floats holding integers lose their ``.0`` (``17850.0`` is customer
-       ``17850``), and the number of such ids is flagged.
+    2. Ids are read as text as written; floats holding integers (a float column, or text such as
+       ``17850.0``) lose their ``.0`` (``17850.0`` is customer ``"17850"``), and the number of such
+       ids is flagged. Integer columns are kept as they are.
     3. Dates are read by :func:`clvmodels.data.dates.parse_dates` (``dayfirst``, ``date_format``,
        ``epoch_unit``).
     4. The amount is ``quantity_col x price_col`` when both are given, else ``amount_col``.
