@@ -29,6 +29,7 @@ from clvmodels.errors import ClvDataError
 START = pd.Timestamp("2010-12-01 08:00")
 GIANT = ("16446", 80995, 2.08)  # customer, quantity, unit price: a GBP 168k order, cancelled the same day
 CAL_END = "2011-09-30"
+BIG = "99999"  # a wholesale customer whose two orders are far above the others
 
 
 def _stamp(ts: pd.Timestamp) -> str:
@@ -57,6 +58,7 @@ def messy_export(n_customers: int = 300, seed: int = 7) -> pd.DataFrame:
         # BG/NBD-like histories (so the fits of the CLI test are well posed): a first purchase in the first
         # four months, exponential gaps, a dropout chance after each purchase; on distinct days
         rate, dropout = rng.gamma(1.5, 1 / 40), rng.beta(1.0, 4.0)
+        basket = rng.gamma(4.0, 0.5)  # the customer's typical basket size: spend differs between customers
         days = [float(rng.uniform(0, 120))]
         while rng.uniform() > dropout and days[-1] < 370:
             days.append(days[-1] + rng.exponential(1 / rate))
@@ -66,7 +68,7 @@ def messy_export(n_customers: int = 300, seed: int = 7) -> pd.DataFrame:
             ts = START + pd.Timedelta(days=int(d), minutes=int(rng.integers(0, 600)))
             for _ in range(int(rng.integers(1, 4))):
                 while True:
-                    qty, price = int(rng.integers(1, 13)), float(rng.choice(prices))
+                    qty, price = 1 + int(rng.integers(0, 6) * basket), float(rng.choice(prices))
                     cents = round(qty * price * 100)
                     if cents not in used:
                         used.add(cents)
@@ -92,6 +94,9 @@ def messy_export(n_customers: int = 300, seed: int = 7) -> pd.DataFrame:
     day = START + pd.Timedelta(days=373, hours=1)
     add("581483", giant_id, day, qty, price, "cancelled", giant_id + ".0")
     add("C581484", giant_id, day + pd.Timedelta(minutes=9), -qty, price, "return", giant_id + ".0")
+    # a wholesale buyer: two big orders that stay (flagged, not dropped)
+    add("560001", BIG, START + pd.Timedelta(days=100, hours=3), 500, 1.65, "purchase")
+    add("570001", BIG, START + pd.Timedelta(days=200, hours=5), 300, 2.10, "purchase")
     # rows without a customer id (empty in the file), some with negative prices ("Adjust bad debt")
     for k in range(37):
         ts = START + pd.Timedelta(days=int(rng.integers(0, 370)), minutes=int(rng.integers(0, 600)))
@@ -174,6 +179,8 @@ def test_drop_counts_equal_the_ground_truth(export, truth):
     assert q.float_like_ids == truth["float_ids"]
     assert q.n_high_spenders == truth["high_spenders"]
     assert q.n_giant_orders == truth["giant_orders"]
+    assert q.high_spenders[0] == BIG and truth["high_spenders"] >= 1  # the flags have something to find
+    assert {o[1] for o in q.giant_orders[:2]} == {"560001", "570001"}
 
 
 def test_drop_keeps_exactly_the_purchases_that_were_not_cancelled(export, truth):
@@ -315,6 +322,8 @@ def test_cli_from_the_messy_export_to_a_report_in_three_commands(messy_csv, trut
     assert (f"Dates {truth['first']} to {truth['last']}; {truth['invoices']:,} transactions, "
             f"{truth['purchase_days']:,} purchase days, {truth['customers']:,} customers.") in out
     assert f"Flag: {truth['float_ids']:,} customer ids were written like numbers" in out
+    assert f"Flag: {truth['high_spenders']:,} customers spend on average more than 10 x the median" in out
+    assert f"Flag: {truth['giant_orders']:,} single orders are worth more than 10 x the median order" in out
     written = pd.read_csv(summary, index_col=0)
     assert len(written) == truth["customers"] and not written.index.astype(str).str.contains(r"\.").any()
 
