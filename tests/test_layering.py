@@ -45,6 +45,7 @@ FLOORS = {
     "clvmodels.compare": 12,
     "clvmodels.plotting": 13,
     "clvmodels.report": 14,
+    "clvmodels.spark": 14,  # summaries, fits and scores on Spark: uses data, estimators and value
     "clvmodels.cli": 15,
 }
 #: Modules allowed to import the library inside functions, and why.
