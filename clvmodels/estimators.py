@@ -869,6 +869,34 @@ class BetaGeoBetaBinom(TransactionModel):
 
     spec = bgbb.SPEC
 
+    def probability_alive(self, data, periods_ahead: int = 1, *, hdi_prob: float = 0.94, return_draws: bool = False):
+        """P(alive at opportunity n + ``periods_ahead``) for each customer, given the history (x, t_x, n).
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with ``frequency``, ``recency``, ``n_periods``.
+        periods_ahead : int
+            m >= 0: the probability that the customer is still alive at opportunity n + m
+            (lifetimes' ``m_periods_in_future``). The default 1 is the next opportunity
+            (equation 11 of Fader, Hardie & Shang 2010); 0 is alive through the n observed.
+        hdi_prob, return_draws
+            Posterior only, as in :meth:`TransactionModel.probability_alive`.
+
+        Examples
+        --------
+        >>> import clvmodels as clv, pandas as pd
+        >>> m = clv.BetaGeoBetaBinom.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> h = pd.DataFrame({"frequency": [6, 3], "recency": [6, 4], "n_periods": [6, 6]})
+        >>> m.probability_alive(h).round(4).tolist()
+        [0.9304, 0.4395]
+        >>> m.probability_alive(h, periods_ahead=5).round(4).tolist()
+        [0.7403, 0.3497]
+        """
+        ahead = check_number("periods_ahead", periods_ahead, low=0, integer=True, where="probability_alive")
+        return self._predict("probability_alive", data, hdi_prob=hdi_prob, return_draws=return_draws,
+                             periods_ahead=float(ahead))
+
 
 class GammaGamma(SpendModel):
     """Gamma-Gamma model of the value of repeat transactions (Fader & Hardie 2013).
