@@ -113,3 +113,20 @@ def test_lifetimes_weekly_summary_counts_whole_calendar_weeks():
     # lifetimes: dates moved to the Monday starting their week; T from week to week
     assert theirs.loc[1, ["frequency", "recency", "T"]].tolist() == [2.0, 10.0, 10.0]
     assert ours.loc[1, ["frequency", "recency", "T"]].tolist() == pytest.approx([2.0, 70 / 7, 74 / 7])
+
+
+def test_the_migration_page_example_runs(monkeypatch, tmp_path):
+    import re
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    page = Path(__file__).resolve().parents[1] / "docs" / "pages" / "migration.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {"__name__": "__docs_example__"}
+    exec(compile(blocks[0], "migration.md", "exec"), ns)  # noqa: S102 - our own documentation
+    assert ns["path"]["p_alive"].between(0, 1).all() and len(ns["path"]) == 53
+    ns["plotting"].close(ns["ax"])
