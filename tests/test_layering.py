@@ -41,6 +41,7 @@ FLOORS = {
     "clvmodels.estimators": 11,
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,
+    "clvmodels.alive_path": 12,
     "clvmodels.segments": 12,
     "clvmodels.compare": 12,
     "clvmodels.plotting": 13,
