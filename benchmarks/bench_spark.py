@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gg = cs.fit(clv.GammaGamma(), summary, drop_unfittable=True)
-    worst = max(abs(bg.params_[k] / v - 1) for k, v in bg_ref.params_.items())
+    worst = max(abs(m.params_[k] / v - 1) for m, ref_m in ((bg, bg_ref), (gg, gg_ref)) for k, v in ref_m.params_.items())
 
     scores_ref, t_score_pandas = _timed(lambda: score_table(bg_ref, gg_ref, ref, horizon=12, unit="M"))
     out = folder / "scores.parquet"
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
         ("BG/NBD fit (incl. collecting distinct rows)", t_fit_pandas, None, t_fit_spark),
         ("score + 12-month CLV (Spark: written to Parquet)", t_score_pandas, None, t_score_spark),
     ]
-    print(f"Spark local[{args.cores}] started in {t_start:.1f} s; BG/NBD estimates equal to {worst:.1e} (relative)")
+    print(f"Spark local[{args.cores}] started in {t_start:.1f} s; BG/NBD and Gamma-Gamma estimates equal to {worst:.1e} (relative)")
     print(f"{'step':<50} {'pandas':>8} {'DuckDB':>8} {'Spark':>8} {'Spark/pandas':>13}")
     for name, p, d, s in rows:
         print(f"{name:<50} {p:8.2f} {'' if d is None else f'{d:8.2f}':>8} {s:8.2f} {s / p:12.2f}x")

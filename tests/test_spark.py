@@ -216,8 +216,7 @@ def test_posterior_scores_carry_the_same_intervals(cdnow_spark):
     post = clv.BetaGeo.from_fit(bg.fit_.sample_asymptotic(draws=60, random_seed=1))
     got = cs.score(summary, post, None, horizon=6, unit="M").toPandas().set_index("customer_id")
     want = score_table(post, None, ref, horizon=6, unit="M")
-    assert {"p_alive_hdi_low", "expected_purchases_hdi_high"} <= set(got.columns) or \
-        any(c.startswith("p_alive_") for c in got.columns)
+    assert any(c.startswith("p_alive_") for c in got.columns)  # the posterior's interval columns
     pd.testing.assert_frame_equal(got.loc[want.index], want, check_exact=True, check_names=False,
                                   check_index_type=False)
 
