@@ -190,6 +190,7 @@ class CLVModel:
         init: Mapping[str, float] | None = None,
         maxiter: int = 2000,
         drop_unfittable: bool = False,
+        penalizer: float = 0.0,
     ) -> Self:
         """Estimate the parameters by maximum likelihood.
 
@@ -211,6 +212,15 @@ class CLVModel:
             Leave out, with a :class:`~clvmodels.errors.DataWarning` saying how many and why, the
             rows the model cannot be fitted on (Gamma-Gamma: customers without a repeat
             purchase), instead of refusing them. Not with ``weights``.
+        penalizer : float
+            Coefficient of an L2 penalty on the parameters, as lifetimes' ``penalizer_coef``:
+            ``penalizer * sum(params**2)`` is added to the negative mean log-likelihood per
+            customer, with the parameters measured in the time unit (``alpha``, ``beta``) taken
+            in units of the longest ``T`` (see :func:`clvmodels.inference.mle.fit_mle`; for
+            lifetimes' Pareto/NBD divide its coefficient by the number of customers). It pulls
+            the estimates toward 0 and can stop a walk to the edge of the parameter space;
+            ``loglik_`` stays the unpenalized log-likelihood. 0 (the default) is plain
+            maximum likelihood.
 
         Returns
         -------
@@ -225,8 +235,16 @@ class CLVModel:
         ...                     unit="W", calibration_end="1997-09-30")
         >>> clv.GammaGamma().fit(s[s.frequency > 0]).fit_.n_draws
         1
+        >>> round(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"], 3)  # shrunk from 0.793 without the penalty
+        0.129
         """
+        return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
+                               penalizer=penalizer)
+
+    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None) -> Self:
+        """The maximum-likelihood fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
         maxiter = int(check_number("maxiter", maxiter, low=1, integer=True, where="fit"))
+        penalizer = float(check_number("penalizer", penalizer, low=0, where="fit"))
         if drop_unfittable:
             if weights is not None:
                 raise ValueError("drop_unfittable=True cannot be combined with weights; drop the rows yourself.")
@@ -236,12 +254,17 @@ class CLVModel:
                               stacklevel=2)
         index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
-        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter)
+        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower)
+        info = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
+                "n_unique_rows": int(len(counts))}
+        if penalizer:
+            info["penalizer"] = penalizer
+        if lower:
+            info["lower_bounds"] = dict(lower)
         fit = PointFit(
             self.spec, result.params, se=result.se, cov=result.cov, loglik=float(result.loglik),
             converged=result.converged,
-            info={"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
-                  "n_unique_rows": int(len(counts))},
+            info=info,
             unit=_summary_unit(data), n_customers=float(counts.sum()) if weights is not None else int(len(index)),
             fingerprint=fingerprint(arrays),
         )
@@ -846,6 +869,34 @@ class BetaGeoBetaBinom(TransactionModel):
 
     spec = bgbb.SPEC
 
+    def probability_alive(self, data, periods_ahead: int = 1, *, hdi_prob: float = 0.94, return_draws: bool = False):
+        """P(alive at opportunity n + ``periods_ahead``) for each customer, given the history (x, t_x, n).
+
+        Parameters
+        ----------
+        data : DataFrame
+            Summary with ``frequency``, ``recency``, ``n_periods``.
+        periods_ahead : int
+            m >= 0: the probability that the customer is still alive at opportunity n + m
+            (lifetimes' ``m_periods_in_future``). The default 1 is the next opportunity
+            (equation 11 of Fader, Hardie & Shang 2010); 0 is alive through the n observed.
+        hdi_prob, return_draws
+            Posterior only, as in :meth:`TransactionModel.probability_alive`.
+
+        Examples
+        --------
+        >>> import clvmodels as clv, pandas as pd
+        >>> m = clv.BetaGeoBetaBinom.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> h = pd.DataFrame({"frequency": [6, 3], "recency": [6, 4], "n_periods": [6, 6]})
+        >>> m.probability_alive(h).round(4).tolist()
+        [0.9304, 0.4395]
+        >>> m.probability_alive(h, periods_ahead=5).round(4).tolist()
+        [0.7403, 0.3497]
+        """
+        ahead = check_number("periods_ahead", periods_ahead, low=0, integer=True, where="probability_alive")
+        return self._predict("probability_alive", data, hdi_prob=hdi_prob, return_draws=return_draws,
+                             periods_ahead=float(ahead))
+
 
 class GammaGamma(SpendModel):
     """Gamma-Gamma model of the value of repeat transactions (Fader & Hardie 2013).
@@ -866,6 +917,45 @@ class GammaGamma(SpendModel):
     """
 
     spec = gamma_gamma.SPEC
+
+    def fit(
+        self,
+        data,
+        *,
+        weights=None,
+        init: Mapping[str, float] | None = None,
+        maxiter: int = 2000,
+        drop_unfittable: bool = False,
+        penalizer: float = 0.0,
+        q_constraint: bool = False,
+    ) -> Self:
+        r"""Estimate ``p, q, gamma`` by maximum likelihood, optionally with ``q >= 1``.
+
+        The arguments are those of :meth:`CLVModel.fit`, plus ``q_constraint``.
+
+        Parameters
+        ----------
+        q_constraint : bool
+            Keep ``q >= 1`` (lifetimes' ``q_constraint=True``). With ``q <= 1`` the population
+            mean spend :math:`p\gamma/(q-1)` does not exist, and neither does the expected spend
+            of a customer with ``p x + q <= 1`` (returned as ``inf``); the constraint buys finite
+            values at the price of a fit the data may not support: when it binds, the estimate
+            sits at ``q = 1`` (held there, with zero variance), where the population mean is
+            still infinite, and ``fit_info_["lower_bounds"]`` records it.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> rb = s[s.frequency > 0]
+        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1).params_["q"], 3)
+        0.336
+        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1, q_constraint=True).params_["q"], 3)
+        1.0
+        """
+        return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
+                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None)
 
 
 class ShiftedBetaGeo(CLVModel):

@@ -37,6 +37,7 @@ __all__ = [
     "plot_frequency_recency_matrix",
     "plot_probability_alive_matrix",
     "plot_tracking",
+    "plot_alive_path",
     "plot_conditional_expectations",
     "plot_posterior",
     "plot_top_customers",
@@ -467,6 +468,59 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, calibration_e
     ax.set_ylabel("cumulative repeat purchases" if cumulative else "repeat purchases per period")
     ax.set_title(("Cumulative" if cumulative else "Incremental") + " tracking: actual vs model")
     ax.legend()
+    return ax
+
+
+def plot_alive_path(path: pd.DataFrame, *, ax=None, label: str = "P(alive)"):
+    """One customer's P(alive) over time, with the purchase days (lifetimes' ``plot_history_alive``).
+
+    Parameters
+    ----------
+    path : DataFrame
+        As returned by :func:`clvmodels.alive_path.alive_path`: ``date``, ``p_alive``,
+        ``new_purchases`` and, from a posterior, ``p_alive_hdi_lower``/``..._upper`` (drawn
+        as a band).
+    ax : matplotlib Axes, optional
+    label : str
+        Legend label of the curve.
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import clvmodels as clv, pandas as pd
+    >>> from clvmodels.alive_path import alive_path
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> path = alive_path(bg, pd.DataFrame({"date": ["1997-01-01", "1997-01-15"]}), t=10)
+    >>> ax = plot_alive_path(path)
+    >>> len(ax.lines[0].get_ydata()), len(ax.collections[0].get_segments())  # 11 ages, 2 purchase days
+    (11, 2)
+    >>> close(ax)
+    """
+    for col in ("date", "p_alive", "new_purchases"):
+        if col not in path.columns:
+            raise ValueError(f"plot_alive_path draws the table of clvmodels.alive_path.alive_path; the column {col!r} "
+                             f"is missing (columns: {list(path.columns)}).")
+    ax = _axes(ax, figsize=(7.5, 3.6))
+    dates = pd.to_datetime(path["date"])
+    ax.plot(dates, path["p_alive"].astype(float).to_numpy(), color=_MODEL, label=label)
+    if "p_alive_hdi_lower" in path.columns and "p_alive_hdi_upper" in path.columns:
+        prob = path.attrs.get("hdi_prob", 0.94)
+        ax.fill_between(dates, path["p_alive_hdi_lower"].astype(float).to_numpy(),
+                        path["p_alive_hdi_upper"].astype(float).to_numpy(), color=_MODEL, alpha=0.3,
+                        label=f"{prob:.0%} HDI")
+    bought = dates[path["new_purchases"].to_numpy() > 0]
+    if len(bought):
+        ax.vlines(bought, 0.0, 1.0, colors=_OBSERVED, linestyles="dashed", linewidth=0.8, label="purchases")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_ylabel("P(alive)")
+    customer = path.attrs.get("customer")
+    ax.set_title("History of P(alive)" + (f" of customer {literal_label(customer)}" if customer is not None else ""))
+    ax.legend(loc="lower left")
     return ax
 
 

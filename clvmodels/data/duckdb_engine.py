@@ -467,13 +467,7 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
     n_excluded = int(excluded.sum())
     if n_excluded:
         later = res["customer"].to_numpy()[excluded][:5].tolist()
-        warnings.warn(
-            f"Left out {n_excluded} customer{'s' if n_excluded != 1 else ''} first seen after calibration_end "
-            f"{cal_end.date()} (first: {', '.join(map(repr, later))}): there is no calibration "
-            f"history to fit on. Move calibration_end later to include them.",
-            DataWarning,
-            stacklevel=4,
-        )
+        warnings.warn(pandas_engine.excluded_message(n_excluded, cal_end, later), DataWarning, stacklevel=4)
         res = res[~excluded]
     index = pd.Index(res["customer"].to_numpy(), name=customer_col,
                      dtype="str" if _is_text(types[customer_col]) else None)

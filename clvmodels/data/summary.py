@@ -244,43 +244,10 @@ def rfm_summary(
     latest = ("observation_end", obs_end) if obs_end is not None else ("calibration_end", cal_end)
     _warn_past_data(latest[0], latest[1], last_day, frame["day"])
 
-    # one purchase per customer and day (amounts summed); sorted by customer, then day
-    per_day = frame.groupby(["customer", "day"], sort=True)
-    days = (per_day["amount"].sum() if amount_col is not None else per_day.size()).reset_index()
-    in_cal = (days["day"] <= cal_end).to_numpy()
-    cal = days[in_cal]
-    g = cal.groupby("customer", sort=True)
-    first = g["day"].min()
-    scale = UNIT_DAYS[unit]
-    day = pd.Timedelta(days=1)
-    out = pd.DataFrame(index=first.index)
-    out["frequency"] = (g["day"].size() - 1).astype(float)
-    out["recency"] = ((g["day"].max() - first) / day).to_numpy(dtype=float) / scale
-    out["T"] = ((cal_end - first) / day).to_numpy(dtype=float) / scale
-    if amount_col is not None:
-        repeat_total = g["amount"].sum() - g["amount"].first()
-        out["monetary_value"] = (repeat_total / out["frequency"].clip(lower=1)).where(out["frequency"] > 0, 0.0)
-
-    all_customers = days["customer"].unique()
-    n_excluded = len(all_customers) - len(out)
+    out, later = summarise_days(frame, cal_end, obs_end, unit)
+    n_excluded = len(later)
     if n_excluded:
-        later = pd.Index(all_customers).difference(out.index)
-        warnings.warn(
-            f"Left out {n_excluded} customer{'s' if n_excluded != 1 else ''} first seen after calibration_end "
-            f"{cal_end.date()} (first: {', '.join(map(repr, later[:5].tolist()))}): there is no calibration "
-            f"history to fit on. Move calibration_end later to include them.",
-            DataWarning,
-            stacklevel=2,
-        )
-
-    if obs_end is not None:
-        hold = days[(~in_cal) & (days["day"] <= obs_end).to_numpy()]
-        hold = hold[hold["customer"].isin(out.index)]
-        hg = hold.groupby("customer")
-        out["frequency_holdout"] = hg["day"].size().reindex(out.index, fill_value=0).astype(float)
-        if amount_col is not None:
-            out["monetary_value_holdout"] = hg["amount"].mean().reindex(out.index, fill_value=0.0)
-        out["duration_holdout"] = ((obs_end - cal_end) / day) / scale
+        warnings.warn(excluded_message(n_excluded, cal_end, later[:5].tolist()), DataWarning, stacklevel=2)
 
     out.index.name = customer_col
     out.attrs.update(
@@ -292,3 +259,65 @@ def rfm_summary(
         n_excluded=int(n_excluded),
     )
     return out
+
+
+def excluded_message(n_excluded: int, cal_end: pd.Timestamp, first: list) -> str:
+    """The warning about customers first seen after the calibration end (every engine says this)."""
+    return (f"Left out {n_excluded} customer{'s' if n_excluded != 1 else ''} first seen after calibration_end "
+            f"{cal_end.date()} (first: {', '.join(map(repr, first))}): there is no calibration "
+            f"history to fit on. Move calibration_end later to include them.")
+
+
+def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,
+                   unit: str) -> tuple[pd.DataFrame, pd.Index]:
+    """The per-customer summary of checked transactions, the definitions every engine shares.
+
+    ``frame`` has the columns ``customer``, ``day`` (datetime64, midnight) and optionally
+    ``amount`` (finite, non-negative); the window ends are already checked. Any set of whole
+    customers can be summarised on its own (the Spark engine runs this on each partition of a
+    log partitioned by customer), so nothing here looks across customers.
+
+    Returns
+    -------
+    (DataFrame, Index)
+        The summary indexed by customer (sorted), without index name or ``attrs``; and the
+        customers first seen after ``cal_end`` (sorted), who are left out.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer": [1, 1, 2], "day": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-20"])})
+    >>> out, later = summarise_days(f, pd.Timestamp("2024-01-15"), None, "W")
+    >>> out.to_dict("list"), later.tolist()
+    ({'frequency': [1.0], 'recency': [1.0], 'T': [2.0]}, [2])
+    """
+    with_amount = "amount" in frame.columns
+    # one purchase per customer and day (amounts summed); sorted by customer, then day
+    per_day = frame.groupby(["customer", "day"], sort=True)
+    days = (per_day["amount"].sum() if with_amount else per_day.size()).reset_index()
+    in_cal = (days["day"] <= cal_end).to_numpy()
+    cal = days[in_cal]
+    g = cal.groupby("customer", sort=True)
+    first = g["day"].min()
+    scale = UNIT_DAYS[unit]
+    day = pd.Timedelta(days=1)
+    out = pd.DataFrame(index=first.index)
+    out["frequency"] = (g["day"].size() - 1).astype(float)
+    out["recency"] = ((g["day"].max() - first) / day).to_numpy(dtype=float) / scale
+    out["T"] = ((cal_end - first) / day).to_numpy(dtype=float) / scale
+    if with_amount:
+        repeat_total = g["amount"].sum() - g["amount"].first()
+        out["monetary_value"] = (repeat_total / out["frequency"].clip(lower=1)).where(out["frequency"] > 0, 0.0)
+
+    all_customers = days["customer"].unique()
+    later = pd.Index(all_customers).difference(out.index) if len(all_customers) > len(out) else pd.Index([])
+
+    if obs_end is not None:
+        hold = days[(~in_cal) & (days["day"] <= obs_end).to_numpy()]
+        hold = hold[hold["customer"].isin(out.index)]
+        hg = hold.groupby("customer")
+        out["frequency_holdout"] = hg["day"].size().reindex(out.index, fill_value=0).astype(float)
+        if with_amount:
+            out["monetary_value_holdout"] = hg["amount"].mean().reindex(out.index, fill_value=0.0)
+        out["duration_holdout"] = ((obs_end - cal_end) / day) / scale
+
+    return out, later

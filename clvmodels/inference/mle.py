@@ -27,7 +27,7 @@ from clvmodels import backend
 from clvmodels.errors import ConvergenceError, ConvergenceWarning
 from clvmodels.models.spec import ModelSpec
 
-__all__ = ["MLEResult", "fit_mle", "loglik_and_grad"]
+__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales"]
 
 _COMPILED: dict[str, object] = {}
 #: Above this many distinct rows the quasi-Newton phase runs on a random subset of _SUBSET rows.
@@ -93,12 +93,13 @@ class _Ridge:
         )
 
 
-def _lbfgs(objective, theta0, options, callback=None):
+def _lbfgs(objective, theta0, options, callback=None, bounds=None):
     """L-BFGS-B with one BLAS thread: on a handful of parameters BLAS threads only add
     synchronisation, which on a busy machine cost ~5 ms per iteration (scipy 1.18, OpenBLAS)."""
     limit = threadpool_limits(limits=1, user_api="blas") if threadpool_limits else contextlib.nullcontext()
     with limit:
-        return optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B", options=options, callback=callback)
+        return optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B", options=options, callback=callback,
+                                 bounds=bounds)
 
 
 @dataclass
@@ -208,6 +209,44 @@ def _unidentified(spec: ModelSpec, data: Mapping[str, np.ndarray], weights: np.n
     return None
 
 
+def penalty_scales(spec: ModelSpec, data: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Factor each parameter is multiplied by inside the L2 penalty: ``1 / max(T)`` for parameters
+    measured in the time unit (:attr:`~clvmodels.models.spec.Param.time_scale`), 1 otherwise.
+
+    This is lifetimes' convention (it fits in time scaled so that the longest ``T`` is 1 and
+    penalizes the parameters of that scale); it makes the penalty independent of the unit the
+    summary is in.
+
+    Examples
+    --------
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> penalty_scales(SPEC, {"T": np.array([10.0, 40.0])}).tolist()
+    [1.0, 0.025, 1.0, 1.0]
+    """
+    t_max = float(np.max(data["T"])) if "T" in data and len(data["T"]) else 1.0
+    return np.array([1.0 / t_max if p.time_scale and t_max > 0 else 1.0 for p in spec.params])
+
+
+def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float):
+    """The L2 penalty ``coef * sum((scale_i * value_i)**2)`` at the unconstrained ``theta``, with its
+    gradient and the diagonal of its Hessian with respect to ``theta``.
+
+    Examples
+    --------
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> value, grad, hess = penalty(SPEC, np.zeros(3), np.ones(3), 0.1)
+    >>> round(value, 6), grad.round(6).tolist()
+    (0.3, [0.2, 0.2, 0.2])
+    """
+    values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
+    d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
+    # second derivative of value(theta): exp'' = exp; logistic'' = v' (1 - 2 v)
+    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    s2 = scales ** 2
+    return (float(coef * np.sum(s2 * values ** 2)), 2.0 * coef * s2 * values * d1,
+            2.0 * coef * s2 * (d1 ** 2 + values * d2))
+
+
 def fit_mle(
     spec: ModelSpec,
     data: Mapping[str, np.ndarray],
@@ -216,8 +255,10 @@ def fit_mle(
     init: Mapping[str, float] | None = None,
     maxiter: int = 2000,
     gtol: float = 1e-7,
+    penalizer: float = 0.0,
+    lower: Mapping[str, float] | None = None,
 ) -> MLEResult:
-    """Maximise the weighted log-likelihood of ``spec`` on ``data``.
+    """Maximise the weighted log-likelihood of ``spec`` on ``data``, optionally L2-penalized or bounded.
 
     Parameters
     ----------
@@ -234,6 +275,18 @@ def fit_mle(
     gtol : float
         Convergence tolerance on the largest gradient component of the mean log-likelihood
         per customer (scale-free across data sizes).
+    penalizer : float
+        Coefficient ``c`` of an L2 penalty: the objective minimised is the negative mean
+        log-likelihood per customer plus ``c * sum(v**2)`` over the parameters ``v``, those
+        measured in the time unit divided by the largest ``T`` first (:func:`penalty_scales`).
+        This is lifetimes' ``penalizer_coef`` for BG/NBD, MBG/NBD, BG/BB and Gamma-Gamma;
+        lifetimes' Pareto/NBD divides the log-likelihood by the mean weight instead of the
+        total, so its ``penalizer_coef`` equals ``c`` times the number of summary rows. The
+        reported ``loglik`` is the unpenalized log-likelihood at the penalized estimate, and
+        the covariance is the inverse Hessian of the penalized objective.
+    lower : mapping, optional
+        Lower bounds on the natural scale for some parameters (``{"q": 1.0}``); an estimate on
+        its bound is held there, with zero variance.
 
     Returns
     -------
@@ -264,13 +317,43 @@ def fit_mle(
     total_w = float(weights.sum())
     init = dict(init or {})
     theta0 = np.array([float(p.to_unconstrained(init.get(p.name, p.init))) for p in spec.params])
+    coef = float(penalizer)
+    scales = penalty_scales(spec, data)
+    lower = dict(lower or {})
+    unknown = sorted(set(lower) - set(spec.param_names))
+    if unknown:
+        raise ValueError(f"{spec.title} has no parameter {', '.join(map(repr, unknown))} to bound; "
+                         f"its parameters are {', '.join(spec.param_names)}.")
+    # bounds on the unconstrained scale (-inf: none); a start below a bound moves onto it
+    floor = np.array([float(p.to_unconstrained(lower[p.name])) if p.name in lower else -np.inf for p in spec.params])
+    theta0 = np.maximum(theta0, floor)
+    bounds = [(None if np.isinf(lo) else lo, None) for lo in floor] if lower else None
+
+    def penalized(theta, ll, g, w):
+        # the one objective: negative mean log-likelihood per customer plus the L2 penalty
+        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(theta)
+        f, grad = -ll / w, -g / w
+        if coef:
+            pen, pen_g, _ = penalty(spec, theta, scales, coef)
+            f, grad = f + pen, grad + pen_g
+        return f, grad
 
     def objective(theta):
         with np.errstate(all="ignore"):
             ll, g = loglik_and_grad(spec, theta, data, weights)
-        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros_like(theta)
-        return -ll / total_w, -g / total_w
+        return penalized(theta, ll, g, total_w)
+
+    def mean_hessian(theta, rows, w):
+        # Hessian of the penalized objective of `rows` (mean per customer)
+        hess = -_hessian(spec, theta, rows, w) / w.sum()
+        if coef:
+            hess = hess + np.diag(penalty(spec, theta, scales, coef)[2])
+        return hess
+
+    def projected(theta, g):
+        # the gradient with the components that push a parameter below its bound removed
+        return np.where((theta <= floor + 1e-12) & (g > 0), 0.0, g)
 
     f0, _ = objective(theta0)
     if not np.isfinite(f0):
@@ -296,19 +379,17 @@ def fit_mle(
         def sub_objective(theta):
             with np.errstate(all="ignore"):
                 ll, g = loglik_and_grad(spec, theta, sub_data, sub_w)
-            if not np.isfinite(ll) or not np.all(np.isfinite(g)):
-                return np.inf, np.zeros_like(theta)
-            return -ll / sub_w.sum(), -g / sub_w.sum()
+            return penalized(theta, ll, g, float(sub_w.sum()))
 
         ridge = _Ridge(float(sub_w.sum()))
-        res = _lbfgs(sub_objective, theta0, lbfgs_options, ridge)
+        res = _lbfgs(sub_objective, theta0, lbfgs_options, ridge, bounds)
         message = f"warm start on {_SUBSET:,} of {len(weights):,} rows: {res.message}; then Newton on all rows"
         # the subset's Hessian is close to the full one: the first Newton steps use it
-        hess = -_hessian(spec, res.x, sub_data, sub_w) / sub_w.sum()
+        hess = mean_hessian(res.x, sub_data, sub_w)
         hess = hess if np.all(np.isfinite(hess)) else None
     else:
         ridge = _Ridge(total_w)
-        res = _lbfgs(objective, theta0, lbfgs_options, ridge)
+        res = _lbfgs(objective, theta0, lbfgs_options, ridge, bounds)
         message, hess = str(res.message), None
     theta, n_iter = res.x, int(res.nit)
     f, g = objective(theta)
@@ -320,21 +401,26 @@ def fit_mle(
     # Hessian (2 k gradient evaluations) is kept while each step cuts the gradient fourfold.
     fresh = False
     for _ in range(0 if ridge.runaway is not None else 30):
-        g_max = np.max(np.abs(g))
+        pg = projected(theta, g)
+        g_max = np.max(np.abs(pg))
         if g_max < gtol * 1e-3:
             break
         if hess is None:
-            hess, fresh = -_hessian(spec, theta, data, weights) / total_w, True
+            hess, fresh = mean_hessian(theta, data, weights), True
+        # Newton on the parameters not held at a bound (all of them without bounds)
+        free = ~((theta <= floor + 1e-12) & (g > 0))
+        step = np.zeros_like(theta)
         try:
-            step = np.linalg.solve(hess, g)
+            step[free] = np.linalg.solve(hess[np.ix_(free, free)], pg[free])
         except np.linalg.LinAlgError:
             break
         t, accepted = 1.0, False
         while t > 1e-4:
-            f_new, g_new = objective(theta - t * step)
+            trial = np.maximum(theta - t * step, floor)
+            f_new, g_new = objective(trial)
             # near the optimum a Newton step lowers f by less than its rounding error (f is a
             # mean over many rows): there a smaller gradient is the evidence of progress
-            if f_new <= f or (f_new - f <= 1e-13 * abs(f) and np.max(np.abs(g_new)) < g_max):
+            if f_new <= f or (f_new - f <= 1e-13 * abs(f) and np.max(np.abs(projected(trial, g_new))) < g_max):
                 accepted = True
                 break
             if g_max < gtol:  # converged to tolerance; f no longer falls above rounding noise
@@ -345,20 +431,28 @@ def fit_mle(
                 break
             hess = None  # the kept Hessian is stale: recompute it and retry
             continue
-        theta, f, g = theta - t * step, f_new, g_new
+        theta, f, g = trial, f_new, g_new
         n_iter += 1
-        if np.max(np.abs(g)) > 0.25 * g_max:
+        if np.max(np.abs(projected(theta, g))) > 0.25 * g_max:
             hess = None
         fresh = False
-    grad_norm = float(np.max(np.abs(g))) if np.isfinite(f) else float("inf")
+    pg = projected(theta, g)
+    grad_norm = float(np.max(np.abs(pg))) if np.isfinite(f) else float("inf")
     hess = -_hessian(spec, theta, data, weights)
-    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    if coef:
+        hess = hess + total_w * np.diag(penalty(spec, theta, scales, coef)[2])
+    # a parameter held at its bound is fixed: the curvature and covariance are those of the others
+    free = ~((theta <= floor + 1e-12) & (g > 0))
+    sub = hess[np.ix_(free, free)]
+    eig = np.linalg.eigvalsh(sub) if np.all(np.isfinite(sub)) else np.array([np.nan])
     positive_definite = bool(np.all(eig > 0))
     converged = bool(np.isfinite(f) and grad_norm < gtol and positive_definite and ridge.runaway is None)
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     jac = np.array([float(p.jacobian(values[i])) for i, p in enumerate(spec.params)])
     if positive_definite:
-        cov = jac[:, None] * np.linalg.inv(hess) * jac[None, :]
+        inv = np.zeros_like(hess)
+        inv[np.ix_(free, free)] = np.linalg.inv(sub)
+        cov = jac[:, None] * inv * jac[None, :]
         # symmetrise last: (J_i C_ij) J_j and (J_j C_ji) J_i differ in the last bit otherwise
         cov = 0.5 * (cov + cov.T)
     else:
@@ -369,18 +463,21 @@ def fit_mle(
             reasons.append(f"the gradient is not zero (largest component {grad_norm:.2e} per customer)")
         if not positive_definite:
             reasons.append("the Hessian is not positive definite, so no standard errors")
+        advice = "" if coef else ", a penalizer (fit(..., penalizer=0.01))"
         warnings.warn(
             f"{spec.title} maximum likelihood did not converge: {'; '.join(reasons)}. "
             f"Estimates {dict(zip(spec.param_names, np.round(values, 6).tolist()))}. Try other starting "
-            f"values (fit(..., init={{...}})), a coarser time unit, or check that the data carry "
+            f"values (fit(..., init={{...}})), a coarser time unit{advice}, or check that the data carry "
             f"information on every parameter (e.g. enough repeat buyers).",
             ConvergenceWarning,
             stacklevel=3,
         )
+    # the log-likelihood itself, without the penalty
+    loglik = -f * total_w if not coef else loglik_and_grad(spec, theta, data, weights)[0]
     return MLEResult(
         params=dict(zip(spec.param_names, values.tolist())),
         cov=cov,
-        loglik=-f * total_w,
+        loglik=loglik,
         converged=converged,
         n_iter=n_iter,
         grad_norm=grad_norm,

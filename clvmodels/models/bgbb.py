@@ -39,9 +39,11 @@ def _col(xp, v):
     return xp.asarray(v)[..., None]
 
 
-def _log_alive_term(xp, alpha, beta, gamma, delta, x, n):
-    # B(a+x, b+n-x)/B(a,b) * B(g, d+n)/B(g,d): transacted x times in n opportunities, alive throughout
-    return xp.betaln(alpha + x, beta + n - x) - xp.betaln(alpha, beta) + xp.betaln(gamma, delta + n) - xp.betaln(gamma, delta)
+def _log_alive_term(xp, alpha, beta, gamma, delta, x, n, ahead=0.0):
+    # B(a+x, b+n-x)/B(a,b) * B(g, d+n+m)/B(g,d): transacted x times in n opportunities and alive
+    # throughout them and the next m = `ahead` (E[(1-theta)^(n+m)]); m = 0 is the likelihood's term
+    return (xp.betaln(alpha + x, beta + n - x) - xp.betaln(alpha, beta)
+            + xp.betaln(gamma, delta + n + ahead) - xp.betaln(gamma, delta))
 
 
 def loglik(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods):
@@ -75,11 +77,17 @@ def loglik(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods):
     return xp.logaddexp(first, xp.logsumexp(terms, axis=-1))
 
 
-def probability_alive(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods):
-    r"""P(alive at opportunity n + 1 | x, t_x, n), equation (11) of [1]_.
+def probability_alive(xp, alpha, beta, gamma, delta, *, frequency, recency, n_periods, periods_ahead=1.0):
+    r"""P(alive at opportunity n + m | x, t_x, n), equation (11) of [1]_ for m = 1.
 
-    .. math:: P(\text{alive}) = \frac{B(\alpha+x, \beta+n-x)}{B(\alpha,\beta)}
-              \frac{B(\gamma, \delta+n+1)}{B(\gamma,\delta)} \Big/ L
+    .. math:: P(\text{alive at } n+m) = \frac{B(\alpha+x, \beta+n-x)}{B(\alpha,\beta)}
+              \frac{B(\gamma, \delta+n+m)}{B(\gamma,\delta)} \Big/ L
+
+    Dying happens at the start of an opportunity, so alive at :math:`n + m` means surviving
+    the next :math:`m` starts: :math:`E[(1-\theta)^m]` under the posterior of
+    :math:`\theta` given the history. ``periods_ahead`` is :math:`m` (lifetimes'
+    ``m_periods_in_future``); m = 0 is the probability of having been alive through
+    opportunity :math:`n`. The numerator is the likelihood's own first term (at m = 0).
 
     Examples
     --------
@@ -87,9 +95,12 @@ def probability_alive(xp, alpha, beta, gamma, delta, *, frequency, recency, n_pe
     >>> round(float(probability_alive(backend.numpy, 1.204, 0.750, 0.657, 2.783,
     ...                               frequency=6, recency=6, n_periods=6)), 4)
     0.9304
+    >>> round(float(probability_alive(backend.numpy, 1.204, 0.750, 0.657, 2.783,
+    ...                               frequency=6, recency=6, n_periods=6, periods_ahead=5)), 4)
+    0.7403
     """
     x, n = frequency, n_periods
-    log_num = _log_alive_term(xp, alpha, beta, gamma, delta, x, n) - xp.betaln(gamma, delta + n) + xp.betaln(gamma, delta + n + 1.0)
+    log_num = _log_alive_term(xp, alpha, beta, gamma, delta, x, n, ahead=periods_ahead)
     return xp.exp(log_num - loglik(xp, alpha, beta, gamma, delta, frequency=frequency, recency=recency, n_periods=n_periods))
 
 

@@ -344,7 +344,7 @@ SPEC = ModelSpec(
     title="BG/NBD",
     params=(
         Param("r", symbol="r", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
-        Param("alpha", symbol=r"\alpha", prior=("LogNormal", {"mu": 2.0, "sigma": 2.5})),
+        Param("alpha", symbol=r"\alpha", prior=("LogNormal", {"mu": 2.0, "sigma": 2.5}), time_scale=True),
         Param("a", symbol="a", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
         Param("b", symbol="b", prior=("LogNormal", {"mu": 0.0, "sigma": 1.5})),
     ),

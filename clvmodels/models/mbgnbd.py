@@ -219,7 +219,7 @@ SPEC = ModelSpec(
     title="MBG/NBD",
     params=(
         Param("r", symbol="r", prior=("Weibull", {"alpha": 2.0, "beta": 1.0})),
-        Param("alpha", symbol=r"\alpha", prior=("Weibull", {"alpha": 2.0, "beta": 10.0})),
+        Param("alpha", symbol=r"\alpha", prior=("Weibull", {"alpha": 2.0, "beta": 10.0}), time_scale=True),
         Param("a", symbol="a", prior=("HalfNormal", {"sigma": 10.0})),
         Param("b", symbol="b", prior=("HalfNormal", {"sigma": 10.0})),
     ),

@@ -343,9 +343,9 @@ SPEC = ModelSpec(
     title="Pareto/NBD",
     params=(
         Param("r", symbol="r", prior=("Weibull", {"alpha": 2.0, "beta": 1.0})),
-        Param("alpha", symbol=r"\alpha", prior=("Weibull", {"alpha": 2.0, "beta": 10.0})),
+        Param("alpha", symbol=r"\alpha", prior=("Weibull", {"alpha": 2.0, "beta": 10.0}), time_scale=True),
         Param("s", symbol="s", prior=("Weibull", {"alpha": 2.0, "beta": 1.0})),
-        Param("beta", symbol=r"\beta", prior=("Weibull", {"alpha": 2.0, "beta": 10.0})),
+        Param("beta", symbol=r"\beta", prior=("Weibull", {"alpha": 2.0, "beta": 10.0}), time_scale=True),
     ),
     data=RFM_FIELDS,
     loglik=loglik,

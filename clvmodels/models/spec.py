@@ -45,6 +45,10 @@ class Param:
         Default prior as ``(pymc distribution name, keyword arguments)``.
     init : float
         Starting value for maximum likelihood.
+    time_scale : bool
+        The parameter is measured in the summary's time unit (the scale of a gamma-distributed
+        rate, such as BG/NBD's ``alpha``): a penalized fit expresses it in units of the longest
+        observation time, so that the penalty does not depend on the time unit.
     """
 
     name: str
@@ -52,6 +56,7 @@ class Param:
     symbol: str = ""
     prior: tuple[str, Mapping[str, float]] = ("HalfNormal", {"sigma": 10.0})
     init: float = 1.0
+    time_scale: bool = False
 
     def to_unconstrained(self, value):
         """Map a value in the support to the real line (log or logit)."""
