@@ -67,12 +67,10 @@ def messy_export(n_customers: int = 300, seed: int = 7) -> pd.DataFrame:
             invoice += 1
             ts = START + pd.Timedelta(days=int(d), minutes=int(rng.integers(0, 600)))
             for _ in range(int(rng.integers(1, 4))):
-                while True:
-                    qty, price = 1 + int(rng.integers(0, 6) * basket), float(rng.choice(prices))
-                    cents = round(qty * price * 100)
-                    if cents not in used:
-                        used.add(cents)
-                        break
+                qty, price = 1 + int(rng.integers(0, 6) * basket), float(rng.choice(prices))
+                while round(qty * price * 100) in used:  # a larger quantity always ends the search
+                    qty += 1
+                used.add(round(qty * price * 100))
                 add(str(invoice), customer, ts, qty, price, "purchase", written)
         # some customers cancel one line of a past order on a later invoice (a day to a month later)
         if i % 7 == 3:
@@ -84,7 +82,8 @@ def messy_export(n_customers: int = 300, seed: int = 7) -> pd.DataFrame:
         # and some return part of a line: no purchase of that amount, so the purchase stays
         if i % 11 == 5:
             line = next((r for r in rows if r["_customer"] == customer and r["_kind"] == "purchase"), None)
-            if line is not None and line["Quantity"] > 1:
+            # (only when no purchase of one unit at that price exists: that purchase would be the one cancelled)
+            if line is not None and line["Quantity"] > 1 and round(line["UnitPrice"] * 100) not in used:
                 invoice += 1
                 add(f"C{invoice}", customer, line["_ts"] + pd.Timedelta(hours=2), -1, line["UnitPrice"],
                     "unmatched", written)
