@@ -52,8 +52,9 @@ def _draws(fit, max_draws: int | None) -> tuple[dict[str, np.ndarray], int]:
     return {k: v[:, None] if v.ndim == 1 else v for k, v in flat.items()}, n
 
 
-def _pmf_block(fn, theta, n_draws: int, rows: dict[str, np.ndarray], t: float, max_n: int) -> np.ndarray:
-    """Mixed pmf of one block of distinct rows: rows x (N + 1), N where every row's tail is < TAIL_MASS.
+def _pmf_block(fn, theta, n_draws: int, rows: dict[str, np.ndarray], t: float, max_n: int,
+               tail_mass: float = TAIL_MASS) -> np.ndarray:
+    """Mixed pmf of one block of distinct rows: rows x (N + 1), N where every row's tail is < ``tail_mass``.
 
     Only the rows whose tail is still too heavy are evaluated at the next n, so a block of
     mostly light buyers costs little even when one customer needs hundreds of terms.
@@ -68,7 +69,7 @@ def _pmf_block(fn, theta, n_draws: int, rows: dict[str, np.ndarray], t: float, m
         column[active] = values
         columns.append(column)
         total[active] += values
-        active = active[1.0 - total[active] >= TAIL_MASS]
+        active = active[1.0 - total[active] >= tail_mass]
         if active.size == 0:
             break
     pmf = np.column_stack(columns)
@@ -89,9 +90,9 @@ def _transaction_inputs(model, data, t, max_n, max_draws):
         )
     fit = model._require_fit()
     t = check_number("t", t, low=0, where="predictive_interval")
-    max_n = int(check_number("max_n", max_n, low=1, where="predictive_interval"))
+    max_n = int(check_number("max_n", max_n, low=1, integer=True, where="predictive_interval"))
     if max_draws is not None:
-        max_draws = int(check_number("max_draws", max_draws, low=1, where="predictive_interval"))
+        max_draws = int(check_number("max_draws", max_draws, low=1, integer=True, where="predictive_interval"))
     index, arrays = model._validated(data, for_fit=False)
     fn = model._prediction("conditional_probability_of_purchases", "customer")
     theta, n_draws = _draws(fit, max_draws)
@@ -99,12 +100,12 @@ def _transaction_inputs(model, data, t, max_n, max_draws):
 
 
 def purchase_pmf(model, data: pd.DataFrame, t: float, *, max_n: int = 10_000,
-                 max_draws: int | None = 1000) -> pd.DataFrame:
+                 max_draws: int | None = 1000, tail_mass: float = TAIL_MASS) -> pd.DataFrame:
     r"""Each customer's predictive distribution of the number of purchases in the next ``t``.
 
     :math:`P(Y(t) = n \mid \text{history})` for :math:`n = 0, 1, \dots, N`, where :math:`N` is the
-    first count beyond which less than :data:`TAIL_MASS` (1e-6) of the probability is left for
-    every customer. From a posterior (or :meth:`~clvmodels.estimators.CLVModel.sample_asymptotic`
+    first count beyond which less than ``tail_mass`` (default :data:`TAIL_MASS`, 1e-6) of the
+    probability is left for every customer. From a posterior (or :meth:`~clvmodels.estimators.CLVModel.sample_asymptotic`
     of a maximum-likelihood fit) the pmf is averaged over the parameter draws, so parameter
     uncertainty is included; from a point fit the parameters are taken as known.
 
@@ -121,6 +122,8 @@ def purchase_pmf(model, data: pd.DataFrame, t: float, *, max_n: int = 10_000,
         the mass missing (the rows then sum to less than 1).
     max_draws : int or None
         Posterior draws used, thinned evenly (None: all).
+    tail_mass : float
+        Probability left beyond the last count, in (0, 1).
 
     Returns
     -------
@@ -139,9 +142,10 @@ def purchase_pmf(model, data: pd.DataFrame, t: float, *, max_n: int = 10_000,
     True
     """
     fit, t, max_n, index, arrays, fn, theta, n_draws = _transaction_inputs(model, data, t, max_n, max_draws)
+    tail_mass = check_number("tail_mass", tail_mass, low=0, low_open=True, high=1, high_open=True, where="purchase_pmf")
     unique, _, inverse = compress(arrays)
     n_unique = len(next(iter(unique.values())))
-    blocks = [(sl, _pmf_block(fn, theta, n_draws, {k: v[sl] for k, v in unique.items()}, t, max_n))
+    blocks = [(sl, _pmf_block(fn, theta, n_draws, {k: v[sl] for k, v in unique.items()}, t, max_n, tail_mass))
               for sl in predict.row_slices(n_unique, n_draws)]
     width = max(b.shape[1] for _, b in blocks) if blocks else 1
     pmf = np.zeros((n_unique, width))
@@ -279,7 +283,7 @@ def predictive_interval(
     out = {name: np.empty(n_unique) for name in ("purchases_lower", "purchases_upper", "purchases_coverage")}
     spend = None
     if spend_model is not None:
-        n_sims = int(check_number("n_sims", n_sims, low=1, where="predictive_interval"))
+        n_sims = int(check_number("n_sims", n_sims, low=1, integer=True, where="predictive_interval"))
         spend = _spend_inputs(spend_model, data, len(index))
         rng = np.random.default_rng(random_seed)
         value_lower, value_upper, value_mean = (np.empty(len(index)) for _ in range(3))
