@@ -100,7 +100,7 @@ def _transaction_inputs(model, data, t, max_n, max_draws):
 
 
 def purchase_pmf(model, data: pd.DataFrame, t: float, *, max_n: int = 10_000,
-                 max_draws: int | None = 1000, tail_mass: float = TAIL_MASS) -> pd.DataFrame:
+                 max_draws: int | None = 250, tail_mass: float = TAIL_MASS) -> pd.DataFrame:
     r"""Each customer's predictive distribution of the number of purchases in the next ``t``.
 
     :math:`P(Y(t) = n \mid \text{history})` for :math:`n = 0, 1, \dots, N`, where :math:`N` is the
@@ -192,7 +192,7 @@ def predictive_interval(
     spend_model=None,
     n_sims: int = 4000,
     max_n: int = 10_000,
-    max_draws: int | None = 1000,
+    max_draws: int | None = 250,
     random_seed: int | None = None,
 ) -> pd.DataFrame:
     r"""Per customer: the interval of the *realised* purchases (and value) in the next ``t``.
