@@ -73,11 +73,21 @@ def _pmf_block(fn, theta, n_draws: int, rows: dict[str, np.ndarray], t: float, m
         if active.size == 0:
             break
     pmf = np.column_stack(columns)
-    if np.isnan(pmf).any():
+    if active.size:
+        warnings.warn(
+            f"For {active.size} distinct customer history(ies) the purchase probabilities up to max_n={max_n} sum to "
+            f"{total[active].min():.6g} < 1 - {tail_mass:g}: either the customers buy that often (pass a larger max_n) "
+            f"or the model's formula loses digits at some parameter draws (extreme draws of a poorly identified fit). "
+            f"The missing mass is left out of the intervals.", UserWarning, stacklevel=3,
+        )
+    # a probability outside [0, 1] or a total above 1 means the formula lost its digits (seen
+    # for BG/NBD at asymptotic draws with a, b > 1e16); an interval read from it would be wrong
+    if not (np.all(pmf >= -1e-9) and np.all(pmf <= 1.0 + 1e-9) and np.all(pmf.sum(axis=1) <= 1.0 + 1e-6)):
         raise FloatingPointError(
-            "The conditional purchase probabilities are not numbers (NaN) for some customers: the parameters or the "
-            "data are outside the range where the model's formula can be evaluated; please report this with the "
-            "fit's parameters."
+            "The conditional purchase probabilities are not valid probabilities (NaN, negative, or summing to more "
+            "than 1) for some customers: at some parameter draws the model's formula cannot be evaluated accurately "
+            "(for example draws of a, b above 1e16, which the asymptotic normal of a poorly identified fit gives). "
+            "Use the point fit, a posterior from sample(...), or more data."
         )
     return pmf
 

@@ -151,13 +151,13 @@ def test_interval_is_equal_tailed_and_its_coverage_is_the_pmf_mass_inside(name):
         assert pmf[i, hi:].sum() > 0.05 - 1e-6 or hi == 0
 
 
-def test_on_cdnow_predictive_interval_is_wider_than_the_hdi_of_the_expectation_and_posterior_widens_it():
+def test_on_cdnow_the_predictive_interval_is_much_wider_than_the_hdi_of_the_expectation():
     s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
                         calibration_end="1997-09-30")
     bg = clv.BetaGeo().fit(s)
     point = predictive_interval(bg, s, t=39, prob=0.9)
-    draws = bg.sample_asymptotic(400, random_seed=0)
-    post = predictive_interval(draws, s, t=39, prob=0.9)
+    post = predictive_interval(bg.sample_asymptotic(400, random_seed=0), s, t=39, prob=0.9)
+    assert "expectation_hdi_lower" not in point.columns
     # the expectation is uncertain by a fraction of a purchase; the realised count by several
     hdi_width = post["expectation_hdi_upper"] - post["expectation_hdi_lower"]
     frequent = s["frequency"] >= 3
@@ -166,13 +166,40 @@ def test_on_cdnow_predictive_interval_is_wider_than_the_hdi_of_the_expectation_a
     missed = point["purchases_upper"] < point["expected_purchases"]
     pmf0 = purchase_pmf(bg, s[missed], t=39)[0] if missed.any() else pd.Series(dtype=float)
     assert (pmf0 >= 0.95).all()
-    width_point = point["purchases_upper"] - point["purchases_lower"]
-    width_post = post["purchases_upper"] - post["purchases_lower"]
-    # mixing over parameter draws fattens the tails: never narrower by more than a count,
-    # wider for the frequent buyers whose parameters matter most
-    assert (width_post >= width_point - 1).all()
-    assert width_post.sum() > width_point.sum()
-    assert "expectation_hdi_lower" not in point.columns
+    # 2,357 customers pin the parameters down: the draws move an end by at most one purchase
+    assert (post["purchases_upper"] - point["purchases_upper"]).abs().max() <= 1
+
+
+def test_posterior_pmf_is_the_average_of_the_point_pmfs_at_its_draws():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    small = s.iloc[:150]  # few customers: uncertain parameters
+    bg = clv.BetaGeo().fit(small)
+    draws = bg.sample_asymptotic(40, random_seed=4)
+    rows = s[s["frequency"] >= 4].iloc[:6]
+    mixed = purchase_pmf(draws, rows, t=39, max_draws=None)
+    flat = {k: v.reshape(-1) for k, v in draws.fit_.draws().items()}
+    singles = [purchase_pmf(clv.BetaGeo.from_params({k: float(v[i]) for k, v in flat.items()}, unit="W"), rows, t=39)
+               for i in range(40)]
+    width = max(mixed.shape[1], *(p.shape[1] for p in singles))
+    average = sum(p.reindex(columns=range(width), fill_value=0.0).to_numpy() for p in singles) / 40
+    np.testing.assert_allclose(mixed.reindex(columns=range(width), fill_value=0.0).to_numpy(), average, atol=1e-6)
+    # law of total variance: the mixture's variance is the draws' mean variance plus the
+    # variance of their means, so mixing over draws can only add spread to the average draw
+    k = np.arange(width)
+    mix = mixed.reindex(columns=range(width), fill_value=0.0).to_numpy()
+    var_mix = (mix * k**2).sum(axis=1) - (mix * k).sum(axis=1) ** 2
+    means = np.array([(p.reindex(columns=range(width), fill_value=0.0).to_numpy() * k).sum(axis=1) for p in singles])
+    var_each = np.array([(p.reindex(columns=range(width), fill_value=0.0).to_numpy() * k**2).sum(axis=1) for p in singles]) - means**2
+    np.testing.assert_allclose(var_mix, var_each.mean(axis=0) + means.var(axis=0), rtol=1e-4)
+    assert (means.var(axis=0) > 0).all()
+
+
+def test_extreme_draws_where_the_pmf_loses_its_digits_are_refused_not_averaged():
+    s = pd.DataFrame({"frequency": [5.0], "recency": [24.43], "T": [38.86]})
+    bad = clv.BetaGeo.from_params(r=0.3119, alpha=10.31, a=8.84e16, b=2.15e17, unit="W")
+    with pytest.raises(FloatingPointError, match="not valid probabilities"):
+        predictive_interval(bad, s, t=39)
 
 
 def test_posterior_value_path_and_block_processing_agree_with_one_block(monkeypatch):
