@@ -238,3 +238,28 @@ def test_upper_end_beyond_max_n_is_inf_with_a_warning():
     with pytest.warns(UserWarning, match="max_n"):
         pi = predictive_interval(bg, s, t=39, max_n=3)
     assert np.isinf(pi["purchases_upper"].iloc[0])
+
+
+def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
+    from typer.testing import CliRunner
+
+    from clvmodels.cli import app
+
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--horizon", "9", "--horizon-unit", "M",
+                                      "--predictive-interval", "0.8", "--seed", "1", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not of their expectation" in result.output
+    scores = pd.read_csv(out, index_col=0)
+    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+        assert col in scores.columns
+    # the same numbers as the API at the horizon in model units the scores used
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    t_model = clv.units.period_edges(9, "M", "W", start=s.attrs["calibration_end"])[-1]
+    api = predictive_interval(clv.BetaGeo().fit(s), s, t=float(t_model), prob=0.8)
+    np.testing.assert_array_equal(scores["purchases_upper"].sort_index().to_numpy(),
+                                  api["purchases_upper"].sort_index().to_numpy())
+    assert (scores["purchases_coverage"] >= 0.8).all()
+    bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
+    assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
