@@ -39,6 +39,10 @@ __all__ = ["purchase_pmf", "predictive_interval", "TAIL_MASS"]
 
 #: The conditional pmf is summed over n = 0, 1, ... until the mass left beyond is below this.
 TAIL_MASS = 1e-6
+#: A block's pmf holds (rows x counts) numbers besides the draws x rows evaluations: rows are
+#: taken this many times fewer than the prediction engine's blocks, so a block of a point fit
+#: with a few hundred counts stays in tens of MB.
+_PMF_ROW_FACTOR = 32
 
 
 def _draws(fit, max_draws: int | None) -> tuple[dict[str, np.ndarray], int]:
@@ -156,7 +160,7 @@ def purchase_pmf(model, data: pd.DataFrame, t: float, *, max_n: int = 10_000,
     unique, _, inverse = compress(arrays)
     n_unique = len(next(iter(unique.values())))
     blocks = [(sl, _pmf_block(fn, theta, n_draws, {k: v[sl] for k, v in unique.items()}, t, max_n, tail_mass))
-              for sl in predict.row_slices(n_unique, n_draws)]
+              for sl in predict.row_slices(n_unique, n_draws, predict.CHUNK_BYTES, _PMF_ROW_FACTOR)]
     width = max(b.shape[1] for _, b in blocks) if blocks else 1
     pmf = np.zeros((n_unique, width))
     for sl, block in blocks:
@@ -184,7 +188,7 @@ def _equal_tailed(cdf: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray,
     return lower.astype(float), np.where(reached, upper, np.inf), coverage
 
 
-def _spend_inputs(spend_model, data, n_customers):
+def _spend_inputs(spend_model, data):
     if not isinstance(spend_model, SpendModel):
         raise TypeError(f"The 'spend_model' parameter must be a fitted GammaGamma model. Got {type(spend_model).__name__} instead.")
     fit = spend_model._require_fit()
@@ -294,14 +298,14 @@ def predictive_interval(
     spend = None
     if spend_model is not None:
         n_sims = int(check_number("n_sims", n_sims, low=1, integer=True, where="predictive_interval"))
-        spend = _spend_inputs(spend_model, data, len(index))
+        spend = _spend_inputs(spend_model, data)
         rng = np.random.default_rng(random_seed)
         value_lower, value_upper, value_mean = (np.empty(len(index)) for _ in range(3))
         # customers grouped by their distinct (x, t_x, T) row, so a block of distinct rows has
         # a contiguous range of customers and its pmf is built once and dropped after use
         order = np.argsort(inverse, kind="stable")
         starts = np.searchsorted(inverse[order], np.arange(n_unique + 1))
-    for sl in predict.row_slices(n_unique, n_draws):
+    for sl in predict.row_slices(n_unique, n_draws, predict.CHUNK_BYTES, _PMF_ROW_FACTOR):
         pmf = _pmf_block(fn, theta, n_draws, {k: v[sl] for k, v in unique.items()}, t, max_n)
         cdf = np.cumsum(pmf, axis=1)
         lo, hi, cov = _equal_tailed(cdf, prob)
