@@ -263,3 +263,29 @@ def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
     assert (scores["purchases_coverage"] >= 0.8).all()
     bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
     assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
+
+
+def test_pareto_nbd_interval_achieves_its_stated_coverage_on_independently_simulated_customers():
+    # Schmittlein, Morrison & Colombo (1987): purchases Poisson(lambda) while alive, lifetime
+    # Exponential(mu); lambda ~ Gamma(r, rate alpha), mu ~ Gamma(s, rate beta)
+    r, alpha, s_, beta = 0.553, 10.578, 0.606, 11.669
+    rng = np.random.default_rng(7)
+    n, T, t, k_max = 20_000, 39.0, 39.0, 120
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    death = rng.exponential(1.0, n) / rng.gamma(s_, 1.0 / beta, n)
+    times = np.cumsum(rng.exponential(1.0, (n, k_max)) / lam[:, None], axis=1)
+    made = times <= death[:, None]
+    assert not np.any(made[:, -1] & (times[:, -1] <= T + t)), "raise k_max"
+    x = (made & (times <= T)).sum(axis=1)
+    t_x = np.where(x > 0, np.take_along_axis(times, np.maximum(x - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    y = (made & (times <= T + t)).sum(axis=1) - x
+    summary = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": np.full(n, T)})
+    model = clv.ParetoNBD.from_params(r=r, alpha=alpha, s=s_, beta=beta, unit="W")
+    pi = predictive_interval(model, summary, t=t, prob=0.8)
+    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
+    stated = pi["purchases_coverage"].to_numpy()
+    for group in (np.ones(n, bool), x >= 3):
+        k = int(group.sum())
+        assert k > 500
+        assert abs(inside[group].mean() - stated[group].mean()) < 4 * _se(stated[group].mean(), k), (
+            k, inside[group].mean(), stated[group].mean())
