@@ -289,3 +289,18 @@ def test_pareto_nbd_interval_achieves_its_stated_coverage_on_independently_simul
         assert k > 500
         assert abs(inside[group].mean() - stated[group].mean()) < 4 * _se(stated[group].mean(), k), (
             k, inside[group].mean(), stated[group].mean())
+
+
+def test_posterior_spend_fit_mixes_its_draws_into_the_value_and_keeps_the_mean():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    rows = s[s["frequency"] >= 1].iloc[:5]
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    gg = clv.GammaGamma().fit(s[s["frequency"] > 0].iloc[:80])  # few customers: uncertain spend parameters
+    point = predictive_interval(bg, rows, t=39, spend_model=gg, n_sims=40_000, random_seed=1)
+    post = predictive_interval(bg, rows, t=39, spend_model=gg.sample_asymptotic(2000, random_seed=2),
+                               n_sims=40_000, random_seed=1)
+    # same purchases; the spend draws change the value's spread, not (beyond MC error) its mean
+    pd.testing.assert_series_equal(point["purchases_upper"], post["purchases_upper"])
+    np.testing.assert_allclose(post["value_mean_simulated"], post["expected_value"], rtol=0.05)
+    np.testing.assert_allclose(point["value_mean_simulated"], point["expected_value"], rtol=0.05)
