@@ -304,3 +304,28 @@ def test_posterior_spend_fit_mixes_its_draws_into_the_value_and_keeps_the_mean()
     pd.testing.assert_series_equal(point["purchases_upper"], post["purchases_upper"])
     np.testing.assert_allclose(post["value_mean_simulated"], post["expected_value"], rtol=0.05)
     np.testing.assert_allclose(point["value_mean_simulated"], point["expected_value"], rtol=0.05)
+
+
+def test_bgbb_interval_achieves_its_stated_coverage_on_independently_simulated_customers():
+    # Fader, Hardie & Shang (2010): at each opportunity a living customer first dies with
+    # probability theta ~ Beta(gamma, delta), else buys with probability p ~ Beta(alpha, beta)
+    alpha, beta, gamma, delta = 1.20, 0.75, 0.66, 2.78
+    rng = np.random.default_rng(11)
+    n, n_cal, t = 20_000, 6, 5
+    p = rng.beta(alpha, beta, n)[:, None]
+    theta = rng.beta(gamma, delta, n)[:, None]
+    alive = np.cumprod(rng.random((n, n_cal + t)) > theta, axis=1).astype(bool)
+    buys = alive & (rng.random((n, n_cal + t)) < p)
+    x = buys[:, :n_cal].sum(axis=1)
+    last = np.where(x > 0, n_cal - np.argmax(buys[:, :n_cal][:, ::-1], axis=1), 0)
+    y = buys[:, n_cal:].sum(axis=1)
+    summary = pd.DataFrame({"frequency": x, "recency": last, "n_periods": np.full(n, n_cal)})
+    model = clv.BetaGeoBetaBinom.from_params(alpha=alpha, beta=beta, gamma=gamma, delta=delta)
+    pi = predictive_interval(model, summary, t=t, prob=0.8)
+    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
+    stated = pi["purchases_coverage"].to_numpy()
+    for group in (np.ones(n, bool), x >= 3):
+        k = int(group.sum())
+        assert k > 500
+        assert abs(inside[group].mean() - stated[group].mean()) < 4 * _se(stated[group].mean(), k), (
+            k, inside[group].mean(), stated[group].mean())
