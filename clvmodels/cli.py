@@ -1247,6 +1247,14 @@ def predict(
     horizon_unit: HorizonUnitOpt = "M",
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
+    predictive_interval: Annotated[
+        float | None,
+        typer.Option("--predictive-interval", show_default=False,
+                     help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
+                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_lower, "
+                     "purchases_upper, purchases_coverage (, value_lower, value_upper). The HDI columns of a "
+                     "posterior are intervals of the expectation; these are of the realised numbers."),
+    ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -1254,9 +1262,13 @@ def predict(
 
     The models are fitted on the log (--model, --method; a Gamma-Gamma spend model when there is an amount
     column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
-    score comes with its sd and HDI. The table is sorted by CLV, highest first.
+    score comes with its sd and HDI. The table is sorted by CLV, highest first. With --predictive-interval the
+    interval of the realised purchases and spend is added (see the docs page "Predictive intervals").
     """
     _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
+    if predictive_interval is not None and not 0.0 < predictive_interval < 1.0:
+        raise CliError(f"--predictive-interval must be a probability between 0 and 1 (e.g. 0.9). "
+                       f"Got {predictive_interval:g} instead.")
     with _stage("Reading and summarising the transaction log", live=False):
         _, summary, amount, quality = _summary_from_source(
             transactions, dataset, customer, date, amount, unit, calibration_end, None,
@@ -1268,13 +1280,26 @@ def predict(
     with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
         scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
                         margin=margin)
+    if predictive_interval is not None:
+        from clvmodels.predictive import predictive_interval as interval_of_realised
+
+        t_model = float(scores.attrs["horizon_model_units"])
+        with _stage(f"Predictive intervals of {len(summary):,} customers ({predictive_interval:g}, "
+                    f"{t_model:.4g} {summary.attrs.get('unit') or 'model time units'})"):
+            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval, spend_model=sm,
+                                      random_seed=seed)
+        for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+            if col in pi.columns:
+                scores[col] = pi[col].reindex(scores.index).to_numpy()
+        typer.echo(f"purchases_lower/upper and value_lower/upper: {predictive_interval:g} intervals of the purchases "
+                   f"and undiscounted spend each customer will make in the horizon (not of their expectation)")
     if output is not None:
         with _stage(f"Writing {output}"):
             write_table(scores, output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
-    shown = [c for c in ("frequency", "p_alive", "expected_purchases", "expected_spend", "clv", "clv_hdi_lower",
-                         "clv_hdi_upper") if c in scores.columns]
+    shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
+                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper") if c in scores.columns]
     _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
                         f"--output FILE writes them)")
 
