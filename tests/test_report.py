@@ -31,13 +31,14 @@ from conftest import cdnow_repeat_buyers, cdnow_summary_copy  # noqa: E402
 from reference_values import BGNBD_FHL2005, GAMMA_GAMMA_FH2013  # noqa: E402
 
 SECTIONS = {
-    "data-summary": "Data summary",
-    "model-fit": "Model fit",
-    "model-checks": "Model checks",
-    "holdout": "Holdout evaluation",
+    "summary": "Executive summary",
     "customer-equity": "Customer equity",
     "tiers-segments": "Tiers and segments",
-    "top-customers": "Top 20 customers",
+    "customers": "Customers",
+    "holdout": "Holdout evaluation",
+    "data-summary": "Data summary",
+    "model-checks": "Model checks",
+    "appendix": "Technical appendix",
 }
 VALUE = {"horizon": 12, "unit": "M", "discount_rate": 0.01, "margin": 1.0}
 
@@ -88,7 +89,7 @@ def test_report_has_every_section_in_order(mle_report):
 
 def test_fit_table_prints_the_published_estimates(mle_report):
     _, page, _ = mle_report
-    fit = section_html(page, "model-fit")
+    fit = section_html(page, "appendix")
     for published in (BGNBD_FHL2005, GAMMA_GAMMA_FH2013):
         for name, printed in published.params.items():
             decimals = len(printed.split(".")[1])
@@ -116,17 +117,19 @@ def test_equity_and_top_customers_match_the_public_api(mle_report, fitted):
     summary, bg, gg = fitted
     equity = clv.customer_equity(bg, gg, summary, **VALUE)
     assert f'<div class="v">{equity:,.0f}</div>' in section_html(page, "customer-equity")
-    top = section_html(page, "top-customers")
-    ids = re.findall(r"<tr>\s*<th>(\d+)</th>", top)
+    assert f'<div class="v">{equity:,.0f}</div>' in section_html(page, "summary")
+    table = section_html(page, "customers")
+    ids = re.findall(r"<tr>\s*<th>(\d+)</th>", table)
     expected = clv.lifetime_value(bg, gg, summary, **VALUE).sort_values(ascending=False, kind="stable")
-    assert [int(i) for i in ids] == expected.index[:20].tolist()
+    # every customer, highest CLV first
+    assert [int(i) for i in ids] == expected.index.tolist()
 
 
 def test_holdout_section_shows_tracking_and_conditional_expectations(mle_report):
     _, page, _ = mle_report
     holdout = section_html(page, "holdout")
     assert holdout.count("<img") == 3  # cumulative, incremental tracking; conditional expectations
-    for title in ("Repeat purchases: actual vs expected", "Mean holdout purchases by calibration frequency",
+    for title in ("Repeat purchases: actual vs forecast", "Mean holdout purchases by repeat purchases before",
                   "Per-customer forecast errors in the holdout"):
         assert f"<h3>{title}</h3>" in holdout
 
@@ -134,7 +137,7 @@ def test_holdout_section_shows_tracking_and_conditional_expectations(mle_report)
 def test_report_images_are_real_pictures(mle_report):
     _, page, _ = mle_report
     images = embedded_pngs(page)
-    assert len(images) == page.count("<img") == 9  # 3 checks, 3 holdout, 2 segments, 1 top
+    assert len(images) == page.count("<img") == 10  # 1 equity, 2 segments, 1 top, 3 holdout, 3 checks
     for img in images:
         assert img.shape[0] > 200 and img.shape[1] > 300
         assert float(img[..., :3].std()) > 0.05  # not a blank canvas
@@ -145,8 +148,16 @@ def test_report_references_nothing_outside_itself(mle_report):
     assert not re.search(r"https?:|ftp:|file:", page, flags=re.I)
     for attr, target in re.findall(r'\b(src|href|action|poster|data)\s*=\s*"([^"]*)"', page, flags=re.I):
         assert target.startswith("data:image/png;base64,") if attr == "src" else target.startswith("#"), target
-    for tag in ("<script", "<link", "<iframe", "<object", "<embed", "@import", "url("):
+    for tag in ("<link", "<iframe", "<object", "<embed", "<base", "<meta http-equiv", "@import", "url("):
         assert tag not in page.lower(), tag
+    # one inline script (the customer table's sorting and search): no src, and nothing in it that loads
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S | re.I)
+    assert len(scripts) == 1 and page.lower().count("<script") == 1
+    attributes, code = scripts[0]
+    assert attributes.strip() == ""
+    for call in ("fetch", "xmlhttprequest", "websocket", "eventsource", "import", "sendbeacon", "location",
+                 ".src", "href", "createelement", "innerhtml", "eval", "worker"):
+        assert call not in code.lower(), call
 
 
 def test_report_leaves_the_inputs_unchanged(mle_report):
@@ -162,8 +173,9 @@ def test_report_without_holdout_or_spend_model_says_so(tmp_path, fitted):
     assert "holdout" not in files.sections
     assert "No holdout period" in section_html(page, "data-summary")
     assert "No spend model" in section_html(page, "customer-equity")
+    assert "No accuracy check" in section_html(page, "summary")
     assert "clv" not in pd.read_csv(files.customers).columns
-    assert "<h2>Top 5 customers</h2>" in page
+    assert "Top 5 customers by expected purchases" in section_html(page, "customers")
 
 
 LOG_MODELS = sorted(name for name, cls in clv.REGISTRY.items()
@@ -179,7 +191,7 @@ def test_report_of_every_transaction_model_fitted_on_a_log_is_complete(tmp_path,
     page = files.html.read_text()
     assert files.sections == tuple(SECTIONS)
     assert 'class="warn"' not in page, re.findall(r'<div class="warn">([^<]*)', page)
-    assert len(embedded_pngs(page)) == 9
+    assert len(embedded_pngs(page)) == 10
 
 
 @pytest.mark.parametrize(("path", "kwargs", "message"), [
@@ -215,9 +227,9 @@ def test_posterior_report_shows_intervals_and_diagnostics(tmp_path):
                                      progressbar=False)
     files = clv.report(bg, gg, summary, tmp_path / "posterior.html", **VALUE)
     page = files.html.read_text()
-    assert "convergence diagnostics" in section_html(page, "model-fit")
+    assert "convergence diagnostics" in section_html(page, "appendix")
     equity = section_html(page, "customer-equity")
-    assert "94% HDI" in equity and equity.count("<img") == 1
+    assert "94% interval" in equity and "posterior (Bayesian fit)" in equity and equity.count("<img") == 1
     assert "could not be drawn" not in page
     table = pd.read_csv(files.customers, index_col="customer_id")
     assert (table["clv_hdi_lower"] <= table["clv"] + 1e-9).all() and (table["clv"] <= table["clv_hdi_upper"] + 1e-9).all()
@@ -254,7 +266,7 @@ document.body.setAttribute('data-sections', Array.from(document.querySelectorAll
     dom = run_chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     images = re.search(r'data-images="([^"]*)"', dom.stdout).group(1).split(",")
-    assert images == ["ok"] * 9
+    assert images == ["ok"] * 10
     rendered = re.search(r'data-sections="([^"]*)"', dom.stdout).group(1).split(",")
     assert rendered == list(SECTIONS)
 
