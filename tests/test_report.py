@@ -281,3 +281,67 @@ document.body.setAttribute('data-sections', Array.from(document.querySelectorAll
     assert counts.max() / counts.sum() < 0.8 and len(colours) > 1000  # text, tables and figures, not a flat page
     # the inline stylesheet applied: the header band has the report's dark blue (#1f3b73)
     np.testing.assert_allclose(pixels[8, 640], np.array([0x1F, 0x3B, 0x73]) / 255, atol=2 / 255)
+
+
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var out = {};
+  var sections = Array.from(document.querySelectorAll('main > section'));
+  out.first = sections[0].id;
+  out.firstTop = sections[0].getBoundingClientRect().top;
+  out.viewport = window.innerHeight;
+  var heads = Array.from(document.querySelectorAll('#customer-table thead th'));
+  var rows = function () { return Array.from(document.querySelectorAll('#customer-table tbody tr')); };
+  var ids = function () { return rows().slice(0, 10).map(function (r) { return r.cells[0].textContent; }); };
+  var col = heads.findIndex(function (h) { return h.textContent.trim() === 'Mean spend per purchase'; });
+  out.col = col;
+  out.initial = ids();
+  heads[col].click();
+  out.descending = ids();
+  heads[col].click();
+  out.ascending = ids();
+  out.sortMark = heads[col].getAttribute('aria-sort');
+  var box = document.getElementById('customer-search');
+  out.visible = {};
+  ['gold', 'AT RISK', ''].forEach(function (q) {
+    box.value = q;
+    box.dispatchEvent(new Event('input'));
+    out.visible[q] = [rows().filter(function (r) { return r.style.display !== 'none'; }).length,
+                      document.getElementById('customer-count').textContent];
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script></body>"""
+
+
+def test_customer_table_sorts_and_filters_in_headless_chromium(tmp_path, mle_report):
+    import html as html_lib
+    import json
+
+    files, page, _ = mle_report
+    probe = tmp_path / "click.html"
+    probe.write_text(page.replace("</body>", PROBE), encoding="utf-8")
+    dom = run_chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, flags=re.S)
+    assert found, dom.stdout[-2000:]
+    out = json.loads(html_lib.unescape(found.group(1)))
+    # the executive summary is the first section, on the first screen
+    assert out["first"] == "summary" and 0 < out["firstTop"] < out["viewport"]
+
+    table = pd.read_csv(files.customers, index_col="customer_id", dtype={"customer_id": str})
+    assert out["initial"] == table.index[:10].tolist()  # the page starts as the CSV: highest CLV first
+    # numbers sort from the highest on the first click, then from the lowest; ties keep their order
+    spend = table["monetary_value"]
+    assert out["descending"] == spend.sort_values(ascending=False, kind="stable").index[:10].tolist()
+    assert out["ascending"] == spend.sort_values(ascending=True, kind="stable").index[:10].tolist()
+    assert out["descending"] != out["initial"] and out["sortMark"] == "ascending"
+    # the search box keeps the rows whose text holds the query, case-insensitive
+    n_gold, n_at_risk = int((table["tier"] == "gold").sum()), int((table["segment"] == "at risk").sum())
+    assert n_gold > 0 and n_at_risk > 0
+    assert out["visible"]["gold"] == [n_gold, f"{n_gold:,}"]
+    assert out["visible"]["AT RISK"] == [n_at_risk, f"{n_at_risk:,}"]
+    assert out["visible"][""] == [len(table), f"{len(table):,}"]
