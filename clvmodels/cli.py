@@ -1341,7 +1341,7 @@ def report_command(
     horizon_unit: HorizonUnitOpt = "M",
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
-    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-customers table.")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="Customers in the top-customers chart (the table holds all customers).")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
     currency: Annotated[str | None, typer.Option("--currency", help="Put before money amounts in the report, e.g. "
                                                  "'$' or 'GBP'. [default: none, plain numbers]",

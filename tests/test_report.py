@@ -345,3 +345,14 @@ def test_customer_table_sorts_and_filters_in_headless_chromium(tmp_path, mle_rep
     assert out["visible"]["gold"] == [n_gold, f"{n_gold:,}"]
     assert out["visible"]["AT RISK"] == [n_at_risk, f"{n_at_risk:,}"]
     assert out["visible"][""] == [len(table), f"{len(table):,}"]
+
+
+def test_stylesheet_and_script_are_embedded_verbatim(mle_report):
+    # HTML-escaping them would break every quoted selector and font name (&#34; is not a quote in CSS)
+    from importlib import resources
+
+    _, page, _ = mle_report
+    templates = resources.files("clvmodels.report").joinpath("templates")
+    assert templates.joinpath("report.css").read_text(encoding="utf-8") in page
+    assert templates.joinpath("table.js").read_text(encoding="utf-8") in page
+    assert "&#34;" not in page.split("</style>")[0]

@@ -359,10 +359,21 @@ def _equity_section(equity: Equity | None, draws, n: int, value_kwargs, hdi_prob
         s.notes.append("No interval could be computed for this fit (see the technical appendix).")
     s.kpis.append({"label": "Mean CLV per customer", "value": money(equity.value / n, currency)})
     if draws is not None:
-        lo, hi = equity.lower, equity.upper
         _figure(s, "How sure is the customer equity? Its distribution and interval",
-                lambda: plotting.plot_customer_equity(draws, hdi=(lo, hi)))
+                lambda: _equity_figure(equity, draws, currency))
     return s
+
+
+def _equity_figure(equity: Equity, draws: np.ndarray, currency: str):
+    ax = plotting.plot_customer_equity(draws, hdi=(equity.lower, equity.upper),
+                                       label=f"customer equity{f' ({currency})' if currency else ''}")
+    if "posterior" not in equity.source:
+        # draws of a point fit: the estimate shown everywhere else is marked, the draws are not a posterior
+        ax.axvline(equity.value, color="black", linestyle="--", label=f"estimate {equity.value:,.0f}")
+        ax.set_title("Customer equity: range from the uncertainty of the estimates")
+        ax.set_ylabel("parameter draws")
+        ax.legend()
+    return ax
 
 
 _TIER_WORDS = {"n_customers": ("Customers", "count"), "share_customers": ("Share of customers", "percent"),

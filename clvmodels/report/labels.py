@@ -143,7 +143,7 @@ def human_table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], *, 
     shown = [c for c in columns if c in frame.columns]
     head = "".join(f'<th scope="col">{html.escape(columns[c][0])}</th>' for c in shown)
     if actions is not None:
-        head += '<th scope="col">Recommended action</th>'
+        head += '<th scope="col" class="action">Recommended action</th>'
     rows = []
     for key, row in frame.iterrows():
         cells = "".join(f"<td>{html.escape(fmt[columns[c][1]](row[c]))}</td>" for c in shown)
