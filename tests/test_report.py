@@ -356,3 +356,66 @@ def test_stylesheet_and_script_are_embedded_verbatim(mle_report):
     assert templates.joinpath("report.css").read_text(encoding="utf-8") in page
     assert templates.joinpath("table.js").read_text(encoding="utf-8") in page
     assert "&#34;" not in page.split("</style>")[0]
+
+
+def test_point_fits_get_intervals_from_asymptotic_draws(mle_report, fitted):
+    files, page, _ = mle_report
+    summary, bg, gg = fitted
+    assert "no interval" not in page.lower()
+    table = pd.read_csv(files.customers, index_col="customer_id").loc[summary.index]
+    # the intervals are those of the public asymptotic-draws path, the point columns stay the point fit's
+    bga, gga = bg.sample_asymptotic(500, random_seed=0), gg.sample_asymptotic(500, random_seed=0)
+    drawn = clv.lifetime_value(bga, gga, summary, **VALUE)
+    for col in ("sd", "hdi_lower", "hdi_upper"):
+        np.testing.assert_allclose(table[f"clv_{col}"], drawn[col], rtol=1e-9)
+    np.testing.assert_allclose(table["clv"], clv.lifetime_value(bg, gg, summary, **VALUE), rtol=1e-12)
+    draws = np.asarray(clv.value.customer_equity(bga, gga, summary, return_draws=True, **VALUE)).ravel()
+    from clvmodels.intervals import hdi
+
+    (lo,), (hi,) = hdi(draws, 0.94)
+    assert f'<div class="v">{lo:,.0f} – {hi:,.0f}</div>' in section_html(page, "summary")
+    assert lo < clv.customer_equity(bg, gg, summary, **VALUE) < hi
+
+
+def test_summary_sentences_hold_the_public_numbers(mle_report, fitted):
+    files, page, _ = mle_report
+    summary, bg, _ = fitted
+    text = section_html(page, "summary")
+    table = pd.read_csv(files.customers, index_col="customer_id")
+    at_risk = table["p_alive"] < 0.5
+    lost = ((1 - table["p_alive"]) * table["clv_if_active"])[at_risk].sum()
+    assert f"{at_risk.sum():,} ({at_risk.mean():.1%})" in text and f"{lost:,.0f}" in text
+    platinum = table.loc[table["tier"] == "platinum", "clv"].sum() / table["clv"].sum()
+    assert f"holds {platinum:.1%} of customer equity" in text
+    errors = clv.evaluation.holdout_errors(bg, summary).loc["all"]
+    assert f"forecast {errors['expected']:,.0f} repeat purchases and customers made {errors['actual']:,.0f}" in text
+    assert "Forecast window: 1997-09-30 (end of the data the model learnt from) to 1998-09-30." in text
+
+
+def test_a_fit_that_did_not_converge_is_a_caveat_with_the_optimisers_message(tmp_path, fitted):
+    import dataclasses
+
+    summary, fitted_bg, gg = fitted
+    # the fitted BG/NBD as the optimiser would have left it had it stopped in a line search
+    message = "ABNORMAL_TERMINATION_IN_LNSRCH"
+    stopped = dataclasses.replace(fitted_bg.fit_, converged=False, info={**fitted_bg.fit_info_, "message": message})
+    bg = clv.BetaGeo.from_fit(stopped)
+    assert not bg.converged_
+    page = clv.report(bg, gg, summary, tmp_path / "r.html", top=5).html.read_text()
+    warned = re.findall(r'<div class="warn">([^<]*)</div>', section_html(page, "summary"))
+    assert any("did not converge" in w and message in w for w in warned), warned
+
+
+def test_customer_table_is_bounded_and_says_so(fitted):
+    from clvmodels.report.customers import customer_table_html
+
+    summary, bg, gg = fitted
+    table = clv.value.score_table(bg, gg, summary)
+    page, note = customer_table_html(table, horizon=12, unit="M", hdi_prob=0.94, max_rows=100)
+    assert page.count("<tr><th>") == 100 and f"top 100 of {len(table):,} customers" in note
+
+
+def test_currency_must_be_short_text(tmp_path, fitted):
+    summary, bg, gg = fitted
+    with pytest.raises(ValueError, match="'currency'"):
+        clv.report(bg, gg, summary, tmp_path / "r.html", currency=12)
