@@ -1,6 +1,7 @@
 """Rebuild the report screenshots of docs/pages/report.md (CDNOW sample, maximum likelihood).
 
-Run from the repository root: ``python docs/report_screenshots.py`` (needs Debian's chromium).
+Run from the repository root: ``python docs/report_screenshots.py`` (needs Debian's chromium);
+``--posterior`` also samples both models (NUTS, 2 chains x 500 draws) for the posterior pictures.
 Each picture is a copy of the report with one group of sections shown (a style added to the
 copy hides the others); the report itself is untouched. The last picture clicks a header and
 types in the search box first, as a reader would.
@@ -36,18 +37,29 @@ CLICK = """<script>window.addEventListener('load', function () {
 });</script></body>"""
 
 
-def main() -> None:
+POSTERIOR_SHOTS = {
+    "report-posterior-equity.png": (("summary", "customer-equity"), 1500),
+    "report-posterior-checks.png": (("model-checks",), 1500),
+    "report-posterior-fit.png": (("appendix",), 1500),
+}
+
+
+def main(posterior: bool = False) -> None:
     tx = clv.datasets.load_cdnow()
     s = clv.rfm_summary(tx, "customer_id", "date", "amount", unit="W", calibration_end="1997-09-30",
                         observation_end="1998-06-30")
-    bg = clv.BetaGeo().fit(s)
-    gg = clv.GammaGamma().fit(s[s["frequency"] > 0])
+    if posterior:
+        options = {"draws": 500, "tune": 500, "chains": 2, "random_seed": 1, "progressbar": False}
+        bg, gg = clv.BetaGeo().sample(s, **options), clv.GammaGamma().sample(s[s["frequency"] > 0], **options)
+        shots = POSTERIOR_SHOTS
+    else:
+        bg, gg = clv.BetaGeo().fit(s), clv.GammaGamma().fit(s[s["frequency"] > 0])
+        shots = dict(SHOTS, **{"report-customers-sorted.png": (("customers",), 1150)})
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         page = clv.report(bg, gg, s, tmp / "cdnow.html", transactions=tx, horizon=12, unit="M",
                           discount_rate=0.01, currency="$").html.read_text(encoding="utf-8")
-        shots = dict(SHOTS, **{"report-customers-sorted.png": (("customers",), 1150)})
         for name, (shown, height) in shots.items():
             hide = ",".join(f"#{sid}" for sid in shown)
             copy = page.replace("</style>", f"main > section:not({hide}) {{ display: none; }}\n</style>")
@@ -63,4 +75,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(posterior="--posterior" in sys.argv[1:])
