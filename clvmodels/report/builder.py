@@ -295,7 +295,7 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
     _figure(s, "Conditional expectations: mean holdout purchases by calibration frequency",
             lambda: plotting.plot_conditional_expectations(cond))
     s.tables.append({"title": "Per-customer forecast errors in the holdout",
-                     "html": human_table(errors, _worded(errors, _ERR_WORDS), index_label="Customers"),
+                     "html": human_table(errors.rename(index={"all": "all customers"}), _worded(errors, _ERR_WORDS)),
                      "note": "Errors are in purchases per customer over the holdout period; a negative bias means the "
                              "model forecast fewer purchases than happened."})
     return s
@@ -420,11 +420,12 @@ def _segments_section(data, customers: pd.DataFrame, currency: str, churn_thresh
             lambda: plotting.plot_segments(table))
     if value is not None:
         risk = segments.churn_risk(customers["p_alive"], customers["clv_if_active"], threshold=churn_threshold)
+        customers["value_at_risk"] = risk["value_at_risk"].reindex(customers.index)
         s.tables.append({"title": f"Churn risk (chance still active below {percent(churn_threshold, 0)})",
                          "html": human_table(segments.churn_risk_summary(risk), _RISK_WORDS, currency=currency),
                          "note": "CLV if still active: the CLV the customer would have if certainly still buying; value "
                                  "at risk: (1 − chance still active) × that value. Contact the at-risk customers with "
-                                 "the highest value first (sort the customer table by CLV if still active in the CSV)."})
+                                 "the highest value at risk first: sort the customer table below by that column."})
     return s
 
 

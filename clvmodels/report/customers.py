@@ -24,6 +24,7 @@ MAX_TABLE_ROWS = 20_000
 _KINDS = {
     "tier": "text", "segment": "text", "frequency": "count", "monetary_value": "money", "p_alive": "percent",
     "expected_purchases": "number", "clv": "money", "clv_hdi_lower": "money", "clv_hdi_upper": "money",
+    "value_at_risk": "money",
 }
 
 

@@ -120,6 +120,7 @@ def customer_columns(horizon: int, unit: str, hdi_prob: float) -> dict[str, str]
         "clv_hdi_upper": f"CLV {pct} interval, high",
         "tier": "Tier",
         "segment": "Segment",
+        "value_at_risk": f"Value at risk, {window}",
     }
 
 
