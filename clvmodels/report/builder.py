@@ -95,6 +95,22 @@ def _worded(frame: pd.DataFrame, words: dict[str, tuple[str, str]]) -> dict[str,
     return {c: words.get(c, (str(c).replace("_", " ").capitalize(), "number")) for c in frame.columns}
 
 
+_AXIS_WORDS = {"n_customers": "Customers", "share_of_equity": "Share of equity", "share_customers": "Share of customers"}
+
+
+def _worded_axes(drawn):
+    """The report's words on a figure's axes that plotting labels with column names (shares as percentages)."""
+    from matplotlib.ticker import PercentFormatter
+
+    for ax in figure_of(drawn).axes:
+        label = ax.get_ylabel()
+        if label in _AXIS_WORDS:
+            ax.set_ylabel(_AXIS_WORDS[label])
+            if label.startswith("share"):
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    return drawn
+
+
 def _has_draws(model) -> bool:
     """Whether the model's fit has many draws, so its figures come with intervals."""
     return model is not None and model.fit_.n_draws > 1
@@ -405,7 +421,7 @@ def _segments_section(data, customers: pd.DataFrame, currency: str, churn_thresh
                          "note": "Platinum: the top 1% of customers by CLV; gold: the next 4%; iron: the next 15%; "
                                  "lead: the rest."})
         _figure(s, "CLV tiers: customers (bars) and share of customer equity (line)",
-                lambda: plotting.plot_tiers(table.drop(index="total", errors="ignore")))
+                lambda: _worded_axes(plotting.plot_tiers(table.drop(index="total", errors="ignore"))))
     else:
         s.notes.append("No CLV (no spend model): no CLV tiers.")
     scores = segments.rfm_scores(data)
@@ -417,7 +433,7 @@ def _segments_section(data, customers: pd.DataFrame, currency: str, churn_thresh
                      "note": "Scores 1 (lowest fifth of customers) to 5 (highest fifth): recency of the last purchase, "
                              "number of purchases, mean spend."})
     _figure(s, "RFM segments: customers" + (" and share of customer equity" if value is not None else ""),
-            lambda: plotting.plot_segments(table))
+            lambda: _worded_axes(plotting.plot_segments(table)))
     if value is not None:
         risk = segments.churn_risk(customers["p_alive"], customers["clv_if_active"], threshold=churn_threshold)
         customers["value_at_risk"] = risk["value_at_risk"].reindex(customers.index)
