@@ -230,7 +230,8 @@ def test_predict_and_report_from_saved_tiny_posteriors_on_apparel(tmp_path, appa
     assert ((scores["clv_hdi_lower"] <= scores["clv"]) & (scores["clv"] <= scores["clv_hdi_upper"])).all()
     ok("report", *data, *files, "--output", tmp_path / "post.html")
     page = (tmp_path / "post.html").read_text()
-    assert "94% HDI" in page and "convergence diagnostics" in page and '<section id="holdout">' in page
+    assert "94% interval" in page and "posterior (Bayesian fit)" in page and "convergence diagnostics" in page
+    assert '<section id="holdout">' in page
 
 
 @pytest.mark.slow
