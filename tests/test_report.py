@@ -419,3 +419,16 @@ def test_currency_must_be_short_text(tmp_path, fitted):
     summary, bg, gg = fitted
     with pytest.raises(ValueError, match="'currency'"):
         clv.report(bg, gg, summary, tmp_path / "r.html", currency=12)
+
+
+def test_large_bases_get_fewer_asymptotic_draws_and_the_page_says_how_many(tmp_path, fitted, monkeypatch):
+    from clvmodels.report import builder
+
+    summary, bg, gg = fitted
+    monkeypatch.setattr(builder, "ASYMPTOTIC_BUDGET", 100 * len(summary) + 1)  # as for a base 5x larger
+    files = clv.report(bg, gg, summary, tmp_path / "r.html", top=5, **VALUE)
+    assert "100 draws from their asymptotic normal" in section_html(files.html.read_text(), "summary")
+    table = pd.read_csv(files.customers, index_col="customer_id").loc[summary.index]
+    drawn = clv.lifetime_value(bg.sample_asymptotic(100, random_seed=0), gg.sample_asymptotic(100, random_seed=0),
+                               summary, **VALUE)
+    np.testing.assert_allclose(table["clv_hdi_upper"], drawn["hdi_upper"], rtol=1e-9)

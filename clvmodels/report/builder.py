@@ -54,6 +54,21 @@ PREDICTIVE_MAX_CUSTOMERS = 50_000
 
 #: Parameter draws from the asymptotic normal of a maximum-likelihood fit, for its intervals.
 ASYMPTOTIC_DRAWS = 500
+#: Draws x customers evaluated at most for those intervals (each draw scores every customer):
+#: large bases get fewer draws, never fewer than :data:`ASYMPTOTIC_MIN_DRAWS`.
+ASYMPTOTIC_BUDGET = 50_000_000
+ASYMPTOTIC_MIN_DRAWS = 100
+
+
+def _asymptotic_draws(n_customers: int) -> int:
+    """Draws for a point fit's intervals: 500 up to 100,000 customers, then fewer (100 from 500,000 on).
+
+    Examples
+    --------
+    >>> _asymptotic_draws(2357), _asymptotic_draws(250_000), _asymptotic_draws(10_000_000)
+    (500, 200, 100)
+    """
+    return int(min(ASYMPTOTIC_DRAWS, max(ASYMPTOTIC_MIN_DRAWS, ASYMPTOTIC_BUDGET // max(n_customers, 1))))
 
 
 @dataclass(frozen=True)
@@ -317,9 +332,10 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
     return s
 
 
-def _interval_models(model, spend_model) -> tuple[Any, Any, str]:
+def _interval_models(model, spend_model, n_customers: int) -> tuple[Any, Any, str]:
     """Models with draws for the intervals: posteriors as they are, point fits by their asymptotic normal draws."""
     drawn, kinds = [], set()
+    n_draws = _asymptotic_draws(n_customers)
     for m in (model, spend_model):
         if m is None or _has_draws(m):
             drawn.append(m)
@@ -327,13 +343,13 @@ def _interval_models(model, spend_model) -> tuple[Any, Any, str]:
                 kinds.add("posterior")
             continue
         try:
-            drawn.append(m.sample_asymptotic(ASYMPTOTIC_DRAWS, random_seed=0))
+            drawn.append(m.sample_asymptotic(n_draws, random_seed=0))
             kinds.add("asymptotic")
         except Exception as exc:  # noqa: BLE001 - no covariance (a fit at a boundary): the point fit has no interval
             return None, None, f"none: the {m.spec.title} fit has no usable covariance ({exc})."
     if kinds == {"posterior"}:
         return drawn[0], drawn[1], "the posterior (Bayesian fit) of the parameters."
-    return drawn[0], drawn[1], (f"the uncertainty of the estimated parameters ({ASYMPTOTIC_DRAWS} draws from their "
+    return drawn[0], drawn[1], (f"the uncertainty of the estimated parameters ({n_draws} draws from their "
                                 f"asymptotic normal distribution); it leaves out how each customer's real purchases "
                                 f"vary around the forecast.")
 
@@ -513,7 +529,8 @@ def report(
     frequency/recency and P(alive) matrices, parameter posteriors); technical appendix
     (estimates, fit facts, diagnostics).
 
-    A maximum-likelihood fit gets intervals too, from :data:`ASYMPTOTIC_DRAWS` draws of the
+    A maximum-likelihood fit gets intervals too, from :data:`ASYMPTOTIC_DRAWS` draws (fewer
+    beyond 100,000 customers, see :data:`ASYMPTOTIC_BUDGET`) of the
     asymptotic normal of its estimates (``sample_asymptotic``): the figures shown stay the
     point fit's, the intervals and the CSV's ``_sd``/``_hdi`` columns come from the draws.
 
@@ -602,7 +619,7 @@ def report(
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         customers = value.score_table(model, spend_model, data, hdi_prob=hdi_prob, **value_kwargs)
-        *drawn, source = _interval_models(model, spend_model)
+        *drawn, source = _interval_models(model, spend_model, len(data))
         if drawn[0] is not None and not (_has_draws(model) and (spend_model is None or _has_draws(spend_model))):
             customers = _with_intervals(customers, value.score_table(drawn[0], drawn[1], data, hdi_prob=hdi_prob,
                                                                      **value_kwargs))
