@@ -328,7 +328,10 @@ def _holdout_section(model, data: pd.DataFrame, transactions, transaction_column
     s.tables.append({"title": "Per-customer forecast errors in the holdout",
                      "html": human_table(errors.rename(index={"all": "all customers"}), _worded(errors, _ERR_WORDS)),
                      "note": "Errors are in purchases per customer over the holdout period; a negative bias means the "
-                             "model forecast fewer purchases than happened."})
+                             "model forecast fewer purchases than happened. These forecasts use each customer's own "
+                             "history, as the CLV does (the executive summary quotes them); the tracking forecast "
+                             "above uses only when customers made their first purchase, so the two totals differ "
+                             "slightly."})
     return s
 
 
