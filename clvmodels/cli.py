@@ -813,14 +813,16 @@ def demo(
     horizon: Annotated[int, typer.Option("--horizon", help="CLV horizon in months.")] = 12,
     force: ForceOpt = False,
 ) -> None:
-    """The main job on the bundled CDNOW sample, from raw log to customer equity.
+    """The main job on the bundled CDNOW sample, from raw log to customer equity and the report.
 
     Summarises the log in weeks with calibration ending 1997-09-30, fits BG/NBD and
     Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer:
     frequency, recency, T, monetary_value, p_alive, expected purchases in the next 52 weeks,
     expected spend per purchase, discounted CLV over --horizon months), bgnbd.json and
-    gamma_gamma.json (the fitted models) and summary.json (parameters, log-likelihoods,
-    customer equity). Files already in --output are refused unless --force is given.
+    gamma_gamma.json (the fitted models), summary.json (parameters, log-likelihoods,
+    customer equity) and report.html, the HTML report a manager reads (with report.customers.csv
+    beside it; the log after the calibration end is its holdout check). Files already in
+    --output are refused unless --force is given.
     """
     import pandas as pd
 
@@ -831,6 +833,7 @@ def demo(
     if horizon < 1:
         raise CliError(f"--horizon must be a whole number of months >= 1. Got {horizon!r}.")
     names = ("forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json")
+    report_name = "report.html"
     if output.exists() and not output.is_dir():
         raise CliError(f"--output '{output}' is a file; demo writes a folder of files ({', '.join(names)}).")
     try:
@@ -839,6 +842,10 @@ def demo(
         raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
     for name in names:
         _check_output(output / name, force, suffixes=None)
+    from clvmodels.report.builder import customers_csv_path
+
+    _check_output(output / report_name, force, suffixes=(".html",))
+    _check_output(customers_csv_path(output / report_name), force, suffixes=None)
     console = _console()
     ds = DATASETS["cdnow"]
     tx = ds.load()
@@ -869,7 +876,7 @@ def demo(
                 "column": clv_col},
         "customer_equity": equity,
         "models": [model_record(bg, bg_facts), model_record(gg, gg_facts)],
-        "files": list(names),
+        "files": [*names, report_name, customers_csv_path(output / report_name).name],
     }
     from clvmodels.output_files import write_json_atomic
     from clvmodels.untrusted_text import neutralize_csv_frame
@@ -889,6 +896,21 @@ def demo(
                   f"[bold]{equity:,.2f}[/bold]")
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
+    from clvmodels.output_files import OutputExistsError
+    from clvmodels.report import report
+
+    # the report checks the forecasts on the log after the calibration end (the same calibration figures)
+    last = str(pd.to_datetime(tx["date"]).max().date())
+    checked = summarize(tx, customer="customer_id", date="date", amount="amount", unit=ds.unit,
+                        calibration_end=ds.calibration_end, observation_end=last)
+    with _stage(f"Building the report for {len(checked):,} customers"):
+        try:
+            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit="M",
+                           discount_rate=discount_rate, currency="$", overwrite=force,
+                           title="Customer lifetime value report: CDNOW sample")
+        except OutputExistsError as exc:  # a file appeared while the report was built
+            raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
+    typer.echo(f"Report written to {files.html} (open it in a browser; per-customer table: {files.customers})")
 
 # --------------------------------------------------------------------------- summaries, scores, report
 #: Logs and customer tables above these sizes get a progress display (on a terminal, outside CI).
@@ -1344,18 +1366,22 @@ def report_command(
     horizon_unit: HorizonUnitOpt = "M",
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
-    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-customers table.")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="Customers in the top-customers chart (the table holds all customers).")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="Put before money amounts in the report, e.g. "
+                                                 "'$' or 'GBP'. [default: none, plain numbers]",
+                                                 show_default=False)] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write; the per-customer CSV goes "
                                          "beside it (<name>.customers.csv).")] = Path("clv-report.html"),
     force: ForceOpt = False,
 ) -> None:
     """Write one self-contained HTML report (and the per-customer CSV beside it).
 
-    The report holds the data summary, the model fit with diagnostics, model-check plots, the holdout evaluation
-    (when the log goes on after --calibration-end), customer equity (with its interval from a posterior), CLV
-    tiers and RFM segments, and the top customers. It needs no network to view: images and styles are inside
-    the file.
+    The report opens with an executive summary (customer equity with its interval, the forecast window, customers
+    at risk, holdout accuracy, caveats), then customer equity, CLV tiers and RFM segments with a recommended action
+    each, every customer in a table that sorts and searches, the holdout evaluation (when the log goes on after
+    --calibration-end), the data summary, model checks and a technical appendix (parameters, diagnostics). It
+    needs no network to view: images, styles and its small script are inside the file.
     """
     import pandas as pd
 
@@ -1385,7 +1411,7 @@ def report_command(
         try:
             files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
                            horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
-                           title=title, overwrite=force, data_quality=quality)
+                           title=title, overwrite=force, data_quality=quality, currency=currency)
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
