@@ -658,7 +658,7 @@ AmountOpt = Annotated[
                  show_default=False),
 ]
 UnitOpt = Annotated[
-    str | None, typer.Option("--unit", help="Time unit: D, W, M or Y. [default: the unit of --model-file, else the data "
+    str | None, typer.Option("--unit", help="Time unit: H, D, W, M or Y. [default: the unit of --model-file, else the data "
                  "set's, else W]", show_default=False)
 ]
 CalibrationOpt = Annotated[
@@ -907,7 +907,7 @@ ObservationOpt = Annotated[
 ]
 HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
 HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
-                                              "D, W, M or Y.")]
+                                              "H, D, W, M or Y.")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period (0.01 = 1 %).")]
 MarginOpt = Annotated[float, typer.Option("--margin", help="Share of spend that is profit (1 = revenue).")]
 ModelFileOpt = Annotated[

@@ -108,7 +108,7 @@ def rfm_summary(
 
     Purchases are counted by day: several transactions of one customer on one day are one
     purchase whose amount is their sum. Times are measured continuously from each customer's
-    first purchase (day resolution), in ``unit`` (days / 7 for weeks; months and years use the
+    first purchase (day resolution), in ``unit`` (days / 7 for weeks, days * 24 for hours; months and years use the
     mean Gregorian lengths of 30.436875 and 365.2425 days).
 
     Columns of the result (index: the customer ids, named ``customer_col``):
@@ -147,7 +147,7 @@ def rfm_summary(
         Column names of the customer id and the transaction date.
     amount_col : str, optional
         Column of transaction values; gives ``monetary_value``.
-    unit : {"D", "W", "M", "Y"}
+    unit : {"H", "D", "W", "M", "Y"}
         Time unit of ``recency``, ``T`` and ``duration_holdout``.
     calibration_end : date-like, optional
         Last day of the calibration period; defaults to the last transaction date. Customers

@@ -38,7 +38,7 @@ from clvmodels.untrusted_text import neutralize_csv_frame
 __all__ = ["report", "ReportFiles", "customers_csv_path"]
 
 
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+from clvmodels.units import UNIT_NAMES as _UNIT_NAMES
 
 #: Largest customer base whose tracking plots get a simulated predictive interval.
 PREDICTIVE_MAX_CUSTOMERS = 50_000
@@ -126,7 +126,7 @@ def customers_csv_path(path: str | Path) -> Path:
 def _data_section(data: pd.DataFrame, data_quality=None) -> _Section:
     s = _Section("data-summary", "Data summary")
     attrs = getattr(data, "attrs", {})
-    unit = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}.get(attrs.get("unit"), attrs.get("unit") or "?")
+    unit = {k: v + "s" for k, v in _UNIT_NAMES.items()}.get(attrs.get("unit"), attrs.get("unit") or "?")
     n = len(data)
     repeat = float((data["frequency"] > 0).mean()) if "frequency" in data else np.nan
     s.kpis = [
@@ -272,7 +272,7 @@ def _equity_section(model, spend_model, data, value_kwargs, hdi_prob) -> _Sectio
 
     s = _Section("customer-equity", "Customer equity")
     horizon, unit = value_kwargs["horizon"], value_kwargs["unit"]
-    names = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+    names = _UNIT_NAMES
     unit_name = names.get(unit, unit)
     s.notes.append(
         f"Customer equity is the sum of the customers' CLV: the discounted expected margin over the next {horizon} "

