@@ -76,3 +76,54 @@ def test_cli_summarize_accepts_unit_hours(tmp_path):
     assert result.exit_code == 0, result.output
     s = pd.read_csv(out, index_col=0)
     assert s["T"].tolist() == [72.0, 24.0] and s["recency"].tolist() == [24.0, 0.0]
+
+
+# --------------------------------------------------------------------------- include_first_transaction
+def quietly(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def lifetimes_utils():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pytest.importorskip("lifetimes.utils")
+
+
+def test_include_first_transaction_by_hand_on_both_engines(both_engines):
+    tx = pd.DataFrame({"id": [1, 1, 1, 2], "day": ["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"],
+                       "value": [10.0, 5.0, 20.0, 7.0]})
+    s = both_engines(tx, "id", "day", "value", unit="D", calibration_end="2024-01-15", observation_end="2024-01-20",
+                     include_first_transaction=True)
+    # customer 1: purchase days Jan 1 (15) and Jan 15 (20): both count, mean (15 + 20) / 2
+    assert s["frequency"].tolist() == [2.0, 1.0]
+    assert s["monetary_value"].tolist() == [17.5, 7.0]
+    assert s["recency"].tolist() == [14.0, 0.0] and s["T"].tolist() == [14.0, 7.0]
+    assert s["frequency_holdout"].tolist() == [0.0, 0.0]
+    assert s.attrs["include_first_transaction"] is True
+    default = both_engines(tx, "id", "day", "value", unit="D", calibration_end="2024-01-15")
+    assert "include_first_transaction" not in default.attrs and default["frequency"].tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_include_first_transaction_equals_lifetimes_on_cdnow(both_engines, cdnow_transactions, lifetimes_utils, freq):
+    theirs = quietly(lifetimes_utils.summary_data_from_transaction_data, cdnow_transactions, "customer_id", "date",
+                     monetary_value_col="amount", freq=freq, include_first_transaction=True)
+    ours = both_engines(cdnow_transactions, "customer_id", "date", "amount", unit=freq,
+                        include_first_transaction=True, periods="calendar" if freq == "W" else "continuous")
+    theirs = theirs.loc[ours.index]
+    assert len(ours) == 2357
+    for col in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy(), err_msg=col)
+    np.testing.assert_allclose(ours["monetary_value"].to_numpy(), theirs["monetary_value"].to_numpy(), rtol=1e-12)
+    assert (ours["frequency"] >= 1).all()
+
+
+def test_models_refuse_a_summary_that_counts_the_first_purchase(cdnow_transactions):
+    s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", "amount", unit="W", include_first_transaction=True)
+    with pytest.raises(clv.errors.ClvDataError, match="include_first_transaction=True"):
+        clv.BetaGeo().fit(s)
+    with pytest.raises(clv.errors.ClvDataError, match="include_first_transaction=False"):
+        clv.GammaGamma().fit(s)

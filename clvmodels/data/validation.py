@@ -195,6 +195,13 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
     frame = as_summary_frame(data)
     if unit is not None:
         check_summary_unit(frame, unit, what=spec.title)
+    if frame.attrs.get("include_first_transaction") and "frequency" in {f.name for f in spec.data}:
+        # its frequency counts the first purchase: every model reads repeat purchases there
+        raise ClvDataError(
+            f"{spec.title} reads 'frequency' as repeat purchases, but this summary was built with "
+            f"include_first_transaction=True (its frequency counts the first purchase too, and its monetary_value "
+            f"averages it in). Rebuild it with rfm_summary(..., include_first_transaction=False) for models."
+        )
     if len(frame) == 0:
         raise ClvDataError(f"The summary passed to {spec.title} has no rows; it needs one row per customer.")
     missing = [f.name for f in spec.data if f.name not in frame.columns]
