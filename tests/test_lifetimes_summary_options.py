@@ -127,3 +127,68 @@ def test_models_refuse_a_summary_that_counts_the_first_purchase(cdnow_transactio
         clv.BetaGeo().fit(s)
     with pytest.raises(clv.errors.ClvDataError, match="include_first_transaction=False"):
         clv.GammaGamma().fit(s)
+
+
+# --------------------------------------------------------------------------- periods="calendar"
+def test_calendar_weeks_by_hand_on_both_engines(both_engines):
+    # the example of docs/pages/migration.md: Wednesdays 1 Jan, 15 Jan and 12 Mar 1997, observed to
+    # Sunday 16 Mar; Mondays 30 Dec 1996 and 10 Mar 1997 are 10 weeks apart
+    tx = pd.DataFrame({"id": [1, 1, 1, 2, 2], "day": ["1997-01-01", "1997-01-15", "1997-03-12", "1997-03-10",
+                                                     "1997-03-16"], "value": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    cont = both_engines(tx, "id", "day", "value", unit="W", calibration_end="1997-03-16")
+    cal = both_engines(tx, "id", "day", "value", unit="W", calibration_end="1997-03-16", periods="calendar")
+    assert cont.loc[1, ["frequency", "recency"]].tolist() == [2.0, 10.0]
+    assert cont.loc[1, "T"] == pytest.approx(74 / 7, rel=1e-15)
+    assert cal.loc[1, ["frequency", "recency", "T", "monetary_value"]].tolist() == [2.0, 10.0, 10.0, 3.0]
+    # customer 2 bought on Monday and Sunday of one week: one purchase period, amounts summed
+    assert cal.loc[2, ["frequency", "recency", "T"]].tolist() == [0.0, 0.0, 0.0]
+    assert cal.attrs["periods"] == "calendar" and "periods" not in cont.attrs
+
+
+def test_calendar_months_cut_at_the_calibration_end_with_a_holdout(both_engines):
+    tx = pd.DataFrame({"id": ["a"] * 5, "day": ["1997-01-31", "1997-02-01", "1997-03-20", "1997-03-25", "1997-05-02"]})
+    s = both_engines(tx, "id", "day", unit="M", calibration_end="1997-03-20", observation_end="1997-05-10",
+                     periods="calendar")
+    # calibration: January, February, March (20th) -> 3 months with purchases, first to last 2 months,
+    # T January -> March = 2; holdout: March 25 (March again, cut at the end) and May: 2 periods,
+    # March -> May = 2 months
+    assert s.loc["a"].to_dict() == {"frequency": 2.0, "recency": 2.0, "T": 2.0, "frequency_holdout": 2.0,
+                                    "duration_holdout": 2.0}
+
+
+def test_calendar_weeks_equal_lifetimes_freq_W_on_cdnow(both_engines, cdnow_transactions, lifetimes_utils):
+    # default observation end (the last transaction, Tuesday 1998-06-30, moved back to Monday 06-29)
+    theirs = quietly(lifetimes_utils.summary_data_from_transaction_data, cdnow_transactions, "customer_id", "date",
+                     monetary_value_col="amount", freq="W")
+    ours = both_engines(cdnow_transactions, "customer_id", "date", "amount", unit="W", periods="calendar")
+    theirs = theirs.loc[ours.index]
+    assert len(ours) == len(theirs) == 2357
+    for col in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy(), err_msg=col)
+    np.testing.assert_allclose(ours["monetary_value"].to_numpy(), theirs["monetary_value"].to_numpy(), rtol=1e-12)
+    # and differs from continuous weeks: both ends move back to their Mondays, so T changes by less
+    # than a week either way, and is a whole number
+    cont = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W")
+    gap = (cont["T"] - ours["T"]).to_numpy()
+    assert (np.abs(gap) < 1).all() and (gap > 0).any() and (gap < 0).any()
+    assert (ours["T"] == np.round(ours["T"])).all()
+
+
+def test_calendar_weeks_with_holdout_equal_lifetimes_calibration_and_holdout(both_engines, cdnow_transactions,
+                                                                             lifetimes_utils):
+    theirs = quietly(lifetimes_utils.calibration_and_holdout_data, cdnow_transactions, "customer_id", "date",
+                     monetary_value_col="amount",  # without it lifetimes 0.11.3 fails on pandas 2
+                     calibration_period_end="1997-09-30", observation_period_end="1998-06-30", freq="W")
+    ours = both_engines(cdnow_transactions, "customer_id", "date", unit="W", calibration_end="1997-09-30",
+                        observation_end="1998-06-30", periods="calendar")
+    theirs = theirs.loc[ours.index]
+    for mine, col in (("frequency", "frequency_cal"), ("recency", "recency_cal"), ("T", "T_cal"),
+                      ("frequency_holdout", "frequency_holdout"), ("duration_holdout", "duration_holdout")):
+        np.testing.assert_array_equal(ours[mine].to_numpy(), theirs[col].to_numpy(), err_msg=mine)
+    assert ours["duration_holdout"].iloc[0] == 39.0
+
+
+def test_unknown_periods_value_names_the_choices():
+    tx = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"]})
+    with pytest.raises(ValueError, match="'continuous' or 'calendar'. Got 'whole'"):
+        clv.rfm_summary(tx, periods="whole")
