@@ -581,7 +581,7 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
     record = {
         "model": model.spec.name,
         "title": model.spec.title,
-        "params": model.params_,
+        "params": dict(model.params_),
         "se": model.se_,
         "loglik": model.loglik_,
         "n_customers": model.n_customers_,

@@ -86,9 +86,25 @@ class CLVModel:
         return self._require_fit()
 
     @property
-    def params_(self) -> dict[str, float]:
-        """Parameter estimates (name -> value); posterior means for a posterior."""
-        return dict(self._require_fit().params)
+    def params_(self) -> pd.Series:
+        """Parameter estimates, a float Series indexed by name (named "params"); posterior means for a posterior.
+
+        A Series, as lifetimes' ``params_`` is: ``params_.round(4)``, ``params_["r"]``,
+        ``params_.items()`` and ``**params_`` work; iterating it yields the values (use
+        ``params_.index`` or ``dict(params_)`` for the names). A fresh copy on each access.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> clv.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).params_.round(2)
+        r        0.24
+        alpha    4.41
+        a        0.79
+        b        2.43
+        Name: params, dtype: float64
+        """
+        params = self._require_fit().params
+        return pd.Series({k: float(v) for k, v in params.items()}, name="params", dtype=float)
 
     @property
     def se_(self) -> dict[str, float] | None:
@@ -166,7 +182,7 @@ class CLVModel:
         >>> round(bg.expected_purchases_new_customer(39), 3)
         1.197
         """
-        merged = {**(params or {}), **values}
+        merged = {**(dict(params) if params is not None else {}), **values}
         return cls.from_fit(PointFit(cls.spec, merged, unit=io.checked_unit(unit)))
 
     @classmethod
@@ -235,7 +251,7 @@ class CLVModel:
         ...                     unit="W", calibration_end="1997-09-30")
         >>> clv.GammaGamma().fit(s[s.frequency > 0]).fit_.n_draws
         1
-        >>> round(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"], 3)  # shrunk from 0.793 without the penalty
+        >>> float(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"].round(3))  # shrunk from 0.793 without the penalty
         0.129
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
@@ -533,7 +549,7 @@ class CLVModel:
         >>> import clvmodels as clv, tempfile, os
         >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
         >>> path = bg.save(os.path.join(tempfile.mkdtemp(), "bg.json"))
-        >>> clv.load_model(path).params_ == bg.params_
+        >>> clv.load_model(path).params_.equals(bg.params_)
         True
         """
         return io.save_fit(self._require_fit(), path)
@@ -546,7 +562,7 @@ class CLVModel:
         --------
         >>> import clvmodels as clv
         >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
-        >>> clv.GammaGamma.from_dict(gg.to_dict()).params_ == gg.params_
+        >>> clv.GammaGamma.from_dict(gg.to_dict()).params_.equals(gg.params_)
         True
         """
         return cls.from_fit(io.point_fit_from_dict(payload, expect=cls.spec.name))
@@ -559,7 +575,7 @@ class CLVModel:
         --------
         >>> import clvmodels as clv, tempfile, os
         >>> path = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44).save(os.path.join(tempfile.mkdtemp(), "g.json"))
-        >>> clv.GammaGamma.load(path).params_["p"]
+        >>> float(clv.GammaGamma.load(path).params_["p"])
         6.25
         """
         return cls.from_fit(io.read_fit(path, expect=cls.spec.name))
@@ -949,9 +965,9 @@ class GammaGamma(SpendModel):
         >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
         ...                     unit="W", calibration_end="1997-09-30")
         >>> rb = s[s.frequency > 0]
-        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1).params_["q"], 3)
+        >>> float(clv.GammaGamma().fit(rb, penalizer=0.1).params_["q"].round(3))
         0.336
-        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1, q_constraint=True).params_["q"], 3)
+        >>> float(clv.GammaGamma().fit(rb, penalizer=0.1, q_constraint=True).params_["q"].round(3))
         1.0
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
@@ -983,8 +999,8 @@ class ShiftedBetaGeo(CLVModel):
         --------
         >>> import clvmodels as clv
         >>> m = clv.ShiftedBetaGeo().fit_survival([.631, .468, .382, .326, .289, .262, .241], n_customers=1000)
-        >>> round(m.params_["alpha"], 3), round(m.params_["beta"], 3)
-        (0.704, 1.182)
+        >>> m.params_.round(3).tolist()
+        [0.704, 1.182]
         """
         table = renewals_from_survival(survival, n_customers)
         return self.fit(table, weights=table["count"].to_numpy(dtype=float), **kwargs)

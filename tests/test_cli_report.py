@@ -206,7 +206,7 @@ def test_fit_mcmc_json_and_netcdf_agree_with_maximum_likelihood(tmp_path):
         assert abs(mean - mle.params_[name]) < 4 * record["se"][name], name
     loaded = clv.load_model(nc)
     assert loaded.posterior_ is not None
-    assert loaded.params_ == pytest.approx(record["params"], rel=1e-9)
+    assert dict(loaded.params_) == pytest.approx(record["params"], rel=1e-9)
 
 
 @pytest.mark.slow
