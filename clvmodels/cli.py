@@ -479,6 +479,10 @@ def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CL
     return model_class().fit(summary)
 
 
+def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
+    return model_class().fit(summary, method="map")
+
+
 def _sampler(method: str) -> Callable[..., CLVModel]:
     def fit(model_class: type[CLVModel], summary: pd.DataFrame, *, draws: int = 1000, tune: int = 1000,
             chains: int = 4, seed: int | None = None, **_: Any) -> CLVModel:
@@ -490,7 +494,8 @@ def _sampler(method: str) -> Callable[..., CLVModel]:
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
 #: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
-FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "mcmc": _sampler("nuts"), "advi": _sampler("advi")}
+FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
+                                                    "advi": _sampler("advi")}
 
 
 def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
@@ -699,8 +704,8 @@ ReturnsOpt = Annotated[
                  "days whose net is <= 0. [default: refuse them]", show_default=False),
 ]
 DayfirstOpt = Annotated[bool, typer.Option("--dayfirst", help="Dates written NN/NN/YYYY are day first (31/12/2024).")]
-MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), mcmc (NUTS "
-                                        "with PyMC) or advi (variational, fast); an unknown name lists those available.")]
+MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), map (posterior "
+                                        "mode under the default priors), mcmc (NUTS with PyMC) or advi (variational, fast); an unknown name lists those available.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws kept per chain.")]
 TuneOpt = Annotated[int, typer.Option("--tune", min=0, help="mcmc: tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, help="mcmc/advi: number of chains.")]
@@ -1141,7 +1146,7 @@ def _models_stage(model: str, method: str, model_file: Path | None, spend_file: 
     """What :func:`_models` is about to do, for the progress display."""
     if model_file is not None:
         return f"Loading the models from {model_file}" + (f" and {spend_file}" if spend_file else "")
-    verb = "Fitting" if method.strip().lower() == "mle" else f"Sampling ({method})"
+    verb = "Fitting" if method.strip().lower() in ("mle", "map") else f"Sampling ({method})"
     return f"{verb} the {model} model" + (" and the spend model" if spend_file is None else "")
 
 

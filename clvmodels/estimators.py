@@ -207,8 +207,10 @@ class CLVModel:
         maxiter: int = 2000,
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
+        method: str = "mle",
+        priors: Mapping[str, Any] | None = None,
     ) -> Self:
-        """Estimate the parameters by maximum likelihood.
+        """Estimate the parameters by maximum likelihood (or, with ``method="map"``, the posterior mode).
 
         Customers with identical sufficient statistics are collapsed to one weighted row
         first, so the cost grows with the number of distinct rows, not of customers.
@@ -237,6 +239,15 @@ class CLVModel:
             the estimates toward 0 and can stop a walk to the edge of the parameter space;
             ``loglik_`` stays the unpenalized log-likelihood. 0 (the default) is plain
             maximum likelihood.
+        method : {"mle", "map"}
+            ``"mle"``: maximum likelihood. ``"map"``: the mode of the posterior under the
+            priors :meth:`sample` would use (each parameter's default prior, or ``priors``),
+            found by the same optimiser with the log prior added (PyMC-Marketing's
+            ``fit(method="map")``); ``se_`` and ``cov_`` are then those of the Laplace
+            approximation at the mode, ``loglik_`` the log-likelihood there.
+        priors : mapping, optional
+            With ``method="map"``: per-parameter prior overrides, as in :meth:`sample`
+            (``("Gamma", {"alpha": 2, "beta": 1})`` or a ``pm.Gamma.dist(...)`` object).
 
         Returns
         -------
@@ -253,14 +264,25 @@ class CLVModel:
         1
         >>> float(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"].round(3))  # shrunk from 0.793 without the penalty
         0.129
+        >>> float(clv.BetaGeo().fit(s, method="map", priors={"a": ("Gamma", {"alpha": 100, "beta": 1000})})
+        ...       .params_["a"].round(2))  # pulled from 0.793 toward the prior's mean, 0.1
+        0.14
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer)
+                               penalizer=penalizer, method=method, priors=priors)
 
-    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None) -> Self:
-        """The maximum-likelihood fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
+    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None, method="mle",
+                   priors=None) -> Self:
+        """The maximum-likelihood or MAP fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
         maxiter = int(check_number("maxiter", maxiter, low=1, integer=True, where="fit"))
         penalizer = float(check_number("penalizer", penalizer, low=0, where="fit"))
+        if method not in ("mle", "map"):
+            raise ValueError(f"The 'method' parameter of fit must be 'mle' or 'map' (use sample() for MCMC). Got "
+                             f"{method!r} instead.")
+        if priors is not None and method != "map":
+            raise ValueError("priors= is used by fit(method='map') and sample(); maximum likelihood has no priors. "
+                             "Pass method='map', or drop priors.")
+        log_prior = bayes.log_prior(self.spec, priors) if method == "map" else None
         if drop_unfittable:
             if weights is not None:
                 raise ValueError("drop_unfittable=True cannot be combined with weights; drop the rows yourself.")
@@ -270,9 +292,13 @@ class CLVModel:
                               stacklevel=2)
         index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
-        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower)
+        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower,
+                             log_prior=log_prior)
         info = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
                 "n_unique_rows": int(len(counts))}
+        if method == "map":
+            info["method"] = "map"
+            info["priors"] = bayes.describe_priors(self.spec, priors)
         if penalizer:
             info["penalizer"] = penalizer
         if lower:
@@ -944,6 +970,8 @@ class GammaGamma(SpendModel):
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
         q_constraint: bool = False,
+        method: str = "mle",
+        priors: Mapping[str, Any] | None = None,
     ) -> Self:
         r"""Estimate ``p, q, gamma`` by maximum likelihood, optionally with ``q >= 1``.
 
@@ -971,7 +999,8 @@ class GammaGamma(SpendModel):
         1.0
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None)
+                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None, method=method,
+                               priors=priors)
 
 
 class ShiftedBetaGeo(CLVModel):
