@@ -449,6 +449,8 @@ def summarize(
     unit: str,
     calibration_end: str | None,
     observation_end: str | None = None,
+    periods: str = "continuous",
+    include_first_transaction: bool = False,
 ) -> pd.DataFrame:
     """Per-customer summary through :func:`clvmodels.rfm_summary`; data warnings become notes on stderr.
 
@@ -468,7 +470,8 @@ def summarize(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         summary = rfm_summary(transactions, customer, date, amount, unit=unit,
-                              calibration_end=calibration_end, observation_end=observation_end)
+                              calibration_end=calibration_end, observation_end=observation_end, periods=periods,
+                              include_first_transaction=include_first_transaction)
     for w in caught:
         _note(w.message)
     return summary
@@ -910,6 +913,12 @@ ObservationOpt = Annotated[
     typer.Option("--observation-end", help="Last date of the holdout period (YYYY-MM-DD): adds frequency_holdout, "
                  "monetary_value_holdout and duration_holdout.", show_default=False),
 ]
+PeriodsOpt = Annotated[str, typer.Option("--periods", help="continuous: times from each first purchase day, in "
+                                         "--unit; calendar: lifetimes' freq= summaries, whole calendar periods "
+                                         "(Monday weeks, months, years).")]
+IncludeFirstOpt = Annotated[bool, typer.Option("--include-first-transaction", help="Count the first purchase in "
+                                               "frequency and monetary_value (lifetimes' option; models refuse "
+                                               "such a summary).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
 HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
                                               "H, D, W, M or Y.")]
@@ -1089,7 +1098,7 @@ def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
 
 
 def _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, *,
-                         prep=Prep(), sep=None, model_file=None):
+                         prep=Prep(), sep=None, model_file=None, **options):
     """The cleaned log, its summary, the amount column and the DataQuality record."""
     tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
                                            prep=prep, sep=sep)
@@ -1099,10 +1108,10 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
 
         with Console(stderr=True).status(f"Summarising {len(tx):,} transactions..."):
             summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
-                                calibration_end=calibration_end, observation_end=observation_end)
+                                calibration_end=calibration_end, observation_end=observation_end, **options)
     else:
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
-                            calibration_end=calibration_end, observation_end=observation_end)
+                            calibration_end=calibration_end, observation_end=observation_end, **options)
     return tx, summary, amount, quality
 
 
@@ -1196,15 +1205,21 @@ def summarize_command(
     observation_end: ObservationOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    periods: PeriodsOpt = "continuous",
+    include_first_transaction: IncludeFirstOpt = False,
 ) -> None:
     """Summarise a transaction log into one row per customer (frequency, recency, T, monetary value).
 
     Purchases on the same day count as one. With --observation-end the holdout columns are added.
+    --periods calendar gives lifetimes' freq= summaries (whole calendar periods of --unit).
     Without --output the statistics of the summary and its first rows are printed.
     """
     _check_output(output, force)
+    if periods not in ("continuous", "calendar"):
+        raise CliError(f"--periods must be continuous or calendar. Got {periods!r}.")
     _, summary, _, quality = _summary_from_source(transactions, dataset, customer, date, amount, unit,
-                                                  calibration_end, observation_end, prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
+                                                  calibration_end, observation_end, prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep,
+                                                  periods=periods, include_first_transaction=include_first_transaction)
     for line in quality.lines():  # what was read and dropped, before the numbers it explains
         typer.echo(line)
     if output is not None:

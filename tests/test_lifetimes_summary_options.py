@@ -192,3 +192,21 @@ def test_unknown_periods_value_names_the_choices():
     tx = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"]})
     with pytest.raises(ValueError, match="'continuous' or 'calendar'. Got 'whole'"):
         clv.rfm_summary(tx, periods="whole")
+
+
+def test_cli_summarize_periods_calendar_and_include_first(tmp_path):
+    from typer.testing import CliRunner
+    from clvmodels.cli import app
+
+    log = tmp_path / "log.csv"
+    # Wednesdays 1 and 15 January, Saturday 18 January 1997; Sunday 19 January is the end
+    log.write_text("customer_id,date\n1,1997-01-01\n1,1997-01-15\n1,1997-01-18\n2,1997-01-08\n")
+    out = tmp_path / "summary.csv"
+    args = ["summarize", str(log), "--unit", "W", "--calibration-end", "1997-01-19", "--output", str(out), "--force"]
+    assert CliRunner().invoke(app, args + ["--periods", "calendar"]).exit_code == 0
+    s = pd.read_csv(out, index_col=0)
+    assert s["frequency"].tolist() == [1.0, 0.0] and s["T"].tolist() == [2.0, 1.0]
+    assert CliRunner().invoke(app, args + ["--include-first-transaction"]).exit_code == 0
+    assert pd.read_csv(out, index_col=0)["frequency"].tolist() == [3.0, 1.0]
+    bad = CliRunner().invoke(app, args + ["--periods", "whole"])
+    assert bad.exit_code == 1 and "continuous or calendar" in bad.output
