@@ -181,8 +181,8 @@ def rfm_summary(
         the start of its calendar period of ``unit`` (weeks start on Monday; months, years
         on their first day), purchases are counted per period, and ``recency``, ``T`` and
         ``duration_holdout`` are whole periods between period starts. The calibration end
-        moves back to the start of its period too, so ``T`` loses the days of its last,
-        partial period; purchases after ``calibration_end`` stay out of the calibration
+        moves back to the start of its period too, so the days of its last, partial period add
+        no time to ``T`` (their purchases still count); purchases after ``calibration_end`` stay out of the calibration
         columns (as in lifetimes' ``calibration_and_holdout_data``). ``attrs["periods"]`` is
         ``"calendar"``.
 
