@@ -88,3 +88,11 @@ def test_cli_fit_method_map_gives_the_python_map():
     s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", unit="W", calibration_end="1997-09-30")
     expected = clv.BetaGeo().fit(s, method="map").params_
     assert record["params"] == pytest.approx(dict(expected), rel=1e-6)
+
+
+def test_a_map_fit_saves_and_loads_as_a_point_fit(cdnow_summary, tmp_path):
+    m = clv.BetaGeo().fit(cdnow_summary, method="map")
+    loaded = clv.load_model(m.save(tmp_path / "map.json"))
+    assert loaded.params_.equals(m.params_) and loaded.se_ == m.se_
+    # model files hold the estimates, not fit_info_ (as for penalized fits): the method is not kept
+    assert "method" not in loaded.fit_info_
