@@ -281,11 +281,11 @@ def bench_dataset(name: str, log: pd.DataFrame, *, unit: str, calibration_end, h
 
     progress(f"{name}: clvmodels BG/NBD fit on {n:,} customers")
     ours["bgnbd_fit"], bg = measure(lambda: clv.BetaGeo().fit(s), repeats)
-    ours["bgnbd_fit"].update(params=bg.params_, loglik=bg.loglik_, converged=bool(bg.converged_),
+    ours["bgnbd_fit"].update(params=dict(bg.params_), loglik=bg.loglik_, converged=bool(bg.converged_),
                              n_unique_rows=bg.fit_info_["n_unique_rows"])
     progress(f"{name}: clvmodels Gamma-Gamma fit on {len(repeaters):,} repeat buyers")
     ours["gamma_gamma_fit"], gg = measure(lambda: clv.GammaGamma().fit(repeaters), repeats)
-    ours["gamma_gamma_fit"].update(params=gg.params_, loglik=gg.loglik_, converged=bool(gg.converged_),
+    ours["gamma_gamma_fit"].update(params=dict(gg.params_), loglik=gg.loglik_, converged=bool(gg.converged_),
                                    n_unique_rows=gg.fit_info_["n_unique_rows"])
     progress(f"{name}: clvmodels scoring of {n:,} customers")
     ours["scoring"], (ep, pa, sp) = measure(
@@ -304,7 +304,7 @@ def bench_dataset(name: str, log: pd.DataFrame, *, unit: str, calibration_end, h
         (work / "config.json").write_text(json.dumps({
             "calibration_end": str(pd.Timestamp(calibration_end).date()), "freq": lt_freq,
             "freq_multiplier": lt_freq_multiplier, "period_freq": lt_period_freq, "repeats": repeats,
-            "horizon": horizon, "bgnbd_params": bg.params_, "gamma_gamma_params": gg.params_}))
+            "horizon": horizon, "bgnbd_params": dict(bg.params_), "gamma_gamma_params": dict(gg.params_)}))
         lt = res["lifetimes"]
         for step in STEPS:
             lt[step] = run_lifetimes(step, work, args.lifetimes_timeout, args.extrapolate_from, n, progress)

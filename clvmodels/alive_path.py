@@ -62,7 +62,7 @@ def alive_path(
         Column of customer ids (used with ``customer``, and to refuse a log of several customers).
     step : float
         Spacing of the ages, in the model's unit.
-    unit : {"D", "W", "M", "Y"}, optional
+    unit : {"H", "D", "W", "M", "Y"}, optional
         Time unit of ``t`` and ``step``; by default the model's (the unit it was fitted in).
         Required when the model records none.
     date_format : str, optional

@@ -449,6 +449,8 @@ def summarize(
     unit: str,
     calibration_end: str | None,
     observation_end: str | None = None,
+    periods: str = "continuous",
+    include_first_transaction: bool = False,
 ) -> pd.DataFrame:
     """Per-customer summary through :func:`clvmodels.rfm_summary`; data warnings become notes on stderr.
 
@@ -468,7 +470,8 @@ def summarize(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         summary = rfm_summary(transactions, customer, date, amount, unit=unit,
-                              calibration_end=calibration_end, observation_end=observation_end)
+                              calibration_end=calibration_end, observation_end=observation_end, periods=periods,
+                              include_first_transaction=include_first_transaction)
     for w in caught:
         _note(w.message)
     return summary
@@ -477,6 +480,10 @@ def summarize(
 # --------------------------------------------------------------------------- fitting
 def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
     return model_class().fit(summary)
+
+
+def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
+    return model_class().fit(summary, method="map")
 
 
 def _sampler(method: str) -> Callable[..., CLVModel]:
@@ -490,7 +497,8 @@ def _sampler(method: str) -> Callable[..., CLVModel]:
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
 #: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
-FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "mcmc": _sampler("nuts"), "advi": _sampler("advi")}
+FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
+                                                    "advi": _sampler("advi")}
 
 
 def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
@@ -581,7 +589,7 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
     record = {
         "model": model.spec.name,
         "title": model.spec.title,
-        "params": model.params_,
+        "params": dict(model.params_),
         "se": model.se_,
         "loglik": model.loglik_,
         "n_customers": model.n_customers_,
@@ -658,7 +666,7 @@ AmountOpt = Annotated[
                  show_default=False),
 ]
 UnitOpt = Annotated[
-    str | None, typer.Option("--unit", help="Time unit: D, W, M or Y. [default: the unit of --model-file, else the data "
+    str | None, typer.Option("--unit", help="Time unit: H, D, W, M or Y. [default: the unit of --model-file, else the data "
                  "set's, else W]", show_default=False)
 ]
 CalibrationOpt = Annotated[
@@ -699,8 +707,8 @@ ReturnsOpt = Annotated[
                  "days whose net is <= 0. [default: refuse them]", show_default=False),
 ]
 DayfirstOpt = Annotated[bool, typer.Option("--dayfirst", help="Dates written NN/NN/YYYY are day first (31/12/2024).")]
-MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), mcmc (NUTS "
-                                        "with PyMC) or advi (variational, fast); an unknown name lists those available.")]
+MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), map (posterior "
+                                        "mode under the default priors), mcmc (NUTS with PyMC) or advi (variational, fast); an unknown name lists those available.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws kept per chain.")]
 TuneOpt = Annotated[int, typer.Option("--tune", min=0, help="mcmc: tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, help="mcmc/advi: number of chains.")]
@@ -927,9 +935,15 @@ ObservationOpt = Annotated[
     typer.Option("--observation-end", help="Last date of the holdout period (YYYY-MM-DD): adds frequency_holdout, "
                  "monetary_value_holdout and duration_holdout.", show_default=False),
 ]
+PeriodsOpt = Annotated[str, typer.Option("--periods", help="continuous: times from each first purchase day, in "
+                                         "--unit; calendar: lifetimes' freq= summaries, whole calendar periods "
+                                         "(Monday weeks, months, years).")]
+IncludeFirstOpt = Annotated[bool, typer.Option("--include-first-transaction", help="Count the first purchase in "
+                                               "frequency and monetary_value (lifetimes' option; models refuse "
+                                               "such a summary).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
 HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
-                                              "D, W, M or Y.")]
+                                              "H, D, W, M or Y.")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period (0.01 = 1 %).")]
 MarginOpt = Annotated[float, typer.Option("--margin", help="Share of spend that is profit (1 = revenue).")]
 ModelFileOpt = Annotated[
@@ -1106,7 +1120,7 @@ def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
 
 
 def _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, *,
-                         prep=Prep(), sep=None, model_file=None):
+                         prep=Prep(), sep=None, model_file=None, **options):
     """The cleaned log, its summary, the amount column and the DataQuality record."""
     tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
                                            prep=prep, sep=sep)
@@ -1116,10 +1130,10 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
 
         with Console(stderr=True).status(f"Summarising {len(tx):,} transactions..."):
             summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
-                                calibration_end=calibration_end, observation_end=observation_end)
+                                calibration_end=calibration_end, observation_end=observation_end, **options)
     else:
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
-                            calibration_end=calibration_end, observation_end=observation_end)
+                            calibration_end=calibration_end, observation_end=observation_end, **options)
     return tx, summary, amount, quality
 
 
@@ -1163,7 +1177,7 @@ def _models_stage(model: str, method: str, model_file: Path | None, spend_file: 
     """What :func:`_models` is about to do, for the progress display."""
     if model_file is not None:
         return f"Loading the models from {model_file}" + (f" and {spend_file}" if spend_file else "")
-    verb = "Fitting" if method.strip().lower() == "mle" else f"Sampling ({method})"
+    verb = "Fitting" if method.strip().lower() in ("mle", "map") else f"Sampling ({method})"
     return f"{verb} the {model} model" + (" and the spend model" if spend_file is None else "")
 
 
@@ -1213,15 +1227,21 @@ def summarize_command(
     observation_end: ObservationOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    periods: PeriodsOpt = "continuous",
+    include_first_transaction: IncludeFirstOpt = False,
 ) -> None:
     """Summarise a transaction log into one row per customer (frequency, recency, T, monetary value).
 
     Purchases on the same day count as one. With --observation-end the holdout columns are added.
+    --periods calendar gives lifetimes' freq= summaries (whole calendar periods of --unit).
     Without --output the statistics of the summary and its first rows are printed.
     """
     _check_output(output, force)
+    if periods not in ("continuous", "calendar"):
+        raise CliError(f"--periods must be continuous or calendar. Got {periods!r}.")
     _, summary, _, quality = _summary_from_source(transactions, dataset, customer, date, amount, unit,
-                                                  calibration_end, observation_end, prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
+                                                  calibration_end, observation_end, prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep,
+                                                  periods=periods, include_first_transaction=include_first_transaction)
     for line in quality.lines():  # what was read and dropped, before the numbers it explains
         typer.echo(line)
     if output is not None:

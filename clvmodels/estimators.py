@@ -86,9 +86,25 @@ class CLVModel:
         return self._require_fit()
 
     @property
-    def params_(self) -> dict[str, float]:
-        """Parameter estimates (name -> value); posterior means for a posterior."""
-        return dict(self._require_fit().params)
+    def params_(self) -> pd.Series:
+        """Parameter estimates, a float Series indexed by name (named "params"); posterior means for a posterior.
+
+        A Series, as lifetimes' ``params_`` is: ``params_.round(4)``, ``params_["r"]``,
+        ``params_.items()`` and ``**params_`` work; iterating it yields the values (use
+        ``params_.index`` or ``dict(params_)`` for the names). A fresh copy on each access.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> clv.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).params_.round(2)
+        r        0.24
+        alpha    4.41
+        a        0.79
+        b        2.43
+        Name: params, dtype: float64
+        """
+        params = self._require_fit().params
+        return pd.Series({k: float(v) for k, v in params.items()}, name="params", dtype=float)
 
     @property
     def se_(self) -> dict[str, float] | None:
@@ -166,7 +182,7 @@ class CLVModel:
         >>> round(bg.expected_purchases_new_customer(39), 3)
         1.197
         """
-        merged = {**(params or {}), **values}
+        merged = {**(dict(params) if params is not None else {}), **values}
         return cls.from_fit(PointFit(cls.spec, merged, unit=io.checked_unit(unit)))
 
     @classmethod
@@ -191,8 +207,10 @@ class CLVModel:
         maxiter: int = 2000,
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
+        method: str = "mle",
+        priors: Mapping[str, Any] | None = None,
     ) -> Self:
-        """Estimate the parameters by maximum likelihood.
+        """Estimate the parameters by maximum likelihood (or, with ``method="map"``, the posterior mode).
 
         Customers with identical sufficient statistics are collapsed to one weighted row
         first, so the cost grows with the number of distinct rows, not of customers.
@@ -221,6 +239,15 @@ class CLVModel:
             the estimates toward 0 and can stop a walk to the edge of the parameter space;
             ``loglik_`` stays the unpenalized log-likelihood. 0 (the default) is plain
             maximum likelihood.
+        method : {"mle", "map"}
+            ``"mle"``: maximum likelihood. ``"map"``: the mode of the posterior under the
+            priors :meth:`sample` would use (each parameter's default prior, or ``priors``),
+            found by the same optimiser with the log prior added (PyMC-Marketing's
+            ``fit(method="map")``); ``se_`` and ``cov_`` are then those of the Laplace
+            approximation at the mode, ``loglik_`` the log-likelihood there.
+        priors : mapping, optional
+            With ``method="map"``: per-parameter prior overrides, as in :meth:`sample`
+            (``("Gamma", {"alpha": 2, "beta": 1})`` or a ``pm.Gamma.dist(...)`` object).
 
         Returns
         -------
@@ -235,16 +262,27 @@ class CLVModel:
         ...                     unit="W", calibration_end="1997-09-30")
         >>> clv.GammaGamma().fit(s[s.frequency > 0]).fit_.n_draws
         1
-        >>> round(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"], 3)  # shrunk from 0.793 without the penalty
+        >>> float(clv.BetaGeo().fit(s, penalizer=0.1).params_["a"].round(3))  # shrunk from 0.793 without the penalty
         0.129
+        >>> float(clv.BetaGeo().fit(s, method="map", priors={"a": ("Gamma", {"alpha": 100, "beta": 1000})})
+        ...       .params_["a"].round(2))  # pulled from 0.793 toward the prior's mean, 0.1
+        0.14
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer)
+                               penalizer=penalizer, method=method, priors=priors)
 
-    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None) -> Self:
-        """The maximum-likelihood fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
+    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None, method="mle",
+                   priors=None) -> Self:
+        """The maximum-likelihood or MAP fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
         maxiter = int(check_number("maxiter", maxiter, low=1, integer=True, where="fit"))
         penalizer = float(check_number("penalizer", penalizer, low=0, where="fit"))
+        if method not in ("mle", "map"):
+            raise ValueError(f"The 'method' parameter of fit must be 'mle' or 'map' (use sample() for MCMC). Got "
+                             f"{method!r} instead.")
+        if priors is not None and method != "map":
+            raise ValueError("priors= is used by fit(method='map') and sample(); maximum likelihood has no priors. "
+                             "Pass method='map', or drop priors.")
+        log_prior = bayes.log_prior(self.spec, priors) if method == "map" else None
         if drop_unfittable:
             if weights is not None:
                 raise ValueError("drop_unfittable=True cannot be combined with weights; drop the rows yourself.")
@@ -254,9 +292,13 @@ class CLVModel:
                               stacklevel=2)
         index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
-        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower)
+        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower,
+                             log_prior=log_prior)
         info = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
                 "n_unique_rows": int(len(counts))}
+        if method == "map":
+            info["method"] = "map"
+            info["priors"] = bayes.describe_priors(self.spec, priors)
         if penalizer:
             info["penalizer"] = penalizer
         if lower:
@@ -533,7 +575,7 @@ class CLVModel:
         >>> import clvmodels as clv, tempfile, os
         >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
         >>> path = bg.save(os.path.join(tempfile.mkdtemp(), "bg.json"))
-        >>> clv.load_model(path).params_ == bg.params_
+        >>> clv.load_model(path).params_.equals(bg.params_)
         True
         """
         return io.save_fit(self._require_fit(), path)
@@ -546,7 +588,7 @@ class CLVModel:
         --------
         >>> import clvmodels as clv
         >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
-        >>> clv.GammaGamma.from_dict(gg.to_dict()).params_ == gg.params_
+        >>> clv.GammaGamma.from_dict(gg.to_dict()).params_.equals(gg.params_)
         True
         """
         return cls.from_fit(io.point_fit_from_dict(payload, expect=cls.spec.name))
@@ -559,7 +601,7 @@ class CLVModel:
         --------
         >>> import clvmodels as clv, tempfile, os
         >>> path = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44).save(os.path.join(tempfile.mkdtemp(), "g.json"))
-        >>> clv.GammaGamma.load(path).params_["p"]
+        >>> float(clv.GammaGamma.load(path).params_["p"])
         6.25
         """
         return cls.from_fit(io.read_fit(path, expect=cls.spec.name))
@@ -928,6 +970,8 @@ class GammaGamma(SpendModel):
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
         q_constraint: bool = False,
+        method: str = "mle",
+        priors: Mapping[str, Any] | None = None,
     ) -> Self:
         r"""Estimate ``p, q, gamma`` by maximum likelihood, optionally with ``q >= 1``.
 
@@ -949,13 +993,14 @@ class GammaGamma(SpendModel):
         >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
         ...                     unit="W", calibration_end="1997-09-30")
         >>> rb = s[s.frequency > 0]
-        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1).params_["q"], 3)
+        >>> float(clv.GammaGamma().fit(rb, penalizer=0.1).params_["q"].round(3))
         0.336
-        >>> round(clv.GammaGamma().fit(rb, penalizer=0.1, q_constraint=True).params_["q"], 3)
+        >>> float(clv.GammaGamma().fit(rb, penalizer=0.1, q_constraint=True).params_["q"].round(3))
         1.0
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None)
+                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None, method=method,
+                               priors=priors)
 
 
 class ShiftedBetaGeo(CLVModel):
@@ -983,8 +1028,8 @@ class ShiftedBetaGeo(CLVModel):
         --------
         >>> import clvmodels as clv
         >>> m = clv.ShiftedBetaGeo().fit_survival([.631, .468, .382, .326, .289, .262, .241], n_customers=1000)
-        >>> round(m.params_["alpha"], 3), round(m.params_["beta"], 3)
-        (0.704, 1.182)
+        >>> m.params_.round(3).tolist()
+        [0.704, 1.182]
         """
         table = renewals_from_survival(survival, n_customers)
         return self.fit(table, weights=table["count"].to_numpy(dtype=float), **kwargs)

@@ -170,7 +170,7 @@ def _unit(value, source: str) -> str | None:
     try:
         return checked_unit(value if isinstance(value, str) else repr(value))
     except ValueError:
-        raise ModelFileError(f"{source}: field 'unit' must be one of 'D', 'W', 'M', 'Y' or null. "
+        raise ModelFileError(f"{source}: field 'unit' must be one of 'H', 'D', 'W', 'M', 'Y' or null. "
                              f"Got {value!r} instead.") from None
 
 

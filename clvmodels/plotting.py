@@ -31,6 +31,7 @@ import pandas as pd
 
 from clvmodels.evaluation import calibration_histogram
 from clvmodels.untrusted_text import literal_label
+from clvmodels.units import UNIT_NAMES
 
 __all__ = [
     "plot_calibration_histogram",
@@ -349,7 +350,7 @@ def plot_frequency_recency_matrix(
     ax = _axes(ax)
     values = np.asarray(point, dtype=float).reshape(len(frequency), len(recency))
     what = "posterior mean of expected purchases" if lower is not None else "expected purchases"
-    names = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+    names = UNIT_NAMES
     unit = names.get(getattr(model, "unit_", None) or getattr(data, "attrs", {}).get("unit"))
     span = "time units" if unit is None else (unit if t == 1 else f"{unit}s")
     return _matrix(ax, values, frequency, recency, f"Expected purchases in the next {t:g} {span} (T = {T:.4g})",

@@ -1,7 +1,8 @@
 """Time units, stated explicitly.
 
-Models are fitted in the unit of their summary (``"D"`` days, ``"W"`` weeks of 7 days,
-``"M"`` months, ``"Y"`` years). Days and weeks are exact. Months and years have no fixed
+Models are fitted in the unit of their summary (``"H"`` hours, ``"D"`` days, ``"W"`` weeks of
+7 days, ``"M"`` months, ``"Y"`` years). Hours, days and weeks are exact (an hour is 1/24 day;
+summaries still count purchases by day, see :func:`clvmodels.rfm_summary`). Months and years have no fixed
 length; where a calendar start date is known (a summary's ``calibration_end``), periods are
 cut at real calendar boundaries (e.g. 31 days for October), otherwise the mean Gregorian
 lengths are used: a year of 365.2425 days and a month of 365.2425 / 12 = 30.436875 days.
@@ -21,12 +22,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["UNIT_DAYS", "normalize_unit", "unit_days", "convert", "period_edges"]
+__all__ = ["UNIT_DAYS", "UNIT_NAMES", "normalize_unit", "unit_days", "convert", "period_edges"]
 
 #: Length of each unit in days (months and years: mean Gregorian lengths).
-UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.2425 / 12.0, "Y": 365.2425}
+UNIT_DAYS: dict[str, float] = {"H": 1.0 / 24.0, "D": 1.0, "W": 7.0, "M": 365.2425 / 12.0, "Y": 365.2425}
+
+#: Singular English name of each unit, for messages and labels (add "s" for the plural).
+UNIT_NAMES: dict[str, str] = {"H": "hour", "D": "day", "W": "week", "M": "month", "Y": "year"}
 
 _ALIASES = {
+    "h": "H", "hour": "H", "hours": "H",
     "d": "D", "day": "D", "days": "D",
     "w": "W", "week": "W", "weeks": "W",
     "m": "M", "month": "M", "months": "M",
@@ -40,7 +45,7 @@ def normalize_unit(unit: str, name: str = "unit") -> str:
     Parameters
     ----------
     unit : str
-        ``"D"``, ``"W"``, ``"M"``, ``"Y"`` or a spelled-out name (``"weeks"``).
+        ``"H"``, ``"D"``, ``"W"``, ``"M"``, ``"Y"`` or a spelled-out name (``"weeks"``, ``"hours"``).
     name : str
         The argument name to quote in the error message.
 
@@ -52,7 +57,7 @@ def normalize_unit(unit: str, name: str = "unit") -> str:
     code = _ALIASES.get(str(unit).strip().lower())
     if code is None:
         raise ValueError(
-            f"The '{name}' parameter must be one of 'D' (days), 'W' (weeks), 'M' (months) "
+            f"The '{name}' parameter must be one of 'H' (hours), 'D' (days), 'W' (weeks), 'M' (months) "
             f"or 'Y' (years). Got {unit!r} instead."
         )
     return code
@@ -104,6 +109,8 @@ def period_edges(horizon: int, unit: str, model_unit: str, start=None) -> np.nda
     --------
     >>> period_edges(3, "W", "D").tolist()
     [7.0, 14.0, 21.0]
+    >>> period_edges(2, "D", "H").tolist()  # hourly model, daily periods
+    [24.0, 48.0]
     """
     unit, model_unit = normalize_unit(unit), normalize_unit(model_unit, "model_unit")
     if int(horizon) != horizon or horizon < 1:

@@ -215,7 +215,7 @@ def lifetime_value(
         Customer summary with the columns both models read.
     horizon : int
         Number of periods.
-    unit : {"D", "W", "M", "Y"}
+    unit : {"H", "D", "W", "M", "Y"}
         Length of one period; ``discount_rate`` is per period of this unit.
     discount_rate : float
         Discount rate per period (0.01 = 1 % per period), > -1.
@@ -421,7 +421,7 @@ def clv_table(
         Customer summary with the columns both models read; never modified.
     horizon : int or None
         Number of periods of ``unit`` (discrete); ``None`` with continuous discounting.
-    unit : {"D", "W", "M", "Y"}
+    unit : {"H", "D", "W", "M", "Y"}
         Length of one period; ``discount_rate`` is per period of this unit.
     discount_rate : float
         Discount rate per period of ``unit``.

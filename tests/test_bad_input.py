@@ -122,7 +122,7 @@ def test_unparsable_calibration_end(log):
 
 
 def test_unknown_unit_names_the_choices(log):
-    raises_unchanged(log, ValueError, r"'unit' parameter must be one of 'D' .* Got 'fortnight'",
+    raises_unchanged(log, ValueError, r"'unit' parameter must be one of 'H' \(hours\), 'D' .* Got 'fortnight'",
                      summarise, log, unit="fortnight")
 
 

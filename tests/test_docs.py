@@ -92,7 +92,7 @@ def test_getting_started_python_examples_run(tmp_path, monkeypatch):
     assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)  # the example saves a model file
     ns = run_example(blocks[0], "getting-started.md[0]")
-    assert ns["bg2"].params_ == ns["bg"].params_
+    assert ns["bg2"].params_.equals(ns["bg"].params_)
     assert ns["value"].sum() == pytest.approx(ns["equity"], rel=1e-12)
     ns = run_example(blocks[1], "getting-started.md[1]", ns)  # the page's blocks continue one session
     for other in ("s_file", "s_duck"):  # the DuckDB engine's summaries: the pandas one's

@@ -45,6 +45,10 @@ def test_a_lifetimes_notebook_gives_the_same_numbers_both_ways(both_summaries):
     bg = clv.BetaGeo().fit(ours)
     for k in ("r", "alpha", "a", "b"):
         assert bg.params_[k] == pytest.approx(bgf.params_[k], rel=1e-4), k
+    # params_ is a Series as in lifetimes: the notebook's bg.params_.round(4) works the same way
+    assert isinstance(bg.params_, pd.Series) and bg.params_.name == "params"
+    assert list(bg.params_.round(4).index) == list(bgf.params_.round(4).index)
+    np.testing.assert_allclose(bg.params_.round(4).to_numpy(), bgf.params_.round(4).to_numpy(), atol=1e-4 + 1e-12)
     # step 3: predictions per customer, from each side's own fit
     np.testing.assert_allclose(
         bg.expected_purchases(ours, t=30).to_numpy(),

@@ -82,4 +82,4 @@ def test_saved_json_is_strict_and_round_trips_nan_standard_errors(tmp_path):
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON literal {c}"))
     loaded = clv.load_model(path)
-    assert np.isnan(loaded.se_["p"]) and loaded.params_ == gg.params_ and loaded.unit_ == gg.unit_
+    assert np.isnan(loaded.se_["p"]) and loaded.params_.equals(gg.params_) and loaded.unit_ == gg.unit_

@@ -32,7 +32,7 @@ def test_pareto_nbd_has_standard_errors_lifetimes_lacks(fitted):
     cov = fitted.cov_.to_numpy()
     assert fitted.converged_
     assert np.allclose(cov, cov.T) and np.all(np.linalg.eigvalsh(cov) > 0)
-    assert all(0 < fitted.se_[k] < fitted.params_[k] for k in fitted.params_)
+    assert all(0 < fitted.se_[k] < fitted.params_[k] for k in fitted.params_.index)
 
 
 def test_pareto_nbd_loglik_at_FHL2005_optimum():

@@ -227,10 +227,10 @@ def test_a_model_travels_as_plain_json_and_comes_back_the_same():
     payload = cs.model_payload(post)
     assert isinstance(payload, str) and payload.lstrip().startswith("{")
     back = cs.model_from_payload(payload)
-    for k in bg.params_:
+    for k in bg.params_.index:
         np.testing.assert_array_equal(back.fit_.draws()[k], post.fit_.draws()[k])
     assert back.fit_.unit == "W"
-    assert cs.model_from_payload(cs.model_payload(bg)).params_ == bg.params_
+    assert cs.model_from_payload(cs.model_payload(bg)).params_.equals(bg.params_)
 
 
 def _posterior_of(model):

@@ -54,7 +54,7 @@ def cdnow_summary(all_engines, cdnow_transactions):
 
 
 # --------------------------------------------------------------------------- real logs
-@pytest.mark.parametrize("unit", ["D", "W", "M", "Y"])
+@pytest.mark.parametrize("unit", ["H", "D", "W", "M", "Y"])
 @pytest.mark.parametrize("window", [{}, {"calibration_end": "1997-06-30"},
                                     {"calibration_end": "1997-09-30", "observation_end": "1998-06-30"}])
 def test_cdnow_every_unit_and_window(all_engines, cdnow_transactions, unit, window):

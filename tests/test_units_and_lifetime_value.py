@@ -64,8 +64,8 @@ def test_calendar_year_edges_count_leap_days():
 
 
 def test_bad_units_and_horizons_are_named():
-    with pytest.raises(ValueError, match=r"The 'model_unit' parameter must be one of .* Got 'hours'"):
-        period_edges(2, "M", "hours")
+    with pytest.raises(ValueError, match=r"The 'model_unit' parameter must be one of .* Got 'minutes'"):
+        period_edges(2, "M", "minutes")  # hours are a unit now
     with pytest.raises(ValueError, match=r"'horizon' parameter must be a whole number of periods >= 1. Got 0"):
         period_edges(0, "M", "W")
     with pytest.raises(ValueError, match=r"Got 2.5 instead"):

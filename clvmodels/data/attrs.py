@@ -26,7 +26,7 @@ def with_unit(summary: pd.DataFrame, unit: str, *, calibration_end=None, observa
     ----------
     summary : DataFrame
         Per-customer summary (``recency``, ``T``... in ``unit``).
-    unit : {"D", "W", "M", "Y"}
+    unit : {"H", "D", "W", "M", "Y"}
         The unit its times are in.
     calibration_end, observation_end : date-like, optional
         The window, recorded as ISO dates; kept from ``summary.attrs`` when not given.

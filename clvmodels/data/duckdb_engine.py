@@ -36,6 +36,9 @@ from clvmodels.units import UNIT_DAYS, normalize_unit
 
 __all__ = ["is_duckdb_source", "rfm_summary_duckdb", "DEFAULT_CONFIG"]
 
+#: DuckDB's date_trunc part for the calendar periods of each unit (ISO weeks start on Monday).
+_TRUNC = {"W": "week", "M": "month", "Y": "year"}
+
 #: DuckDB settings used unless ``duckdb_config`` overrides them. Insertion order is not needed
 #: (the summary is sorted by customer) and keeping it costs memory on large logs.
 DEFAULT_CONFIG: dict[str, Any] = {"preserve_insertion_order": False}
@@ -341,6 +344,8 @@ def rfm_summary_duckdb(
     date_format: str | None = None,
     epoch_unit: str | None = None,
     duckdb_config: Mapping[str, Any] | None = None,
+    include_first_transaction: bool = False,
+    periods: str = "continuous",
 ) -> pd.DataFrame:
     """:func:`clvmodels.rfm_summary` computed by DuckDB, out of core; same arguments and result.
 
@@ -349,7 +354,7 @@ def rfm_summary_duckdb(
     source : str, Path, list, DuckDB relation, Arrow table, Polars frame or DataFrame
         The transaction log: a path or glob of Parquet or CSV files (``.parquet``, ``.csv``,
         ``.csv.gz``, ``.tsv``) or a list of them, or a table object. Never modified.
-    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit
+    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit, include_first_transaction, periods
         As in :func:`clvmodels.rfm_summary`.
     duckdb_config : mapping, optional
         DuckDB settings for the connection, e.g. ``{"memory_limit": "2GB", "threads": 2,
@@ -378,13 +383,13 @@ def rfm_summary_duckdb(
     src = _Source(source, duckdb_config)
     try:
         return _summarise(src, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-                          date_format, epoch_unit)
+                          date_format, epoch_unit, bool(include_first_transaction), periods)
     finally:
         src.close()
 
 
 def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-               date_format, epoch_unit) -> pd.DataFrame:
+               date_format, epoch_unit, include_first: bool = False, periods: str = "continuous") -> pd.DataFrame:
     from clvmodels.data import summary as pandas_engine
 
     types = src.columns(date_col)
@@ -429,33 +434,53 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
     # (a few thousand rows at most), which is all they look at.
     probe = pd.DataFrame({"c": 0, "d": pd.to_datetime(sorted(log_days))})
     window = pandas_engine.rfm_summary(probe, "c", "d", unit=unit, calibration_end=calibration_end,
-                         observation_end=observation_end, engine="pandas").attrs
+                                       observation_end=observation_end, engine="pandas",
+                                       include_first_transaction=include_first, periods=periods).attrs
     cal_end = pd.Timestamp(window["calibration_end"])
     obs_end = None if window["observation_end"] is None else pd.Timestamp(window["observation_end"])
     cal = f"DATE '{cal_end.date()}'"
     obs = f"DATE '{obs_end.date()}'" if obs_end is not None else None
     scale = UNIT_DAYS[unit]
 
+    calendar = periods == "calendar"
+    # Each purchase day is put in its slot (the day itself, or with periods="calendar" the start
+    # of its calendar period) and on its side of the window (0 calibration, 1 holdout, 2 after)
+    # before grouping, so a period straddling calibration_end is cut as the pandas engine cuts it.
+    slot = f"CAST(date_trunc('{_TRUNC[unit]}', {day}) AS DATE)" if calendar and unit in _TRUNC else day
+    side = f"CASE WHEN ({day}) <= {cal} THEN 0 " + (f"WHEN ({day}) <= {obs} THEN 1 " if obs else "") + "ELSE 2 END"
+    if calendar and unit in ("M", "Y"):
+        part = "month" if unit == "M" else "year"
+
+        def span(a: str, b: str) -> str:
+            return f"CAST(date_diff('{part}', {a}, {b}) AS DOUBLE)"
+    else:
+        def span(a: str, b: str) -> str:
+            return f"CAST(date_diff('day', {a}, {b}) AS DOUBLE) / {scale!r}"
+    cal_slot = f"DATE '{pandas_engine.period_start(cal_end, unit).date()}'" if calendar else cal
+    k = 0 if include_first else 1
+
     # Sums are Kahan-compensated (fsum), as pandas' group-by sums are.
     per_day_amount = f", fsum({amount}) AS amount" if amount else ""
     money = ""
     if amount:
-        money = (", fsum(amount) FILTER (WHERE day <= {cal}) - arg_min(amount, day) AS repeat_total"
-                 .format(cal=cal))
+        money = ", fsum(amount) FILTER (WHERE side = 0)" + ("" if include_first else
+                                                           " - arg_min(amount, day) FILTER (WHERE side = 0)")
+        money += " AS repeat_total"
     hold = ""
     if obs is not None:
-        hold = f", count(*) FILTER (WHERE day > {cal} AND day <= {obs}) AS n_hold"
+        hold = ", count(*) FILTER (WHERE side = 1) AS n_hold"
         if amount:
-            hold += f", fsum(amount) FILTER (WHERE day > {cal} AND day <= {obs}) AS hold_total"
+            hold += ", fsum(amount) FILTER (WHERE side = 1) AS hold_total"
     sql = (
-        f"WITH days AS (SELECT {cust} AS customer, {day} AS day{per_day_amount} FROM {{src}} GROUP BY 1, 2), "
-        f"c AS (SELECT customer, min(day) AS first_day, count(*) FILTER (WHERE day <= {cal}) AS n_cal, "
-        f"max(day) FILTER (WHERE day <= {cal}) AS last_cal{money}{hold} FROM days GROUP BY customer) "
-        f"SELECT customer, first_day > {cal} AS excluded, "
-        f"CAST(n_cal - 1 AS DOUBLE) AS frequency, "
-        f"CAST(date_diff('day', first_day, last_cal) AS DOUBLE) / {scale!r} AS recency, "
-        f"CAST(date_diff('day', first_day, {cal}) AS DOUBLE) / {scale!r} AS \"T\""
-        + (", CASE WHEN n_cal > 1 THEN repeat_total / CAST(n_cal - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
+        f"WITH days AS (SELECT {cust} AS customer, {slot} AS day, {side} AS side{per_day_amount} FROM {{src}} "
+        f"GROUP BY 1, 2, 3), "
+        f"c AS (SELECT customer, min(day) FILTER (WHERE side = 0) AS first_day, count(*) FILTER (WHERE side = 0) AS n_cal, "
+        f"max(day) FILTER (WHERE side = 0) AS last_cal{money}{hold} FROM days GROUP BY customer) "
+        f"SELECT customer, n_cal = 0 AS excluded, "
+        f"CAST(n_cal - {k} AS DOUBLE) AS frequency, "
+        f"{span('first_day', 'last_cal')} AS recency, "
+        f"{span('first_day', cal_slot)} AS \"T\""
+        + (f", CASE WHEN n_cal > {k} THEN repeat_total / CAST(n_cal - {k} AS DOUBLE) ELSE 0.0 END AS monetary_value"
            if amount else "")
         + (", CAST(n_hold AS DOUBLE) AS frequency_holdout" if obs else "")
         + (", CASE WHEN n_hold > 0 THEN hold_total / CAST(n_hold AS DOUBLE) ELSE 0.0 END AS monetary_value_holdout"
@@ -473,7 +498,10 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
                      dtype="str" if _is_text(types[customer_col]) else None)
     out = res.drop(columns=["customer", "excluded"]).set_axis(index, axis=0)
     out = out.astype({c: float for c in out.columns})
-    if obs_end is not None:
+    if obs_end is not None and calendar:
+        out["duration_holdout"] = pandas_engine.periods_between(pandas_engine.period_start(cal_end, unit),
+                                                                pandas_engine.period_start(obs_end, unit), unit)
+    elif obs_end is not None:
         out["duration_holdout"] = ((obs_end - cal_end) / pd.Timedelta(days=1)) / scale
     out.attrs.update(window, n_excluded=n_excluded)
     return out

@@ -103,12 +103,14 @@ def rfm_summary(
     epoch_unit: str | None = None,
     engine: str = "auto",
     duckdb_config: Mapping[str, Any] | None = None,
+    include_first_transaction: bool = False,
+    periods: str = "continuous",
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer.
 
     Purchases are counted by day: several transactions of one customer on one day are one
     purchase whose amount is their sum. Times are measured continuously from each customer's
-    first purchase (day resolution), in ``unit`` (days / 7 for weeks; months and years use the
+    first purchase (day resolution), in ``unit`` (days / 7 for weeks, days * 24 for hours; months and years use the
     mean Gregorian lengths of 30.436875 and 365.2425 days).
 
     Columns of the result (index: the customer ids, named ``customer_col``):
@@ -147,7 +149,7 @@ def rfm_summary(
         Column names of the customer id and the transaction date.
     amount_col : str, optional
         Column of transaction values; gives ``monetary_value``.
-    unit : {"D", "W", "M", "Y"}
+    unit : {"H", "D", "W", "M", "Y"}
         Time unit of ``recency``, ``T`` and ``duration_holdout``.
     calibration_end : date-like, optional
         Last day of the calibration period; defaults to the last transaction date. Customers
@@ -167,6 +169,22 @@ def rfm_summary(
     duckdb_config : mapping, optional
         DuckDB settings for the DuckDB engine, e.g. ``{"memory_limit": "4GB", "threads": 2,
         "temp_directory": "/scratch"}``; it spills to ``temp_directory`` past the memory limit.
+    include_first_transaction : bool
+        lifetimes' option of that name: ``frequency`` counts every purchase day of the
+        calibration period (the first too) and ``monetary_value`` is the mean of all of them;
+        ``recency`` and ``T`` and the holdout columns are unchanged. Such a summary describes
+        customers but is not what the models read (their ``frequency`` is repeat purchases), so
+        models refuse it (``attrs["include_first_transaction"]`` is True).
+    periods : {"continuous", "calendar"}
+        ``"continuous"`` (default): times in ``unit`` from each customer's first purchase day,
+        as above. ``"calendar"``: lifetimes' ``freq=`` summaries: each purchase day is moved to
+        the start of its calendar period of ``unit`` (weeks start on Monday; months, years
+        on their first day), purchases are counted per period, and ``recency``, ``T`` and
+        ``duration_holdout`` are whole periods between period starts. The calibration end
+        moves back to the start of its period too, so the days of its last, partial period add
+        no time to ``T`` (their purchases still count); purchases after ``calibration_end`` stay out of the calibration
+        columns (as in lifetimes' ``calibration_and_holdout_data``). ``attrs["periods"]`` is
+        ``"calendar"``.
 
     Returns
     -------
@@ -182,14 +200,26 @@ def rfm_summary(
     id
     1         1.0      2.0  2.0            20.0
     2         0.0      0.0  1.0             0.0
+    >>> rfm_summary(tx, "id", "day", unit="W", calibration_end="2024-01-17", periods="calendar")  # Mondays
+        frequency  recency    T
+    id
+    1         1.0      2.0  2.0
+    2         0.0      0.0  1.0
     """
+    if periods not in ("continuous", "calendar"):
+        raise ValueError(f"The 'periods' parameter of rfm_summary must be 'continuous' or 'calendar'. Got {periods!r} "
+                         f"instead.")
+    if not isinstance(include_first_transaction, (bool, np.bool_)):
+        raise TypeError(f"The 'include_first_transaction' parameter must be True or False. Got "
+                        f"{include_first_transaction!r} instead.")
     if engine not in ("auto", "pandas", "duckdb"):
         raise ValueError(f"The 'engine' parameter of rfm_summary must be 'auto', 'pandas' or 'duckdb'. Got {engine!r} instead.")
     if engine == "duckdb" or (engine == "auto" and is_duckdb_source(transactions)):
         return rfm_summary_duckdb(transactions, customer_col, date_col, amount_col, unit=unit,
                                   calibration_end=calibration_end, observation_end=observation_end,
                                   date_format=date_format, epoch_unit=epoch_unit,
-                                  duckdb_config=duckdb_config)
+                                  duckdb_config=duckdb_config, include_first_transaction=include_first_transaction,
+                                  periods=periods)
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"Expected a DataFrame of transactions. Got {type(transactions).__name__} instead.")
     unit = normalize_unit(unit)
@@ -244,7 +274,8 @@ def rfm_summary(
     latest = ("observation_end", obs_end) if obs_end is not None else ("calibration_end", cal_end)
     _warn_past_data(latest[0], latest[1], last_day, frame["day"])
 
-    out, later = summarise_days(frame, cal_end, obs_end, unit)
+    out, later = summarise_days(frame, cal_end, obs_end, unit, include_first=bool(include_first_transaction),
+                                calendar=periods == "calendar")
     n_excluded = len(later)
     if n_excluded:
         warnings.warn(excluded_message(n_excluded, cal_end, later[:5].tolist()), DataWarning, stacklevel=2)
@@ -257,7 +288,24 @@ def rfm_summary(
         first_transaction=str(first_day.date()),
         last_transaction=str(last_day.date()),
         n_excluded=int(n_excluded),
+        **summary_options(include_first_transaction, periods),
     )
+    return out
+
+
+def summary_options(include_first_transaction: bool, periods: str) -> dict:
+    """The ``attrs`` entries of the non-default summary options (none for a default summary).
+
+    Examples
+    --------
+    >>> summary_options(False, "calendar")
+    {'periods': 'calendar'}
+    """
+    out: dict = {}
+    if periods != "continuous":
+        out["periods"] = periods
+    if include_first_transaction:
+        out["include_first_transaction"] = True
     return out
 
 
@@ -268,14 +316,61 @@ def excluded_message(n_excluded: int, cal_end: pd.Timestamp, first: list) -> str
             f"history to fit on. Move calibration_end later to include them.")
 
 
+#: pandas period of each calendar unit (weeks start on Monday, as in lifetimes' ``freq="W"``).
+_PANDAS_PERIOD = {"W": "W-SUN", "M": "M", "Y": "Y"}
+
+
+def period_start(day, unit: str):
+    """The first day of the calendar period of ``unit`` holding ``day`` (a Timestamp or a Series).
+
+    Weeks start on Monday; months and years on their first day; days (and hours, at day
+    resolution) are their own periods.
+
+    Examples
+    --------
+    >>> period_start(pd.Timestamp("1997-09-30"), "W"), period_start(pd.Timestamp("1997-09-30"), "M")
+    (Timestamp('1997-09-29 00:00:00'), Timestamp('1997-09-01 00:00:00'))
+    """
+    if unit in ("D", "H"):
+        return day
+    if isinstance(day, pd.Series):
+        return day.dt.to_period(_PANDAS_PERIOD[unit]).dt.start_time.astype(day.dtype)
+    return day.to_period(_PANDAS_PERIOD[unit]).start_time
+
+
+def periods_between(start, end, unit: str):
+    """Whole calendar periods of ``unit`` from period start ``start`` to period start ``end``.
+
+    Months and years are counted on the calendar (October 1 to November 1 is one month, 31
+    days); days, weeks and hours have fixed lengths.
+
+    Examples
+    --------
+    >>> periods_between(pd.Timestamp("1997-01-01"), pd.Timestamp("1997-03-01"), "M")
+    2.0
+    """
+    if unit in ("M", "Y"):
+        a = start.dt if isinstance(start, pd.Series) else start
+        b = end.dt if isinstance(end, pd.Series) else end
+        n = (b.year - a.year) * (12 if unit == "M" else 1) + ((b.month - a.month) if unit == "M" else 0)
+        return n.astype(float) if isinstance(n, pd.Series) else float(n)
+    return ((end - start) / pd.Timedelta(days=1)) / UNIT_DAYS[unit]
+
+
 def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,
-                   unit: str) -> tuple[pd.DataFrame, pd.Index]:
+                   unit: str, *, include_first: bool = False,
+                   calendar: bool = False) -> tuple[pd.DataFrame, pd.Index]:
     """The per-customer summary of checked transactions, the definitions every engine shares.
 
     ``frame`` has the columns ``customer``, ``day`` (datetime64, midnight) and optionally
     ``amount`` (finite, non-negative); the window ends are already checked. Any set of whole
     customers can be summarised on its own (the Spark engine runs this on each partition of a
     log partitioned by customer), so nothing here looks across customers.
+
+    ``include_first`` counts the first purchase in ``frequency`` and ``monetary_value``;
+    ``calendar`` counts purchase periods instead of purchase days: each side of
+    ``cal_end`` is cut first, then days are moved to the start of their calendar period and
+    times are whole periods between period starts (see :func:`clvmodels.rfm_summary`).
 
     Returns
     -------
@@ -291,33 +386,54 @@ def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Times
     ({'frequency': [1.0], 'recency': [1.0], 'T': [2.0]}, [2])
     """
     with_amount = "amount" in frame.columns
-    # one purchase per customer and day (amounts summed); sorted by customer, then day
-    per_day = frame.groupby(["customer", "day"], sort=True)
-    days = (per_day["amount"].sum() if with_amount else per_day.size()).reset_index()
-    in_cal = (days["day"] <= cal_end).to_numpy()
-    cal = days[in_cal]
+
+    def one_per_slot(rows: pd.DataFrame) -> pd.DataFrame:
+        # one purchase per customer and day (or period), amounts summed; sorted by customer, then day
+        if calendar:
+            rows = rows.assign(day=period_start(rows["day"], unit))
+        grouped = rows.groupby(["customer", "day"], sort=True)
+        return (grouped["amount"].sum() if with_amount else grouped.size()).reset_index()
+
+    days = one_per_slot(frame) if not calendar else None
+    in_cal = ((days if days is not None else frame)["day"] <= cal_end).to_numpy()
+    cal = days[in_cal] if days is not None else one_per_slot(frame[in_cal])
     g = cal.groupby("customer", sort=True)
     first = g["day"].min()
     scale = UNIT_DAYS[unit]
     day = pd.Timedelta(days=1)
     out = pd.DataFrame(index=first.index)
-    out["frequency"] = (g["day"].size() - 1).astype(float)
-    out["recency"] = ((g["day"].max() - first) / day).to_numpy(dtype=float) / scale
-    out["T"] = ((cal_end - first) / day).to_numpy(dtype=float) / scale
+    n_slots = g["day"].size()
+    out["frequency"] = (n_slots - (0 if include_first else 1)).astype(float)
+    if calendar:
+        cal_start = period_start(cal_end, unit)
+        out["recency"] = periods_between(first, g["day"].max(), unit).to_numpy(dtype=float)
+        out["T"] = periods_between(first, cal_start, unit).to_numpy(dtype=float)
+    else:
+        out["recency"] = ((g["day"].max() - first) / day).to_numpy(dtype=float) / scale
+        out["T"] = ((cal_end - first) / day).to_numpy(dtype=float) / scale
     if with_amount:
-        repeat_total = g["amount"].sum() - g["amount"].first()
-        out["monetary_value"] = (repeat_total / out["frequency"].clip(lower=1)).where(out["frequency"] > 0, 0.0)
+        if include_first:
+            out["monetary_value"] = g["amount"].sum() / n_slots
+        else:
+            repeat_total = g["amount"].sum() - g["amount"].first()
+            out["monetary_value"] = (repeat_total / out["frequency"].clip(lower=1)).where(out["frequency"] > 0, 0.0)
 
-    all_customers = days["customer"].unique()
+    all_customers = frame["customer"].unique() if calendar else days["customer"].unique()
     later = pd.Index(all_customers).difference(out.index) if len(all_customers) > len(out) else pd.Index([])
 
     if obs_end is not None:
-        hold = days[(~in_cal) & (days["day"] <= obs_end).to_numpy()]
+        source = days if days is not None else frame
+        hold = source[(~in_cal) & (source["day"] <= obs_end).to_numpy()]
         hold = hold[hold["customer"].isin(out.index)]
+        if calendar:
+            hold = one_per_slot(hold)
         hg = hold.groupby("customer")
         out["frequency_holdout"] = hg["day"].size().reindex(out.index, fill_value=0).astype(float)
         if with_amount:
             out["monetary_value_holdout"] = hg["amount"].mean().reindex(out.index, fill_value=0.0)
-        out["duration_holdout"] = ((obs_end - cal_end) / day) / scale
+        if calendar:
+            out["duration_holdout"] = periods_between(period_start(cal_end, unit), period_start(obs_end, unit), unit)
+        else:
+            out["duration_holdout"] = ((obs_end - cal_end) / day) / scale
 
     return out, later

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodels.errors import ClvDataError, UnitMismatchError
-from clvmodels.units import UNIT_DAYS, normalize_unit
+from clvmodels.units import UNIT_DAYS, UNIT_NAMES, normalize_unit
 
 __all__ = ["offenders", "offending_rows", "describe_rows", "validate_summary", "validate_fit_data", "as_summary_frame", "check_summary_unit",
            "check_consistent_rows"]
@@ -133,7 +133,7 @@ def check_summary_unit(data, fitted_unit: str | None, *, what: str) -> str | Non
     model_unit = None if fitted_unit is None else normalize_unit(fitted_unit, "fitted_unit")
     if summary_unit is None or model_unit is None or summary_unit == model_unit:
         return summary_unit or model_unit
-    names = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
+    names = {k: v + "s" for k, v in UNIT_NAMES.items()}
     ratio = UNIT_DAYS[model_unit] / UNIT_DAYS[summary_unit]
     scale = f"{ratio:.4g} times too large" if ratio > 1 else f"{1 / ratio:.4g} times too small"
     raise UnitMismatchError(
@@ -195,6 +195,13 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
     frame = as_summary_frame(data)
     if unit is not None:
         check_summary_unit(frame, unit, what=spec.title)
+    if frame.attrs.get("include_first_transaction") and "frequency" in {f.name for f in spec.data}:
+        # its frequency counts the first purchase: every model reads repeat purchases there
+        raise ClvDataError(
+            f"{spec.title} reads 'frequency' as repeat purchases, but this summary was built with "
+            f"include_first_transaction=True (its frequency counts the first purchase too, and its monetary_value "
+            f"averages it in). Rebuild it with rfm_summary(..., include_first_transaction=False) for models."
+        )
     if len(frame) == 0:
         raise ClvDataError(f"The summary passed to {spec.title} has no rows; it needs one row per customer.")
     missing = [f.name for f in spec.data if f.name not in frame.columns]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +27,7 @@ from clvmodels import backend
 from clvmodels.errors import ConvergenceError, ConvergenceWarning
 from clvmodels.models.spec import ModelSpec
 
-__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales"]
+__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales", "prior_terms"]
 
 _COMPILED: dict[str, object] = {}
 #: Above this many distinct rows the quasi-Newton phase runs on a random subset of _SUBSET rows.
@@ -247,6 +247,28 @@ def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float)
             2.0 * coef * s2 * (d1 ** 2 + values * d2))
 
 
+def prior_terms(spec: ModelSpec, theta: np.ndarray, log_prior) -> tuple[float, np.ndarray, np.ndarray]:
+    """The log prior at the unconstrained ``theta``, with its gradient and Hessian diagonal in ``theta``.
+
+    ``log_prior`` gives the density and its derivatives at the natural-scale values; the chain
+    rule maps them to ``theta`` (as :func:`penalty` does for the L2 penalty).
+
+    Examples
+    --------
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> def exponential(v):  # three Exponential(1) priors: log p = -sum(v)
+    ...     return -float(np.sum(v)), -np.ones(3), np.zeros(3)
+    >>> value, grad, hess = prior_terms(SPEC, np.zeros(3), exponential)  # v = exp(0) = 1
+    >>> value, grad.tolist(), hess.tolist()
+    (-3.0, [-1.0, -1.0, -1.0], [-1.0, -1.0, -1.0])
+    """
+    values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
+    d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
+    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    lp, g, h = log_prior(values)
+    return float(lp), g * d1, h * d1 ** 2 + g * d2
+
+
 def fit_mle(
     spec: ModelSpec,
     data: Mapping[str, np.ndarray],
@@ -257,6 +279,7 @@ def fit_mle(
     gtol: float = 1e-7,
     penalizer: float = 0.0,
     lower: Mapping[str, float] | None = None,
+    log_prior: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None,
 ) -> MLEResult:
     """Maximise the weighted log-likelihood of ``spec`` on ``data``, optionally L2-penalized or bounded.
 
@@ -287,6 +310,12 @@ def fit_mle(
     lower : mapping, optional
         Lower bounds on the natural scale for some parameters (``{"q": 1.0}``); an estimate on
         its bound is held there, with zero variance.
+    log_prior : callable, optional
+        ``values -> (log density, d/dv, d2/dv2)`` of independent priors at the natural-scale
+        values (:func:`clvmodels.inference.bayes.log_prior`): the fit is then the posterior
+        mode (MAP), maximising log-likelihood + log prior; ``loglik`` is still the
+        log-likelihood at the estimate and ``cov`` the inverse Hessian of the log posterior
+        (the Laplace approximation).
 
     Returns
     -------
@@ -329,13 +358,28 @@ def fit_mle(
     theta0 = np.maximum(theta0, floor)
     bounds = [(None if np.isinf(lo) else lo, None) for lo in floor] if lower else None
 
+    regularized = bool(coef) or log_prior is not None
+
+    def regularizer(theta):
+        # per customer, added to the negative mean log-likelihood: the L2 penalty and/or minus
+        # the log prior over the total weight; value, gradient and Hessian diagonal in theta
+        value, grad, hess = 0.0, np.zeros_like(theta), np.zeros_like(theta)
+        if coef:
+            value, grad, hess = penalty(spec, theta, scales, coef)
+        if log_prior is not None:
+            lp, lg, lh = prior_terms(spec, theta, log_prior)
+            value, grad, hess = value - lp / total_w, grad - lg / total_w, hess - lh / total_w
+        return value, grad, hess
+
     def penalized(theta, ll, g, w):
-        # the one objective: negative mean log-likelihood per customer plus the L2 penalty
+        # the one objective: negative mean log-likelihood per customer plus the regularizer
         if not np.isfinite(ll) or not np.all(np.isfinite(g)):
             return np.inf, np.zeros_like(theta)
         f, grad = -ll / w, -g / w
-        if coef:
-            pen, pen_g, _ = penalty(spec, theta, scales, coef)
+        if regularized:
+            pen, pen_g, _ = regularizer(theta)
+            if not np.isfinite(pen):
+                return np.inf, np.zeros_like(theta)
             f, grad = f + pen, grad + pen_g
         return f, grad
 
@@ -347,8 +391,8 @@ def fit_mle(
     def mean_hessian(theta, rows, w):
         # Hessian of the penalized objective of `rows` (mean per customer)
         hess = -_hessian(spec, theta, rows, w) / w.sum()
-        if coef:
-            hess = hess + np.diag(penalty(spec, theta, scales, coef)[2])
+        if regularized:
+            hess = hess + np.diag(regularizer(theta)[2])
         return hess
 
     def projected(theta, g):
@@ -439,8 +483,8 @@ def fit_mle(
     pg = projected(theta, g)
     grad_norm = float(np.max(np.abs(pg))) if np.isfinite(f) else float("inf")
     hess = -_hessian(spec, theta, data, weights)
-    if coef:
-        hess = hess + total_w * np.diag(penalty(spec, theta, scales, coef)[2])
+    if regularized:
+        hess = hess + total_w * np.diag(regularizer(theta)[2])
     # a parameter held at its bound is fixed: the curvature and covariance are those of the others
     free = ~((theta <= floor + 1e-12) & (g > 0))
     sub = hess[np.ix_(free, free)]
@@ -472,8 +516,8 @@ def fit_mle(
             ConvergenceWarning,
             stacklevel=3,
         )
-    # the log-likelihood itself, without the penalty
-    loglik = -f * total_w if not coef else loglik_and_grad(spec, theta, data, weights)[0]
+    # the log-likelihood itself, without the penalty or prior
+    loglik = -f * total_w if not regularized else loglik_and_grad(spec, theta, data, weights)[0]
     return MLEResult(
         params=dict(zip(spec.param_names, values.tolist())),
         cov=cov,

@@ -327,14 +327,16 @@ def simulate(rng, n, alpha, beta, gamma, delta, *, n_periods=6):
 
     ``p ~ Beta(alpha, beta)``, ``theta ~ Beta(gamma, delta)``; at each opportunity
     1..n_periods a customer alive at the previous one survives with probability ``1 - theta``
-    and, if alive, transacts with probability ``p``.
+    and, if alive, transacts with probability ``p``. ``alive`` (0/1 floats) is 1 for a
+    customer alive through opportunity ``n_periods`` (what :func:`probability_alive` gives
+    with ``periods_ahead=0``).
 
     Examples
     --------
     >>> import numpy as np
     >>> d = simulate(np.random.default_rng(1), 5, 1.2, 0.75, 0.66, 2.8)
     >>> sorted(d), bool(np.all(d["recency"] <= d["n_periods"]))
-    (['frequency', 'n_periods', 'recency'], True)
+    (['alive', 'frequency', 'n_periods', 'recency'], True)
     """
     periods = np.broadcast_to(np.asarray(n_periods, dtype=float), (n,)).copy()
     p = rng.beta(alpha, beta, n)
@@ -347,7 +349,7 @@ def simulate(rng, n, alpha, beta, gamma, delta, *, n_periods=6):
         buys = (k <= life) & (rng.random(n) < p)
         x += buys
         tx = np.where(buys, k, tx)
-    return {"frequency": x, "recency": tx, "n_periods": periods}
+    return {"frequency": x, "recency": tx, "n_periods": periods, "alive": (life >= periods).astype(float)}
 
 
 SPEC = ModelSpec(

@@ -306,6 +306,9 @@ def simulate(rng, n, r, alpha, a, b, *, T=None, return_times=False):
     the customer leaves with probability ``p``. ``T`` (scalar or per-customer array) is the
     observation length since the first purchase, at time 0.
 
+    ``alive`` (0/1 floats) is the latent state at ``T``: 1 for a customer who has not dropped
+    out (what :func:`probability_alive` estimates from the other three columns).
+
     With ``return_times=True`` also returns ``(customer_index, time)`` arrays of the repeat
     purchases, for simulating transaction logs.
 
@@ -314,13 +317,14 @@ def simulate(rng, n, r, alpha, a, b, *, T=None, return_times=False):
     >>> import numpy as np
     >>> d = simulate(np.random.default_rng(1), 5, 0.5, 4.0, 0.8, 2.5, T=40.0)
     >>> sorted(d), bool(np.all(d["recency"] <= d["T"]))
-    (['T', 'frequency', 'recency'], True)
+    (['T', 'alive', 'frequency', 'recency'], True)
     """
     T = np.broadcast_to(np.asarray(40.0 if T is None else T, dtype=float), (n,)).copy()
     lam = rng.gamma(r, 1.0 / alpha, n)
     p = rng.beta(a, b, n)
     x = np.zeros(n)
     tx = np.zeros(n)
+    alive = np.ones(n)
     active = np.arange(n)
     who, when = [], []
     while active.size:
@@ -332,8 +336,11 @@ def simulate(rng, n, r, alpha, a, b, *, T=None, return_times=False):
         if return_times:
             who.append(active)
             when.append(t_next)
-        active = active[rng.random(active.size) >= p[active]]
-    data = {"frequency": x, "recency": tx, "T": T}
+        # after each purchase the customer leaves with probability p (no purchase before T: still alive)
+        stays = rng.random(active.size) >= p[active]
+        alive[active[~stays]] = 0.0
+        active = active[stays]
+    data = {"frequency": x, "recency": tx, "T": T, "alive": alive}
     if return_times:
         return data, (np.concatenate(who) if who else np.zeros(0, int), np.concatenate(when) if when else np.zeros(0))
     return data

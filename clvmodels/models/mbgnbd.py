@@ -190,28 +190,33 @@ def simulate(rng, n, r, alpha, a, b, *, T=None):
     """Draw ``n`` customers' (frequency, recency, T) from the MBG/NBD process.
 
     As BG/NBD, with one more dropout chance at time 0 (right after the first purchase).
+    ``alive`` (0/1 floats) is the latent state at ``T``: 1 for a customer who has not dropped out.
 
     Examples
     --------
     >>> import numpy as np
     >>> d = simulate(np.random.default_rng(1), 5, 0.5, 6.0, 0.9, 1.6, T=40.0)
     >>> sorted(d), bool(np.all(d["recency"] <= d["T"]))
-    (['T', 'frequency', 'recency'], True)
+    (['T', 'alive', 'frequency', 'recency'], True)
     """
     T = np.broadcast_to(np.asarray(40.0 if T is None else T, dtype=float), (n,)).copy()
     lam = rng.gamma(r, 1.0 / alpha, n)
     p = rng.beta(a, b, n)
     x = np.zeros(n)
     tx = np.zeros(n)
-    active = np.flatnonzero(rng.random(n) >= p)
+    stays = rng.random(n) >= p
+    alive = stays.astype(float)
+    active = np.flatnonzero(stays)
     while active.size:
         t_next = tx[active] + rng.exponential(1.0, active.size) / lam[active]
         buys = t_next <= T[active]
         active, t_next = active[buys], t_next[buys]
         x[active] += 1
         tx[active] = t_next
-        active = active[rng.random(active.size) >= p[active]]
-    return {"frequency": x, "recency": tx, "T": T}
+        stays = rng.random(active.size) >= p[active]
+        alive[active[~stays]] = 0.0
+        active = active[stays]
+    return {"frequency": x, "recency": tx, "T": T, "alive": alive}
 
 
 SPEC = ModelSpec(

@@ -319,23 +319,25 @@ def simulate(rng, n, r, alpha, s, beta, *, T=None):
 
     ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (rates ``alpha``, ``beta``); the
     lifetime is ``Exponential(mu)``; purchases are Poisson with rate ``lambda`` while alive and
-    observed on ``(0, T]``.
+    observed on ``(0, T]``. ``alive`` (0/1 floats) is the latent state at ``T``: 1 when the
+    lifetime exceeds ``T``.
 
     Examples
     --------
     >>> import numpy as np
     >>> d = simulate(np.random.default_rng(1), 5, 0.5, 10.0, 0.6, 12.0, T=40.0)
     >>> sorted(d), bool(np.all(d["recency"] <= d["T"]))
-    (['T', 'frequency', 'recency'], True)
+    (['T', 'alive', 'frequency', 'recency'], True)
     """
     T = np.broadcast_to(np.asarray(40.0 if T is None else T, dtype=float), (n,)).copy()
     lam = rng.gamma(r, 1.0 / alpha, n)
     mu = rng.gamma(s, 1.0 / beta, n)
-    active = np.minimum(rng.exponential(1.0, n) / mu, T)
+    lifetime = rng.exponential(1.0, n) / mu
+    active = np.minimum(lifetime, T)
     x = rng.poisson(lam * active).astype(float)
     # the last of x uniform purchase times on (0, active]
     tx = np.where(x > 0, active * rng.random(n) ** (1.0 / np.maximum(x, 1.0)), 0.0)
-    return {"frequency": x, "recency": tx, "T": T}
+    return {"frequency": x, "recency": tx, "T": T, "alive": (lifetime > T).astype(float)}
 
 
 SPEC = ModelSpec(

@@ -42,12 +42,10 @@ from clvmodels.report.customers import customer_table_html, table_script
 from clvmodels.report.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
 from clvmodels.report.section import Section as _Section
 from clvmodels.report.summary import Equity, model_caveats, summary_section
+from clvmodels.units import UNIT_NAMES as _UNIT_NAMES
 from clvmodels.untrusted_text import neutralize_csv_frame
 
 __all__ = ["report", "ReportFiles", "customers_csv_path"]
-
-
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
 #: Largest customer base whose tracking plots get a simulated predictive interval.
 PREDICTIVE_MAX_CUSTOMERS = 50_000
@@ -165,7 +163,7 @@ _STAT_COLS = {"count": "Customers", "mean": "Mean", "std": "Std. deviation", "mi
 def _data_section(data: pd.DataFrame, data_quality=None) -> _Section:
     s = _Section("data-summary", "Data summary")
     attrs = getattr(data, "attrs", {})
-    unit = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}.get(attrs.get("unit"), attrs.get("unit") or "?")
+    unit = {k: v + "s" for k, v in _UNIT_NAMES.items()}.get(attrs.get("unit"), attrs.get("unit") or "?")
     n = len(data)
     repeat = float((data["frequency"] > 0).mean()) if "frequency" in data else np.nan
     s.lead = (f"What the forecasts rest on: {count(n)} customers, of whom {percent(repeat)} bought again after their "

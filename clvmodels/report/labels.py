@@ -13,10 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clvmodels.units import UNIT_NAMES as _UNIT_NAMES
+
 __all__ = ["money", "percent", "count", "horizon_phrase", "human_table", "TIER_ACTIONS", "SEGMENT_ACTIONS",
            "customer_columns"]
-
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
 #: What to do with each tier of the customer pyramid (clvmodels.segments.DEFAULT_TIERS).
 TIER_ACTIONS: dict[str, str] = {
