@@ -152,9 +152,14 @@ def _clv_blocks(c: _ClvInputs, chunk_bytes: int) -> Iterator[tuple[np.ndarray, n
             discounted = predict.evaluate(c.dert, c.t_theta, t_rows, c.n_draws, discount_rate=c.delta)
             cumulative = np.full_like(discounted, np.nan)
         else:
+            if "t" in getattr(c.purchases, "broadcasts", ()):
+                # every period end in one call: what does not depend on t is computed once
+                totals = predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws,
+                                          t=np.asarray(c.edges, dtype=float)[:, None, None])
+            else:
+                totals = [predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws, t=float(t_k)) for t_k in c.edges]
             discounted, cumulative = 0.0, 0.0
-            for factor, t_k in zip(c.factors, c.edges):
-                step_total = predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws, t=float(t_k))
+            for factor, step_total in zip(c.factors, totals):
                 discounted = discounted + (step_total - cumulative) * factor
                 cumulative = step_total
         spend = predict.evaluate(c.spend, c.s_theta, {k: v[pos] for k, v in c.s_arrays.items()}, c.n_draws)
