@@ -7,7 +7,7 @@ and discounted lifetime value (:func:`lifetime_value`, :func:`customer_equity`).
 
 from clvmodels._version import __version__
 from clvmodels import datasets
-from clvmodels.data import rfm_summary
+from clvmodels.data import DataQuality, prepare_transactions, rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
 from clvmodels.errors import UnitMismatchError
 from clvmodels.data.attrs import with_unit
@@ -24,6 +24,8 @@ __all__ = [
     "__version__",
     "datasets",
     "rfm_summary",
+    "prepare_transactions",
+    "DataQuality",
     "with_unit",
     "BetaGeo",
     "GammaGamma",

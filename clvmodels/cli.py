@@ -46,7 +46,8 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
 
     from clvmodels.estimators import CLVModel
 
-__all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "load_transactions", "summarize", "fit_model"]
+__all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
+           "fit_model"]
 
 
 class CliError(Exception):
@@ -376,6 +377,69 @@ def _check_columns(transactions: pd.DataFrame, **columns: str | None) -> None:
             )
 
 
+@dataclass(frozen=True)
+class Prep:
+    """How to clean the raw log (the ``--quantity``, ``--price``, ``--invoice``, ``--drop-missing-ids``,
+    ``--returns``, ``--dayfirst``, ``--date-format`` and ``--epoch-unit`` options)."""
+
+    quantity: str | None = None
+    price: str | None = None
+    invoice: str | None = None
+    drop_missing_ids: bool = False
+    returns: str | None = None
+    dayfirst: bool = False
+    date_format: str | None = None
+    epoch_unit: str | None = None
+
+
+def prepared_log(source: Path | None, dataset: str | None, *, customer: str, date: str, amount: str | None,
+                 prep: Prep = Prep(), sep: str | None = None):
+    """The transaction log of a command, cleaned by :func:`clvmodels.prepare_transactions` (the one place every
+    command reads a log through).
+
+    Returns ``(log, dataset conventions or None, amount column or None, DataQuality)``; date warnings
+    become notes on stderr. The amount column is ``--amount``, else ``amount`` (computed as
+    quantity x price with ``--quantity``/``--price``, or the log's own ``amount`` column).
+
+    Examples
+    --------
+    >>> tx, ds, amount, quality = prepared_log(None, "cdnow", customer="customer_id", date="date", amount=None)
+    >>> amount, quality.rows_read, quality.customers
+    ('amount', 6919, 2357)
+    """
+    from clvmodels.data.prepare import RETURN_RULES, prepare_transactions
+
+    returns = None if prep.returns is None else prep.returns.strip().lower()
+    if returns is not None and returns not in RETURN_RULES:
+        raise CliError(f"--returns must be 'drop' or 'net'. Got {prep.returns!r} instead.")
+    if (prep.quantity is None) != (prep.price is None):
+        raise CliError("Give --quantity COL and --price COL together (the amount is quantity x price), or neither.")
+    tx, ds = load_transactions(source, dataset, customer=customer, sep=sep)
+    _check_columns(tx, customer=customer, date=date, quantity=prep.quantity, price=prep.price,
+                   invoice=prep.invoice, **({} if prep.quantity is not None else {"amount": amount}))
+    if prep.quantity is not None:
+        amount = amount or "amount"
+    elif amount is None and "amount" in tx.columns:
+        amount = "amount"
+    if returns is not None and amount is None:
+        raise CliError("--returns needs amounts: give --amount COL, or --quantity COL --price COL.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        log, quality = prepare_transactions(
+            tx, customer, date, amount, quantity_col=prep.quantity, price_col=prep.price, invoice_col=prep.invoice,
+            drop_missing_ids=prep.drop_missing_ids, returns=returns, dayfirst=True if prep.dayfirst else None,
+            date_format=prep.date_format, epoch_unit=prep.epoch_unit)
+    for w in caught:
+        _note(w.message)
+    return log, ds, amount, quality
+
+
+def _note_dropped(quality) -> None:
+    """One note on stderr when rows were dropped (commands other than summarize stay otherwise quiet)."""
+    if sum(quality.dropped.values()):
+        _note(quality.lines()[1])
+
+
 def summarize(
     transactions: pd.DataFrame,
     *,
@@ -616,6 +680,25 @@ SepOpt = Annotated[
     str | None, typer.Option("--sep", help="Field separator of a text log, e.g. ';'. [default: ',' (tab for .tsv)]",
                              show_default=False)
 ]
+QuantityOpt = Annotated[
+    str | None, typer.Option("--quantity", help="Quantity column: the amount is --quantity x --price (line items).",
+                             show_default=False)
+]
+PriceOpt = Annotated[str | None, typer.Option("--price", help="Unit price column (with --quantity).",
+                                              show_default=False)]
+InvoiceOpt = Annotated[
+    str | None, typer.Option("--invoice", help="Invoice (order) column: transactions and giant orders are counted "
+                             "per invoice.", show_default=False)
+]
+DropMissingIdsOpt = Annotated[bool, typer.Option("--drop-missing-ids", help="Drop rows without a customer id (they "
+                                                 "are counted) instead of refusing the log.")]
+ReturnsOpt = Annotated[
+    str | None,
+    typer.Option("--returns", help="Rows with a negative amount (returns, cancellations): 'drop' drops them and the "
+                 "earlier purchase of the same amount they cancel; 'net' nets them per customer and day and drops "
+                 "days whose net is <= 0. [default: refuse them]", show_default=False),
+]
+DayfirstOpt = Annotated[bool, typer.Option("--dayfirst", help="Dates written NN/NN/YYYY are day first (31/12/2024).")]
 MethodOpt = Annotated[str, typer.Option("--method", help="Inference method: mle (maximum likelihood), mcmc (NUTS "
                                         "with PyMC) or advi (variational, fast); an unknown name lists those available.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws kept per chain.")]
@@ -676,6 +759,12 @@ def fit(
     date_format: DateFormatOpt = None,
     epoch_unit: EpochUnitOpt = None,
     sep: SepOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    drop_missing_ids: DropMissingIdsOpt = False,
+    returns: ReturnsOpt = None,
+    dayfirst: DayfirstOpt = False,
     model: Annotated[str, typer.Option("--model", help="Model: bgnbd or gamma-gamma (any registered model).")]
     = "bgnbd",
     method: MethodOpt = "mle",
@@ -696,8 +785,9 @@ def fit(
     the output says how many customers were left out.
     """
     _check_output(save, force, option="--save", suffixes=None)
-    tx, ds = load_transactions(transactions, dataset, customer=customer, date=date, date_format=date_format,
-                               epoch_unit=epoch_unit, sep=sep)
+    tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
+                                           prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
+    _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
     fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed)
@@ -994,9 +1084,10 @@ def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
 
 
 def _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, *,
-                         date_format=None, epoch_unit=None, sep=None, model_file=None):
-    tx, ds = load_transactions(transactions, dataset, customer=customer, date=date, date_format=date_format,
-                               epoch_unit=epoch_unit, sep=sep)
+                         prep=Prep(), sep=None, model_file=None):
+    """The cleaned log, its summary, the amount column and the DataQuality record."""
+    tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
+                                           prep=prep, sep=sep)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end, model_file)
     if len(tx) >= LARGE_LOG_ROWS and _show_progress():
         from rich.console import Console
@@ -1007,7 +1098,7 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
     else:
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
                             calibration_end=calibration_end, observation_end=observation_end)
-    return tx, summary, amount
+    return tx, summary, amount, quality
 
 
 def _models(summary, amount, model, method, model_file, spend_file, **options):
@@ -1091,6 +1182,12 @@ def summarize_command(
     date_format: DateFormatOpt = None,
     epoch_unit: EpochUnitOpt = None,
     sep: SepOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    drop_missing_ids: DropMissingIdsOpt = False,
+    returns: ReturnsOpt = None,
+    dayfirst: DayfirstOpt = False,
     observation_end: ObservationOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -1101,8 +1198,10 @@ def summarize_command(
     Without --output the statistics of the summary and its first rows are printed.
     """
     _check_output(output, force)
-    _, summary, _ = _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end,
-                                         observation_end, date_format=date_format, epoch_unit=epoch_unit, sep=sep)
+    _, summary, _, quality = _summary_from_source(transactions, dataset, customer, date, amount, unit,
+                                                  calibration_end, observation_end, prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
+    for line in quality.lines():  # what was read and dropped, before the numbers it explains
+        typer.echo(line)
     if output is not None:
         write_table(summary, output, overwrite=force)
         typer.echo(f"Summary of {len(summary):,} customers written to {output}")
@@ -1129,6 +1228,12 @@ def predict(
     date_format: DateFormatOpt = None,
     epoch_unit: EpochUnitOpt = None,
     sep: SepOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    drop_missing_ids: DropMissingIdsOpt = False,
+    returns: ReturnsOpt = None,
+    dayfirst: DayfirstOpt = False,
     model: Annotated[str, typer.Option("--model", help="Transaction model to fit (without --model-file).")]
     = "bgnbd",
     method: MethodOpt = "mle",
@@ -1153,9 +1258,10 @@ def predict(
     """
     _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
     with _stage("Reading and summarising the transaction log", live=False):
-        _, summary, amount = _summary_from_source(transactions, dataset, customer, date, amount, unit,
-                                                  calibration_end, None, date_format=date_format,
-                                                  epoch_unit=epoch_unit, sep=sep, model_file=model_file)
+        _, summary, amount, quality = _summary_from_source(
+            transactions, dataset, customer, date, amount, unit, calibration_end, None,
+            prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep, model_file=model_file)
+    _note_dropped(quality)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
                          chains=chains, seed=seed)
@@ -1189,6 +1295,12 @@ def report_command(
     date_format: DateFormatOpt = None,
     epoch_unit: EpochUnitOpt = None,
     sep: SepOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    drop_missing_ids: DropMissingIdsOpt = False,
+    returns: ReturnsOpt = None,
+    dayfirst: DayfirstOpt = False,
     observation_end: Annotated[
         str | None,
         typer.Option("--observation-end", help="Last date of the holdout period. [default: the last date in the "
@@ -1228,8 +1340,9 @@ def report_command(
     # both files are checked before the fit: a typo in --output must not cost a sampling run
     _check_output(output, force, suffixes=(".html", ".htm"))
     _check_output(customers_csv_path(output), force, suffixes=None)
-    tx, ds = load_transactions(transactions, dataset, customer=customer, date=date, date_format=date_format,
-                               epoch_unit=epoch_unit, sep=sep)
+    tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
+                                           prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
+    _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end, model_file)
     if observation_end is None and calibration_end is not None and date in tx.columns:
         last = pd.to_datetime(tx[date], errors="coerce").max()
@@ -1247,7 +1360,7 @@ def report_command(
         try:
             files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
                            horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
-                           title=title, overwrite=force)
+                           title=title, overwrite=force, data_quality=quality)
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")

@@ -1,7 +1,8 @@
 """Transaction logs in, validated per-customer summaries out."""
 
 from clvmodels.data.compress import compress
+from clvmodels.data.prepare import DataQuality, prepare_transactions
 from clvmodels.data.summary import rfm_summary
 from clvmodels.data.validation import validate_summary
 
-__all__ = ["rfm_summary", "compress", "validate_summary"]
+__all__ = ["rfm_summary", "prepare_transactions", "DataQuality", "compress", "validate_summary"]

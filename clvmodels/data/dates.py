@@ -10,6 +10,8 @@ The rules (docs/pages/input-rules.md states them for users):
 - strings laid out ``NN/NN/YYYY`` (also with ``-`` or ``.``) are read day-first when some first
   field exceeds 12, month-first when some second field does, and month-first with a
   :class:`~clvmodels.errors.DataWarning` when every field is <= 12 (the order cannot be told);
+  ``dayfirst=True`` (or ``False``) states the order instead: no warning, and a date that
+  contradicts it (a month field above 12) is refused with its row;
 - times with different UTC offsets in one column are refused: the calendar day of a purchase
   depends on which zone it is read in, and only the user knows that;
 - rows that do not parse are named (count, row labels, customer ids) in the error.
@@ -46,13 +48,28 @@ def _refuse_numbers(values: pd.Series, column: str) -> None:
     )
 
 
-def _day_month_order(text: pd.Series, column: str) -> dict:
-    """``to_datetime`` options for ``NN/NN/YYYY`` strings (day or month first); {} for other layouts."""
+def _day_month_order(text: pd.Series, column: str, dayfirst: bool | None = None) -> dict:
+    """``to_datetime`` options for ``NN/NN/YYYY`` strings (day or month first, detected unless ``dayfirst``
+    says); {} (or just ``dayfirst``) for other layouts."""
     parts = text.str.extract(_NUMERIC_DMY)
     if len(parts) == 0 or parts[0].isna().any() or parts[1].nunique() != 1:
-        return {}
+        return {} if dayfirst is None else {"dayfirst": dayfirst}
     first, second = parts[0].astype(int), parts[2].astype(int)
     sep = parts[1].iloc[0]
+    if dayfirst is not None:
+        # the user stated the order: a month field above 12 contradicts it and is named
+        month = second if dayfirst else first
+        if (month > 12).any():
+            row = text.index[month > 12][0]
+            raise ClvDataError(
+                f"Column '{column}' is read {'day' if dayfirst else 'month'} first (dayfirst={dayfirst}), but row "
+                f"{row!r} has {text[row]!r}, whose month field is {int(month[row])}. Check the order "
+                f"({'drop dayfirst / --dayfirst' if dayfirst else 'pass dayfirst=True / --dayfirst'}) or fix that row."
+            )
+        day_first = dayfirst
+        if text.str.match(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\s*$").all():
+            return {"format": f"%d{sep}%m{sep}%Y" if day_first else f"%m{sep}%d{sep}%Y"}
+        return {"dayfirst": day_first}
     if (first > 12).any() and (second > 12).any():
         day_first, month_first = text.index[first > 12][0], text.index[second > 12][0]
         raise ClvDataError(
@@ -64,7 +81,8 @@ def _day_month_order(text: pd.Series, column: str) -> dict:
         warnings.warn(
             f"Column '{column}': every date could be day{sep}month{sep}year or month{sep}day{sep}year (no field "
             f"exceeds 12, e.g. {text.iloc[0]!r}); they are read month first. If they are day first, pass "
-            f"date_format='%d{sep}%m{sep}%Y' (command line: --date-format '%d{sep}%m{sep}%Y').",
+            f"date_format='%d{sep}%m{sep}%Y' (command line: --date-format '%d{sep}%m{sep}%Y') or dayfirst=True "
+            f"(--dayfirst); dayfirst=False says month first and silences this warning.",
             DataWarning,
             stacklevel=4,
         )
@@ -82,6 +100,7 @@ def parse_dates(
     epoch_unit: str | None = None,
     ids: pd.Series | None = None,
     keep_unparsable: bool = False,
+    dayfirst: bool | None = None,
 ) -> pd.Series:
     """Parse a transaction date column by the rules above; the caller's Series is not modified.
 
@@ -100,6 +119,10 @@ def parse_dates(
     keep_unparsable : bool
         Return NaT for missing or unparsable dates instead of refusing them (for callers that
         name the offending rows themselves, such as the DuckDB engine parsing distinct values).
+    dayfirst : bool, optional
+        ``True``: dates written ``NN/NN/YYYY`` are day first (``31/12/2024``); ``False``: month
+        first. Default: detected from the fields above 12, month first (with a warning) when
+        no field tells. Ignored with ``date_format``.
 
     Returns
     -------
@@ -109,6 +132,8 @@ def parse_dates(
     --------
     >>> parse_dates(pd.Series([20240101, 20240215]), "day", date_format="%Y%m%d").dt.date.astype(str).tolist()
     ['2024-01-01', '2024-02-15']
+    >>> parse_dates(pd.Series(["01/02/2024 9:30", "03/02/2024 17:05"]), "day", dayfirst=True).dt.date.astype(str).tolist()
+    ['2024-02-01', '2024-02-03']
     >>> parse_dates(pd.Series([20240101]), "day")
     Traceback (most recent call last):
     ...
@@ -153,7 +178,7 @@ def parse_dates(
                 raise ClvDataError(f"Column '{column}' holds fractional numbers, which date_format={date_format!r} "
                                    f"cannot read; did you mean epoch_unit=?")
             text = values.astype("Int64").astype("string")
-        how = {"format": date_format} if date_format is not None else _day_month_order(text.dropna(), column)
+        how = {"format": date_format} if date_format is not None else _day_month_order(text.dropna(), column, dayfirst)
         try:
             parsed = pd.to_datetime(text, errors="coerce", **how)
         except ValueError as exc:

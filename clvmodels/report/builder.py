@@ -28,6 +28,7 @@ import pandas as pd
 from clvmodels import evaluation, plotting, segments, value
 from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
+from clvmodels.data.prepare import DataQuality
 from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
 from clvmodels.output_files import atomic_paths
@@ -122,7 +123,7 @@ def customers_csv_path(path: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------------- sections
-def _data_section(data: pd.DataFrame) -> _Section:
+def _data_section(data: pd.DataFrame, data_quality=None) -> _Section:
     s = _Section("data-summary", "Data summary")
     attrs = getattr(data, "attrs", {})
     unit = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}.get(attrs.get("unit"), attrs.get("unit") or "?")
@@ -146,6 +147,12 @@ def _data_section(data: pd.DataFrame) -> _Section:
     desc = data[cols].describe(percentiles=[0.25, 0.5, 0.75, 0.99]).T
     desc["count"] = desc["count"].astype(int)
     s.tables.append({"title": "Per-customer summary statistics", "html": _table(desc)})
+    if data_quality is not None:
+        # what the raw log held and what prepare_transactions dropped, before the summary
+        s.tables.append({"title": "Data quality (the transaction log as read and cleaned)",
+                         "html": _table(data_quality.to_frame().set_index("item").rename_axis(None), index=True)})
+        s.notes.extend(line for line in data_quality.lines() if line.startswith("Flag:")
+                       or "matched no earlier purchase" in line)
     s.notes.append(
         f"frequency = repeat purchases in the calibration period; recency and T in {unit} since each customer's "
         f"first purchase" + (f"; {attrs['n_excluded']} customers first seen after the calibration end are left out."
@@ -362,6 +369,7 @@ def report(
     hdi_prob: float = 0.94,
     title: str | None = None,
     overwrite: bool = True,
+    data_quality: DataQuality | None = None,
 ) -> ReportFiles:
     """Write a self-contained HTML report of a fitted model, and the per-customer table as CSV beside it.
 
@@ -398,6 +406,9 @@ def report(
     hdi_prob : float
         Probability of the posterior intervals shown.
     title : str, optional
+    data_quality : DataQuality, optional
+        The record :func:`clvmodels.prepare_transactions` returned for the log: adds a "Data
+        quality" table (rows read, dropped and why, date range, counts, flags) to the data summary.
     overwrite : bool
         Replace existing files (default). ``False`` raises
         :class:`clvmodels.output_files.OutputExistsError` when either file exists.
@@ -446,7 +457,7 @@ def report(
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         customers = value.score_table(model, spend_model, data, hdi_prob=hdi_prob, **value_kwargs)
-        sections = [_data_section(data), _fit_section(model, spend_model), _checks_section(model, data)]
+        sections = [_data_section(data, data_quality), _fit_section(model, spend_model), _checks_section(model, data)]
         holdout = _holdout_section(model, data, transactions, {"customer_col": customer_col, "date_col": date_col},
                                    hdi_prob)
         if holdout is not None:
