@@ -63,7 +63,9 @@ def test_factoring_keeps_every_row_and_a_subset_shares_the_values():
     cols = mle._Columns.of(bgnbd.SPEC, data)
     for k, v in data.items():
         np.testing.assert_array_equal(cols.values[k][cols.codes[k]], v)
-    assert len(cols.values["frequency"]) == 3 and len(cols.values["T"]) == 3
+    # whole numbers: one value per number of their range; others: one per distinct value
+    assert cols.values["frequency"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert sorted(cols.values["recency"].tolist()) == [0.0, 3.0, 7.5]
     sub = cols.take(np.array([3, 0]))
     np.testing.assert_array_equal(sub.values["recency"][sub.codes["recency"]], [7.5, 3.0])
     assert mle._Columns.of(bgnbd.SPEC, cols) is cols

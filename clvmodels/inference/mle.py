@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import optimize
 
 try:  # installed with pymc
@@ -25,6 +24,7 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 from clvmodels import backend
+from clvmodels.data.compress import column_codes
 from clvmodels.errors import ConvergenceError, ConvergenceWarning
 from clvmodels.models.spec import ModelSpec
 
@@ -139,8 +139,10 @@ class _Columns:
             return data
         values, codes = {}, {}
         for k in spec.data_names:
-            code, uniq = pd.factorize(np.asarray(data[k], dtype=float).ravel(), use_na_sentinel=False)
-            values[k], codes[k] = np.asarray(uniq, dtype=float), code.astype(np.int64, copy=False)
+            col = np.asarray(data[k], dtype=float).ravel()
+            # a whole-number range wider than the rows would add more values than it saves
+            code, values[k] = column_codes(col, max_values=max(len(col), 1024))
+            codes[k] = code.astype(np.int64, copy=False)
         return cls(spec.data_names, values, codes)
 
     def take(self, rows: np.ndarray) -> _Columns:
@@ -447,7 +449,8 @@ def fit_mle(
         # heaviest rows whole and a random sample of the others, reweighted by the inverse of
         # their sampling fraction: an unbiased, low-variance estimate of the full log-likelihood.
         n_heavy = _SUBSET // 4
-        heavy = np.argpartition(weights, len(weights) - n_heavy)[len(weights) - n_heavy:]
+        # (a stable sort: argpartition is 3x slower on weights that are mostly equal counts)
+        heavy = np.argsort(weights, kind="stable")[len(weights) - n_heavy:]
         light = np.setdiff1d(np.arange(len(weights)), heavy, assume_unique=True)
         picked = np.random.default_rng(0).choice(light, _SUBSET - n_heavy, replace=False)
         rows = np.concatenate([heavy, picked])
