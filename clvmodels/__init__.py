@@ -16,6 +16,7 @@ from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, S
 from clvmodels.fit import PointFit, Posterior
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import clv_table, customer_equity, lifetime_value
+from clvmodels.predictive import predictive_interval, purchase_pmf
 from clvmodels.alive_path import alive_path  # the function; the module is clvmodels.alive_path
 from clvmodels import evaluation, segments  # holdout checks and segments, as clv.evaluation.*, clv.segments.*
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
@@ -41,6 +42,8 @@ __all__ = [
     "lifetime_value",
     "customer_equity",
     "clv_table",
+    "predictive_interval",
+    "purchase_pmf",
     "alive_path",
     "PointFit",
     "Posterior",

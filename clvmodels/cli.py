@@ -813,14 +813,16 @@ def demo(
     horizon: Annotated[int, typer.Option("--horizon", help="CLV horizon in months.")] = 12,
     force: ForceOpt = False,
 ) -> None:
-    """The main job on the bundled CDNOW sample, from raw log to customer equity.
+    """The main job on the bundled CDNOW sample, from raw log to customer equity and the report.
 
     Summarises the log in weeks with calibration ending 1997-09-30, fits BG/NBD and
     Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer:
     frequency, recency, T, monetary_value, p_alive, expected purchases in the next 52 weeks,
     expected spend per purchase, discounted CLV over --horizon months), bgnbd.json and
-    gamma_gamma.json (the fitted models) and summary.json (parameters, log-likelihoods,
-    customer equity). Files already in --output are refused unless --force is given.
+    gamma_gamma.json (the fitted models), summary.json (parameters, log-likelihoods,
+    customer equity) and report.html, the HTML report a manager reads (with report.customers.csv
+    beside it; the log after the calibration end is its holdout check). Files already in
+    --output are refused unless --force is given.
     """
     import pandas as pd
 
@@ -831,6 +833,7 @@ def demo(
     if horizon < 1:
         raise CliError(f"--horizon must be a whole number of months >= 1. Got {horizon!r}.")
     names = ("forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json")
+    report_name = "report.html"
     if output.exists() and not output.is_dir():
         raise CliError(f"--output '{output}' is a file; demo writes a folder of files ({', '.join(names)}).")
     try:
@@ -839,6 +842,10 @@ def demo(
         raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
     for name in names:
         _check_output(output / name, force, suffixes=None)
+    from clvmodels.report.builder import customers_csv_path
+
+    _check_output(output / report_name, force, suffixes=(".html",))
+    _check_output(customers_csv_path(output / report_name), force, suffixes=None)
     console = _console()
     ds = DATASETS["cdnow"]
     tx = ds.load()
@@ -869,7 +876,7 @@ def demo(
                 "column": clv_col},
         "customer_equity": equity,
         "models": [model_record(bg, bg_facts), model_record(gg, gg_facts)],
-        "files": list(names),
+        "files": [*names, report_name, customers_csv_path(output / report_name).name],
     }
     from clvmodels.output_files import write_json_atomic
     from clvmodels.untrusted_text import neutralize_csv_frame
@@ -889,6 +896,21 @@ def demo(
                   f"[bold]{equity:,.2f}[/bold]")
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
+    from clvmodels.output_files import OutputExistsError
+    from clvmodels.report import report
+
+    # the report checks the forecasts on the log after the calibration end (the same calibration figures)
+    last = str(pd.to_datetime(tx["date"]).max().date())
+    checked = summarize(tx, customer="customer_id", date="date", amount="amount", unit=ds.unit,
+                        calibration_end=ds.calibration_end, observation_end=last)
+    with _stage(f"Building the report for {len(checked):,} customers"):
+        try:
+            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit="M",
+                           discount_rate=discount_rate, currency="$", overwrite=force,
+                           title="Customer lifetime value report: CDNOW sample")
+        except OutputExistsError as exc:  # a file appeared while the report was built
+            raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
+    typer.echo(f"Report written to {files.html} (open it in a browser; per-customer table: {files.customers})")
 
 # --------------------------------------------------------------------------- summaries, scores, report
 #: Logs and customer tables above these sizes get a progress display (on a terminal, outside CI).
@@ -1247,6 +1269,14 @@ def predict(
     horizon_unit: HorizonUnitOpt = "M",
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
+    predictive_interval: Annotated[
+        float | None,
+        typer.Option("--predictive-interval", show_default=False,
+                     help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
+                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_lower, "
+                     "purchases_upper, purchases_coverage (, value_lower, value_upper). The HDI columns of a "
+                     "posterior are intervals of the expectation; these are of the realised numbers."),
+    ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -1254,9 +1284,13 @@ def predict(
 
     The models are fitted on the log (--model, --method; a Gamma-Gamma spend model when there is an amount
     column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
-    score comes with its sd and HDI. The table is sorted by CLV, highest first.
+    score comes with its sd and HDI. The table is sorted by CLV, highest first. With --predictive-interval the
+    interval of the realised purchases and spend is added (see the docs page "Predictive intervals").
     """
     _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
+    if predictive_interval is not None and not 0.0 < predictive_interval < 1.0:
+        raise CliError(f"--predictive-interval must be a probability between 0 and 1 (e.g. 0.9). "
+                       f"Got {predictive_interval:g} instead.")
     with _stage("Reading and summarising the transaction log", live=False):
         _, summary, amount, quality = _summary_from_source(
             transactions, dataset, customer, date, amount, unit, calibration_end, None,
@@ -1268,13 +1302,26 @@ def predict(
     with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
         scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
                         margin=margin)
+    if predictive_interval is not None:
+        from clvmodels.predictive import predictive_interval as interval_of_realised
+
+        t_model = float(scores.attrs["horizon_model_units"])
+        with _stage(f"Predictive intervals of {len(summary):,} customers ({predictive_interval:g}, "
+                    f"{t_model:.4g} {summary.attrs.get('unit') or 'model time units'})"):
+            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval, spend_model=sm,
+                                      random_seed=seed)
+        for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+            if col in pi.columns:
+                scores[col] = pi[col].reindex(scores.index).to_numpy()
+        typer.echo(f"purchases_lower/upper and value_lower/upper: {predictive_interval:g} intervals of the purchases "
+                   f"and undiscounted spend each customer will make in the horizon (not of their expectation)")
     if output is not None:
         with _stage(f"Writing {output}"):
             write_table(scores, output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
-    shown = [c for c in ("frequency", "p_alive", "expected_purchases", "expected_spend", "clv", "clv_hdi_lower",
-                         "clv_hdi_upper") if c in scores.columns]
+    shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
+                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper") if c in scores.columns]
     _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
                         f"--output FILE writes them)")
 
@@ -1319,18 +1366,22 @@ def report_command(
     horizon_unit: HorizonUnitOpt = "M",
     discount_rate: DiscountOpt = 0.0,
     margin: MarginOpt = 1.0,
-    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-customers table.")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="Customers in the top-customers chart (the table holds all customers).")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="Put before money amounts in the report, e.g. "
+                                                 "'$' or 'GBP'. [default: none, plain numbers]",
+                                                 show_default=False)] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write; the per-customer CSV goes "
                                          "beside it (<name>.customers.csv).")] = Path("clv-report.html"),
     force: ForceOpt = False,
 ) -> None:
     """Write one self-contained HTML report (and the per-customer CSV beside it).
 
-    The report holds the data summary, the model fit with diagnostics, model-check plots, the holdout evaluation
-    (when the log goes on after --calibration-end), customer equity (with its interval from a posterior), CLV
-    tiers and RFM segments, and the top customers. It needs no network to view: images and styles are inside
-    the file.
+    The report opens with an executive summary (customer equity with its interval, the forecast window, customers
+    at risk, holdout accuracy, caveats), then customer equity, CLV tiers and RFM segments with a recommended action
+    each, every customer in a table that sorts and searches, the holdout evaluation (when the log goes on after
+    --calibration-end), the data summary, model checks and a technical appendix (parameters, diagnostics). It
+    needs no network to view: images, styles and its small script are inside the file.
     """
     import pandas as pd
 
@@ -1360,7 +1411,7 @@ def report_command(
         try:
             files = report(tm, sm, summary, output, transactions=tx, customer_col=customer, date_col=date,
                            horizon=horizon, unit=horizon_unit, discount_rate=discount_rate, margin=margin, top=top,
-                           title=title, overwrite=force, data_quality=quality)
+                           title=title, overwrite=force, data_quality=quality, currency=currency)
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")

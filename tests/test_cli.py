@@ -185,13 +185,19 @@ def test_demo_writes_forecast_models_and_equity(tmp_path):
                         calibration_end="1997-09-30")
     equity = clv.customer_equity(bg, gg, s, horizon=12, unit="M", discount_rate=0.01)
     np.testing.assert_allclose(record["customer_equity"], equity, rtol=1e-9)
+    # the newcomer's first run shows the product: the report beside the forecasts, its path printed
+    report = out_dir / "report.html"
+    assert f"Report written to {report}" in result.stdout
+    page = report.read_text(encoding="utf-8")
+    assert page.index('<section id="summary">') < page.index('<section id="customer-equity">')
+    assert f"${equity:,.0f}" in page and '<section id="holdout">' in page
 
 
 def test_demo_runs_as_installed_script_with_default_output_folder(tmp_path):
     result = run_script("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "clv-output").iterdir()) == [
-        "bgnbd.json", "forecast.csv", "gamma_gamma.json", "summary.json"]
+        "bgnbd.json", "forecast.csv", "gamma_gamma.json", "report.customers.csv", "report.html", "summary.json"]
 
 
 # --------------------------------------------------------------------------- errors

@@ -167,12 +167,19 @@ def test_predict_prints_the_top_customers_without_output():
 # --------------------------------------------------------------------------- report
 def test_report_cdnow_writes_html_and_csv_with_a_holdout(tmp_path):
     out = tmp_path / "cdnow.html"
-    result = ok("report", "--dataset", "cdnow", "--output", out, "--top", "10")
+    result = ok("report", "--dataset", "cdnow", "--output", out, "--top", "10", "--currency", "GBP")
     page = out.read_text()
-    for sid in ("data-summary", "model-fit", "model-checks", "holdout", "customer-equity", "tiers-segments",
-                "top-customers"):
-        assert f'<section id="{sid}">' in page
-    assert "holdout to 1998-06-30" in page  # the log's last day became the holdout end
+    sections = ("summary", "customer-equity", "tiers-segments", "customers", "holdout", "data-summary",
+                "model-checks", "appendix")
+    positions = [page.index(f'<section id="{sid}">') for sid in sections]
+    assert positions == sorted(positions)
+    # --currency reaches every money figure: the equity in the summary is the library's, in GBP
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    equity = clv.customer_equity(clv.BetaGeo().fit(s), clv.GammaGamma().fit(s[s["frequency"] > 0]), s)
+    summary = page[positions[0]:positions[1]]
+    assert f'<div class="v">GBP {equity:,.0f}</div>' in summary
+    assert '<div class="k">Holdout end</div><div class="v">1998-06-30</div>' in page  # the log's last day
     csv = pd.read_csv(tmp_path / "cdnow.customers.csv")
     assert len(csv) == 2357 and str(tmp_path / "cdnow.customers.csv") in result.stdout
 
@@ -223,7 +230,8 @@ def test_predict_and_report_from_saved_tiny_posteriors_on_apparel(tmp_path, appa
     assert ((scores["clv_hdi_lower"] <= scores["clv"]) & (scores["clv"] <= scores["clv_hdi_upper"])).all()
     ok("report", *data, *files, "--output", tmp_path / "post.html")
     page = (tmp_path / "post.html").read_text()
-    assert "94% HDI" in page and "convergence diagnostics" in page and '<section id="holdout">' in page
+    assert "94% interval" in page and "posterior (Bayesian fit)" in page and "convergence diagnostics" in page
+    assert '<section id="holdout">' in page
 
 
 @pytest.mark.slow

@@ -160,3 +160,16 @@ def test_setup_script_without_a_usable_python_fails_with_a_clear_message(tmp_pat
     assert "no Python >= 3.12" in result.stderr and "CLVMODELS_PYTHON" in result.stderr
     old = _which_python(tmp_path, bin_dir, CLVMODELS_PYTHON=str(bin_dir / "python3"))
     assert old.returncode != 0 and "CLVMODELS_PYTHON=" in old.stderr
+
+
+def test_predictive_intervals_page_example_runs_and_prints_what_the_page_shows(tmp_path, monkeypatch, capsys):
+    page = DOCS / "pages" / "predictive-intervals.md"
+    blocks = python_blocks(page)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    ns = run_example(blocks[0], str(page))
+    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
+    shown = re.search(r"```text\n(.*?)```", page.read_text(), flags=re.S).group(1)
+    assert printed == [line.split() for line in shown.splitlines() if line.strip()]
+    pi = ns["pi"]
+    assert (pi["purchases_coverage"] >= 0.9).all()

@@ -44,6 +44,7 @@ FLOORS = {
     "clvmodels.alive_path": 12,
     "clvmodels.segments": 12,
     "clvmodels.compare": 12,
+    "clvmodels.predictive": 12,  # predictive intervals: over estimators and predict, beside value
     "clvmodels.plotting": 13,
     "clvmodels.report": 14,
     "clvmodels.spark": 14,  # summaries, fits and scores on Spark: uses data, estimators and value

@@ -1,0 +1,331 @@
+"""Predictive intervals of realised purchases and value (clvmodels.predictive).
+
+Sources of truth: an independent simulation of the BG/NBD and Gamma-Gamma generative
+processes written here (not the package's simulators), under which the stated coverage must be
+achieved; the models' closed-form conditional expectations (the pmf's mean); the pmf's sum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvmodels as clv
+from clvmodels.predictive import predictive_interval, purchase_pmf
+
+BG = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL (2005) CDNOW estimates, weeks
+GG = dict(p=6.25, q=3.74, gamma=15.44)  # Fader-Hardie (2013) CDNOW estimates
+
+
+def simulate_bgnbd_and_spend(rng, n, T, t, *, r, alpha, a, b, p, q, gamma, k_max=80):
+    """Whole customers from the BG/NBD story (Fader, Hardie & Lee 2005, section 3), observed on
+    (0, T] and followed on (T, T + t], with Gamma-Gamma spends (Fader & Hardie 2013).
+
+    lambda ~ Gamma(r, rate alpha); p ~ Beta(a, b); repeat purchases at the Poisson(lambda)
+    arrival times; after each repeat purchase the customer drops out with probability p, so she
+    makes J ~ Geometric(p) (support 1, 2, ...) purchases before dying. Spend rate nu ~ Gamma(q,
+    rate gamma); each purchase's spend ~ Gamma(p, rate nu), drawn one by one.
+    """
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    drop = rng.beta(a, b, n)
+    J = rng.geometric(drop)
+    times = np.cumsum(rng.exponential(1.0, (n, k_max)) / lam[:, None], axis=1)
+    made = np.arange(1, k_max + 1)[None, :] <= J[:, None]
+    # a customer alive with all k_max purchases inside the window would be undercounted
+    assert not np.any(made[:, -1] & (times[:, -1] <= T + t)), "raise k_max"
+    in_cal = made & (times <= T)
+    x = in_cal.sum(axis=1)
+    t_x = np.where(x > 0, np.take_along_axis(times, np.maximum(x - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    y = (made & (times <= T + t)).sum(axis=1) - x
+    nu = rng.gamma(q, 1.0 / gamma, n)
+    spends = rng.gamma(p, 1.0, (n, k_max)) / nu[:, None]
+    m = np.where(x > 0, (spends * in_cal).sum(axis=1) / np.maximum(x, 1), 0.0)
+    future = made & (times > T) & (times <= T + t)
+    value = (spends * future).sum(axis=1)
+    summary = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": np.full(n, float(T)),
+                            "monetary_value": m})
+    return summary, y, value
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    rng = np.random.default_rng(20261203)
+    return simulate_bgnbd_and_spend(rng, 30_000, T=39.0, t=39.0, **BG, **GG)
+
+
+def _se(p, n):
+    return np.sqrt(p * (1 - p) / n)
+
+
+def test_purchase_interval_achieves_its_stated_coverage_on_independently_simulated_customers(simulated):
+    summary, y, _ = simulated
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    pi = predictive_interval(bg, summary, t=39.0, prob=0.8)
+    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
+    stated = pi["purchases_coverage"].to_numpy()
+    assert (stated >= 0.8 - 1e-12).all()
+    # the interval is exact given the history, so the hit rate must match the stated coverage
+    # (not merely exceed 0.8), overall and among the frequent buyers the mean hides
+    for name, group in {"all": np.ones(len(y), bool), "x >= 3": summary["frequency"].to_numpy() >= 3,
+                        "x == 1": summary["frequency"].to_numpy() == 1}.items():
+        n = int(group.sum())
+        assert n > 500, name
+        hit, want = inside[group].mean(), stated[group].mean()
+        assert abs(hit - want) < 4 * _se(want, n), (name, n, hit, want)
+
+
+def test_whole_pmf_matches_the_frequencies_of_simulated_future_purchases(simulated):
+    summary, y, _ = simulated
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    frequent = summary["frequency"].to_numpy() >= 2
+    pmf = purchase_pmf(bg, summary[frequent], t=39.0).to_numpy()
+    n = int(frequent.sum())
+    for k in range(6):
+        predicted = pmf[:, k].mean()
+        observed = np.mean(y[frequent] == k)
+        assert abs(observed - predicted) < 4 * _se(predicted, n) + 1e-3, (k, observed, predicted)
+
+
+def test_value_interval_covers_independently_simulated_spend(simulated):
+    summary, _, value = simulated
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    gg = clv.GammaGamma.from_params(**GG)
+    sub = slice(0, 10_000)
+    pv = predictive_interval(bg, summary.iloc[sub], t=39.0, prob=0.8, spend_model=gg, n_sims=2000, random_seed=3)
+    v = value[sub]
+    inside = (pv["value_lower"].to_numpy() <= v) & (v <= pv["value_upper"].to_numpy())
+    # an interval ending at 0 (most customers buy nothing) covers P(V = 0) >= 0.8; the rest
+    # have a continuous part: coverage is at least 0.8, up to the quantiles' Monte-Carlo error
+    assert inside.mean() > 0.8 - 4 * _se(0.8, len(v)) - 0.01, inside.mean()
+    # the realised value's mean equals the expected value (purchases x spend) in the simulation
+    np.testing.assert_allclose(v.mean(), pv["expected_value"].mean(), rtol=0.08)
+    buyers = summary.iloc[sub]["frequency"].to_numpy() >= 3
+    assert inside[buyers].mean() > 0.8 - 4 * _se(0.8, int(buyers.sum())) - 0.01
+
+
+MODELS = {
+    "bgnbd": (clv.BetaGeo.from_params(**BG, unit="W"), None),
+    "pareto_nbd": (clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669, unit="W"), None),
+    "mbgnbd": (clv.ModifiedBetaGeo.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614, unit="W"), None),
+    "bgbb": (clv.BetaGeoBetaBinom.from_params(alpha=1.20, beta=0.75, gamma=0.66, delta=2.78), "discrete"),
+}
+
+
+def _summary(kind):
+    if kind == "discrete":
+        return pd.DataFrame({"frequency": [0, 1, 3, 6], "recency": [0, 2, 5, 6], "n_periods": [6, 6, 6, 6]})
+    return pd.DataFrame({"frequency": [0, 1, 3, 12, 2], "recency": [0.0, 5.0, 30.0, 38.0, 10.0],
+                         "T": [38.86, 38.86, 38.86, 38.86, 20.0]})
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_pmf_sums_to_one_and_its_mean_is_the_closed_form_conditional_expectation(name):
+    model, kind = MODELS[name]
+    s = _summary(kind)
+    t = 5 if kind == "discrete" else 39.0
+    pmf = purchase_pmf(model, s, t=t, tail_mass=1e-13)
+    np.testing.assert_allclose(pmf.sum(axis=1), 1.0, atol=1e-10)
+    mean = (pmf.to_numpy() * pmf.columns.to_numpy()[None, :]).sum(axis=1)
+    np.testing.assert_allclose(mean, model.expected_purchases(s, t=t).to_numpy(), atol=1e-6, rtol=0)
+    if kind == "discrete":  # at most one purchase per opportunity
+        assert pmf.shape[1] <= t + 1
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_interval_is_equal_tailed_and_its_coverage_is_the_pmf_mass_inside(name):
+    # An equal-tailed interval need not contain the mean (P(0) = 0.96 gives [0, 0] around a
+    # mean of 0.07), so "lower <= expected <= upper" is not checked: it is not a property.
+    model, kind = MODELS[name]
+    s = _summary(kind)
+    t = 5 if kind == "discrete" else 39.0
+    pi = predictive_interval(model, s, t=t, prob=0.9)
+    pmf = purchase_pmf(model, s, t=t).to_numpy()
+    for i, (lo, hi, cov) in enumerate(pi[["purchases_lower", "purchases_upper", "purchases_coverage"]].to_numpy()):
+        lo, hi = int(lo), int(hi)
+        np.testing.assert_allclose(cov, pmf[i, lo:hi + 1].sum(), rtol=1e-12)
+        assert cov >= 0.9
+        # equal tails: each side outside holds at most 5 %, and moving an end inwards breaks that
+        assert pmf[i, :lo].sum() <= 0.05 + 1e-12 and pmf[i, hi + 1:].sum() <= 0.05 + 1e-6
+        assert pmf[i, :lo + 1].sum() >= 0.05 - 1e-12 or lo == 0
+        assert pmf[i, hi:].sum() > 0.05 - 1e-6 or hi == 0
+
+
+def test_on_cdnow_the_predictive_interval_is_much_wider_than_the_hdi_of_the_expectation():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    bg = clv.BetaGeo().fit(s)
+    point = predictive_interval(bg, s, t=39, prob=0.9)
+    post = predictive_interval(bg.sample_asymptotic(400, random_seed=0), s, t=39, prob=0.9)
+    assert "expectation_hdi_lower" not in point.columns
+    # the expectation is uncertain by a fraction of a purchase; the realised count by several
+    hdi_width = post["expectation_hdi_upper"] - post["expectation_hdi_lower"]
+    frequent = s["frequency"] >= 3
+    assert (post["purchases_upper"] - post["purchases_lower"])[frequent].mean() > 5 * hdi_width[frequent].mean()
+    # where the interval misses the expectation it is because no purchase is that likely
+    missed = point["purchases_upper"] < point["expected_purchases"]
+    pmf0 = purchase_pmf(bg, s[missed], t=39)[0] if missed.any() else pd.Series(dtype=float)
+    assert (pmf0 >= 0.95).all()
+    # 2,357 customers pin the parameters down: the draws move an end by at most one purchase
+    assert (post["purchases_upper"] - point["purchases_upper"]).abs().max() <= 1
+
+
+def test_posterior_pmf_is_the_average_of_the_point_pmfs_at_its_draws():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    small = s.iloc[:150]  # few customers: uncertain parameters
+    bg = clv.BetaGeo().fit(small)
+    draws = bg.sample_asymptotic(40, random_seed=4)
+    rows = s[s["frequency"] >= 4].iloc[:6]
+    mixed = purchase_pmf(draws, rows, t=39, max_draws=None)
+    flat = {k: v.reshape(-1) for k, v in draws.fit_.draws().items()}
+    singles = [purchase_pmf(clv.BetaGeo.from_params({k: float(v[i]) for k, v in flat.items()}, unit="W"), rows, t=39)
+               for i in range(40)]
+    width = max(mixed.shape[1], *(p.shape[1] for p in singles))
+    average = sum(p.reindex(columns=range(width), fill_value=0.0).to_numpy() for p in singles) / 40
+    np.testing.assert_allclose(mixed.reindex(columns=range(width), fill_value=0.0).to_numpy(), average, atol=1e-6)
+    # law of total variance: the mixture's variance is the draws' mean variance plus the
+    # variance of their means, so mixing over draws can only add spread to the average draw
+    k = np.arange(width)
+    mix = mixed.reindex(columns=range(width), fill_value=0.0).to_numpy()
+    var_mix = (mix * k**2).sum(axis=1) - (mix * k).sum(axis=1) ** 2
+    means = np.array([(p.reindex(columns=range(width), fill_value=0.0).to_numpy() * k).sum(axis=1) for p in singles])
+    var_each = np.array([(p.reindex(columns=range(width), fill_value=0.0).to_numpy() * k**2).sum(axis=1) for p in singles]) - means**2
+    np.testing.assert_allclose(var_mix, var_each.mean(axis=0) + means.var(axis=0), rtol=1e-4)
+    assert (means.var(axis=0) > 0).all()
+
+
+def test_extreme_draws_where_the_pmf_loses_its_digits_are_refused_not_averaged():
+    s = pd.DataFrame({"frequency": [5.0], "recency": [24.43], "T": [38.86]})
+    bad = clv.BetaGeo.from_params(r=0.3119, alpha=10.31, a=8.84e16, b=2.15e17, unit="W")
+    with pytest.raises(FloatingPointError, match="not valid probabilities"):
+        predictive_interval(bad, s, t=39)
+
+
+def test_posterior_value_path_and_block_processing_agree_with_one_block(monkeypatch):
+    s = pd.DataFrame({"frequency": [0, 2, 2, 7], "recency": [0.0, 30.43, 30.43, 36.0], "T": [38.86] * 4,
+                      "monetary_value": [0.0, 20.0, 55.0, 30.0]})
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    gg = clv.GammaGamma.from_params(**GG)
+    a = predictive_interval(bg, s, t=39, spend_model=gg, n_sims=20_000, random_seed=5)
+    # same history, different spend: same purchase interval, value scales with the spend posterior
+    assert a.iloc[1]["purchases_upper"] == a.iloc[2]["purchases_upper"]
+    assert a.iloc[2]["value_upper"] > a.iloc[1]["value_upper"]
+    np.testing.assert_allclose(a["value_mean_simulated"], a["expected_value"], rtol=0.05)
+    from clvmodels import predict
+    monkeypatch.setattr(predict, "CHUNK_BYTES", 8 * 20_000)  # one customer per value block
+    b = predictive_interval(bg, s, t=39, spend_model=gg, n_sims=20_000, random_seed=5)
+    pd.testing.assert_frame_equal(a[["purchases_lower", "purchases_upper"]], b[["purchases_lower", "purchases_upper"]])
+    np.testing.assert_allclose(a["value_upper"], b["value_upper"], rtol=0.05)
+
+
+def test_bad_arguments_are_refused_with_the_argument_named():
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    s = _summary(None)
+    with pytest.raises(ValueError, match="prob"):
+        predictive_interval(bg, s, t=39, prob=1.5)
+    with pytest.raises(ValueError, match="'t'"):
+        predictive_interval(bg, s, t=-1)
+    with pytest.raises(TypeError, match="transaction model"):
+        predictive_interval(clv.GammaGamma.from_params(**GG), s, t=39)
+    with pytest.raises(TypeError, match="spend_model"):
+        predictive_interval(bg, s, t=39, spend_model=bg)
+
+
+def test_upper_end_beyond_max_n_is_inf_with_a_warning():
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    s = pd.DataFrame({"frequency": [30.0], "recency": [38.0], "T": [38.86]})
+    with pytest.warns(UserWarning, match="max_n"):
+        pi = predictive_interval(bg, s, t=39, max_n=3)
+    assert np.isinf(pi["purchases_upper"].iloc[0])
+
+
+def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
+    from typer.testing import CliRunner
+
+    from clvmodels.cli import app
+
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--horizon", "9", "--horizon-unit", "M",
+                                      "--predictive-interval", "0.8", "--seed", "1", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not of their expectation" in result.output
+    scores = pd.read_csv(out, index_col=0)
+    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+        assert col in scores.columns
+    # the same numbers as the API at the horizon in model units the scores used
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    t_model = clv.units.period_edges(9, "M", "W", start=s.attrs["calibration_end"])[-1]
+    api = predictive_interval(clv.BetaGeo().fit(s), s, t=float(t_model), prob=0.8)
+    np.testing.assert_array_equal(scores["purchases_upper"].sort_index().to_numpy(),
+                                  api["purchases_upper"].sort_index().to_numpy())
+    assert (scores["purchases_coverage"] >= 0.8).all()
+    bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
+    assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
+
+
+def test_pareto_nbd_interval_achieves_its_stated_coverage_on_independently_simulated_customers():
+    # Schmittlein, Morrison & Colombo (1987): purchases Poisson(lambda) while alive, lifetime
+    # Exponential(mu); lambda ~ Gamma(r, rate alpha), mu ~ Gamma(s, rate beta)
+    r, alpha, s_, beta = 0.553, 10.578, 0.606, 11.669
+    rng = np.random.default_rng(7)
+    n, T, t, k_max = 20_000, 39.0, 39.0, 120
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    death = rng.exponential(1.0, n) / rng.gamma(s_, 1.0 / beta, n)
+    times = np.cumsum(rng.exponential(1.0, (n, k_max)) / lam[:, None], axis=1)
+    made = times <= death[:, None]
+    assert not np.any(made[:, -1] & (times[:, -1] <= T + t)), "raise k_max"
+    x = (made & (times <= T)).sum(axis=1)
+    t_x = np.where(x > 0, np.take_along_axis(times, np.maximum(x - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    y = (made & (times <= T + t)).sum(axis=1) - x
+    summary = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": np.full(n, T)})
+    model = clv.ParetoNBD.from_params(r=r, alpha=alpha, s=s_, beta=beta, unit="W")
+    pi = predictive_interval(model, summary, t=t, prob=0.8)
+    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
+    stated = pi["purchases_coverage"].to_numpy()
+    for group in (np.ones(n, bool), x >= 3):
+        k = int(group.sum())
+        assert k > 500
+        assert abs(inside[group].mean() - stated[group].mean()) < 4 * _se(stated[group].mean(), k), (
+            k, inside[group].mean(), stated[group].mean())
+
+
+def test_posterior_spend_fit_mixes_its_draws_into_the_value_and_keeps_the_mean():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    rows = s[s["frequency"] >= 1].iloc[:5]
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    gg = clv.GammaGamma().fit(s[s["frequency"] > 0].iloc[:80])  # few customers: uncertain spend parameters
+    point = predictive_interval(bg, rows, t=39, spend_model=gg, n_sims=40_000, random_seed=1)
+    post = predictive_interval(bg, rows, t=39, spend_model=gg.sample_asymptotic(2000, random_seed=2),
+                               n_sims=40_000, random_seed=1)
+    # same purchases; the spend draws change the value's spread, not (beyond MC error) its mean
+    pd.testing.assert_series_equal(point["purchases_upper"], post["purchases_upper"])
+    np.testing.assert_allclose(post["value_mean_simulated"], post["expected_value"], rtol=0.05)
+    np.testing.assert_allclose(point["value_mean_simulated"], point["expected_value"], rtol=0.05)
+
+
+def test_bgbb_interval_achieves_its_stated_coverage_on_independently_simulated_customers():
+    # Fader, Hardie & Shang (2010): at each opportunity a living customer first dies with
+    # probability theta ~ Beta(gamma, delta), else buys with probability p ~ Beta(alpha, beta)
+    alpha, beta, gamma, delta = 1.20, 0.75, 0.66, 2.78
+    rng = np.random.default_rng(11)
+    n, n_cal, t = 20_000, 6, 5
+    p = rng.beta(alpha, beta, n)[:, None]
+    theta = rng.beta(gamma, delta, n)[:, None]
+    alive = np.cumprod(rng.random((n, n_cal + t)) > theta, axis=1).astype(bool)
+    buys = alive & (rng.random((n, n_cal + t)) < p)
+    x = buys[:, :n_cal].sum(axis=1)
+    last = np.where(x > 0, n_cal - np.argmax(buys[:, :n_cal][:, ::-1], axis=1), 0)
+    y = buys[:, n_cal:].sum(axis=1)
+    summary = pd.DataFrame({"frequency": x, "recency": last, "n_periods": np.full(n, n_cal)})
+    model = clv.BetaGeoBetaBinom.from_params(alpha=alpha, beta=beta, gamma=gamma, delta=delta)
+    pi = predictive_interval(model, summary, t=t, prob=0.8)
+    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
+    stated = pi["purchases_coverage"].to_numpy()
+    for group in (np.ones(n, bool), x >= 3):
+        k = int(group.sum())
+        assert k > 500
+        assert abs(inside[group].mean() - stated[group].mean()) < 4 * _se(stated[group].mean(), k), (
+            k, inside[group].mean(), stated[group].mean())
