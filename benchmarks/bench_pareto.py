@@ -58,6 +58,10 @@ def main(n: int = 1_000_000) -> None:
     sim = pareto_nbd.simulate(rng, n, r=0.55, alpha=10.58, s=0.61, beta=11.67, T=rng.uniform(27.0, 39.0, n))
     # summaries in whole days, as a transaction log would give
     sim = pd.DataFrame({k: np.round(v * 7) / 7 for k, v in sim.items()})
+    # a repeat purchase within half a day of the first one rounds to recency 0, which a summary
+    # never has (it would have merged the two days): put it on the next day
+    sim["recency"] = np.where(sim["frequency"] > 0, np.maximum(sim["recency"], 1 / 7), 0.0)
+    sim["T"] = np.maximum(sim["T"], sim["recency"])
     print(run(f"simulated ({n:,})", sim, compile_s))
 
 
