@@ -264,6 +264,7 @@ numpy = SimpleNamespace(
     exp=np.exp,
     expm1=np.expm1,
     logaddexp=np.logaddexp,
+    sigmoid=sc.expit,
     log1mexp=_np_log1mexp,
     logsumexp=_np_logsumexp,
     arange=np.arange,
@@ -371,7 +372,7 @@ def _register_numba_hyp2f1(op_type):
 
     @register_scalar_funcify(op_type)
     def _funcify(op, node, **kwargs):
-        fast, _ = numba_funcify_ScalarOp(plain_hyp2f1, node, **kwargs)
+        fast, fast_key = numba_funcify_ScalarOp(plain_hyp2f1, node, **kwargs)
 
         @numba_basic.numba_njit
         def hardened(a, b, c, z):
@@ -381,7 +382,11 @@ def _register_numba_hyp2f1(op_type):
                     v = _fallback(a, b, c, z)
             return v
 
-        return hardened, None
+        # A key lets PyTensor cache the compiled graph on disk: without one, every new process
+        # compiled the Pareto/NBD likelihood afresh (16-50 s of Numba JIT before the first fit).
+        # It names everything the kernel depends on: this wrapper's version, the limit, the fast kernel.
+        key = None if fast_key is None else f"clvmodels.hardened_hyp2f1.v1.{limit!r}.{fast_key}"
+        return hardened, key
 
 
 def _load_pytensor() -> SimpleNamespace:
@@ -400,6 +405,7 @@ def _load_pytensor() -> SimpleNamespace:
         exp=pt.exp,
         expm1=pt.expm1,
         logaddexp=pt.logaddexp,
+        sigmoid=pt.sigmoid,
         log1mexp=pt.log1mexp,
         logsumexp=pt.logsumexp,
         arange=pt.arange,

@@ -142,7 +142,9 @@ def _clv_blocks(c: _ClvInputs, chunk_bytes: int) -> Iterator[tuple[np.ndarray, n
     else:
         t_unique, t_inverse = c.t_arrays, np.arange(n)
     order = np.argsort(t_inverse, kind="stable")
-    step = max(1, int(chunk_bytes // (8 * c.n_draws * 4)))
+    together = c.dert is None and "t" in getattr(c.purchases, "broadcasts", ())
+    # all period ends in one call make horizon-times larger temporaries: blocks shrink to match
+    step = max(1, int(chunk_bytes // (8 * c.n_draws * 4 * (len(c.edges) if together else 1))))
     for start in range(0, n, step):
         pos = order[start:start + step]
         rows = t_inverse[pos]
@@ -152,9 +154,14 @@ def _clv_blocks(c: _ClvInputs, chunk_bytes: int) -> Iterator[tuple[np.ndarray, n
             discounted = predict.evaluate(c.dert, c.t_theta, t_rows, c.n_draws, discount_rate=c.delta)
             cumulative = np.full_like(discounted, np.nan)
         else:
+            if together:
+                # every period end in one call: what does not depend on t is computed once
+                totals = predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws,
+                                          t=np.asarray(c.edges, dtype=float)[:, None, None])
+            else:
+                totals = [predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws, t=float(t_k)) for t_k in c.edges]
             discounted, cumulative = 0.0, 0.0
-            for factor, t_k in zip(c.factors, c.edges):
-                step_total = predict.evaluate(c.purchases, c.t_theta, t_rows, c.n_draws, t=float(t_k))
+            for factor, step_total in zip(c.factors, totals):
                 discounted = discounted + (step_total - cumulative) * factor
                 cumulative = step_total
         spend = predict.evaluate(c.spend, c.s_theta, {k: v[pos] for k, v in c.s_arrays.items()}, c.n_draws)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clvmodels.models.common import RFM_FIELDS, n_log_share, pmf_given_history
+from clvmodels.models.common import RFM_FIELDS, n_log_share, on_distinct, pmf_given_history
 from clvmodels.models.spec import NUMPY_ONLY, ModelSpec, Param, Prediction
 from clvmodels.special import beta_expectation
 
@@ -122,7 +122,8 @@ def probability_alive(xp, r, alpha, a, b, *, frequency, recency, T):
     0.7266
     """
     odds = _log_dropout_odds(xp, r, alpha, a, b, frequency, recency, T)
-    return xp.where(frequency > 0, xp.exp(-xp.logaddexp(0.0, odds)), 1.0)
+    # 1 / (1 + e^odds), as the logistic function of -odds: one pass, no overflow
+    return xp.where(frequency > 0, xp.sigmoid(-odds), 1.0)
 
 
 def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
@@ -151,9 +152,12 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
     ...                                frequency=2, recency=30.43, T=38.86, t=39)), 3)
     1.226
     """
-    x = frequency
-    log_u = xp.log(alpha + T) - xp.log(alpha + T + t)
-    return _purchases_factor(xp, r, a, b, x, log_u, t / (alpha + T + t)) * probability_alive(
+    def factor(x, T):
+        log_u = xp.log(alpha + T) - xp.log(alpha + T + t)
+        return _purchases_factor(xp, r, a, b, x, log_u, t / (alpha + T + t))
+
+    # the factor depends on (x, T) alone, which many customers share: evaluated once per pair
+    return on_distinct(xp, factor, frequency, T) * probability_alive(
         xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T
     )
 
@@ -358,7 +362,7 @@ SPEC = ModelSpec(
     data=RFM_FIELDS,
     loglik=loglik,
     predictions={
-        "expected_purchases": expected_purchases,
+        "expected_purchases": Prediction(expected_purchases, broadcasts=("t",)),
         "probability_alive": probability_alive,
         "probability_of_purchases": probability_of_purchases,
         "conditional_probability_of_purchases": Prediction(conditional_probability_of_purchases, backends=NUMPY_ONLY),

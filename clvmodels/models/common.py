@@ -8,9 +8,12 @@ on, like a customer just acquired whose parameters are the posterior ones given 
 
 from __future__ import annotations
 
+import numpy as np
+
+from clvmodels.data.compress import TABLE_MAX, column_codes
 from clvmodels.models.spec import DataField
 
-__all__ = ["RFM_FIELDS", "pmf_given_history", "n_log_share"]
+__all__ = ["RFM_FIELDS", "pmf_given_history", "n_log_share", "distinct", "on_distinct"]
 
 #: (x, t_x, T) of the continuous-time models. T = 0 (first purchase on the calibration end, as
 #: rfm_summary gives) is allowed: such a customer contributes likelihood 1 and is predicted
@@ -59,3 +62,78 @@ def n_log_share(xp, n, alpha, t):
     t_safe = xp.where(positive, t, 1.0)
     log_q = xp.log(t_safe) - xp.log(alpha + t_safe)
     return xp.where(n > 0, n * log_q, 0.0) + xp.where(positive | (n <= 0), 0.0, -xp.inf)
+
+
+#: Below this many rows a formula is evaluated row by row (coding the rows costs more).
+_DISTINCT_MIN_ROWS = 4096
+
+
+def _codes(col: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, values = column_codes(col)
+    return codes, len(values)
+
+
+def distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of equal-length, non-empty float ``columns`` and, for each row, its distinct row.
+
+    The distinct rows come in no particular order. Whole-number columns with a narrow range
+    are coded without sorting; their codes combine into one integer key, whose occurring
+    values are numbered through a table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> (x, T), inv = distinct(np.array([1.0, 0.0, 1.0]), np.array([5.0, 2.5, 5.0]))
+    >>> x[inv].tolist(), T[inv].tolist(), len(x)
+    ([1.0, 0.0, 1.0], [5.0, 2.5, 5.0], 2)
+    """
+    cols = [np.asarray(c, dtype=float).ravel() for c in columns]
+    n = cols[0].size
+    key, size = _codes(cols[0])
+    for col in cols[1:]:
+        if size > TABLE_MAX:  # renumber the key so that the product stays small
+            uniq, key = np.unique(key, return_inverse=True)
+            key, size = key.astype(np.intp, copy=False).ravel(), len(uniq)
+        codes, k = _codes(col)
+        key, size = key * k + codes, size * k
+    if size <= max(TABLE_MAX, 4 * n):
+        seen = np.flatnonzero(np.bincount(key, minlength=size))
+        number = np.empty(size, dtype=np.intp)
+        number[seen] = np.arange(len(seen))
+        inverse, m = number[key], len(seen)
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+        inverse, m = inverse.astype(np.intp, copy=False).ravel(), len(uniq)
+    row = np.empty(m, dtype=np.intp)
+    row[inverse] = np.arange(n, dtype=np.intp)  # one row of each distinct combination
+    return [col[row] for col in cols], inverse
+
+
+def on_distinct(xp, fn, *columns):
+    """``fn(*columns)``, evaluated once per distinct combination of the data ``columns``.
+
+    For a costly factor that depends on few of the summary's columns (BG/NBD's hypergeometric
+    factor depends on frequency and T alone: ~27,000 distinct pairs among 10,000,000
+    customers). ``fn`` may close over parameters (draws x 1) and horizons of any shape; the
+    columns must vary along their last axis only (``(1, rows)`` or ``(rows,)``). Other
+    shapes, small inputs and the PyTensor backend evaluate ``fn`` directly: the result is the
+    same array either way.
+
+    Examples
+    --------
+    >>> from clvmodels import backend
+    >>> import numpy as np
+    >>> x = np.tile([0.0, 1.0, 2.0], 2000)[None, :]
+    >>> out = on_distinct(backend.numpy, lambda v: v ** 2 + 1.0, x)
+    >>> out.shape, out[0, :4].tolist()
+    ((1, 6000), [1.0, 2.0, 5.0, 1.0])
+    """
+    if xp.name != "numpy":
+        return fn(*columns)
+    cols = np.broadcast_arrays(*(np.asarray(c, dtype=float) for c in columns))
+    shape = cols[0].shape
+    if len(shape) == 0 or shape[-1] < _DISTINCT_MIN_ROWS or any(d != 1 for d in shape[:-1]):
+        return fn(*columns)
+    values, inverse = distinct(*cols)
+    out = np.asarray(fn(*(v.reshape(shape[:-1] + (len(v),)) for v in values)))
+    return np.take(out, inverse, axis=-1)

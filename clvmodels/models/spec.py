@@ -120,6 +120,11 @@ class Prediction:
     backends : tuple of str
         Where ``fn`` can be evaluated: ``("numpy", "pytensor")`` (the default), or
         :data:`NUMPY_ONLY` when a step has no PyTensor form. The contract tests read it.
+    broadcasts : tuple of str
+        Arguments that may be arrays of any shape broadcasting against ``draws x rows`` from
+        the left (``t`` of shape ``(H, 1, 1)``: H horizons in one call, the result
+        ``H x draws x rows``). The CLV evaluates all period ends at once through it, so
+        the parts that do not depend on ``t`` (P(alive)) are computed once.
 
     Examples
     --------
@@ -131,6 +136,7 @@ class Prediction:
     fn: Callable
     scope: str | None = None
     backends: tuple[str, ...] = BACKENDS
+    broadcasts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scope not in (None, "customer", "population"):
