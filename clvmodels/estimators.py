@@ -323,8 +323,8 @@ class CLVModel:
         if lower:
             info["lower_bounds"] = dict(lower)
         # what the data cannot tell: one plain sentence per weakly identified problem, also when
-        # the optimiser converged (a non-converged fit has its own ConvergenceWarning)
-        notes = identification.messages(self.spec, result.params, result.cov) if result.converged else []
+        # the optimiser converged (a non-converged fit also has its own ConvergenceWarning)
+        notes = identification.messages(self.spec, result.params, result.cov, converged=result.converged)
         if notes:
             info["identification"] = notes
         for note in notes:

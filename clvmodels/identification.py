@@ -55,7 +55,7 @@ def _bg_dropout(params: Mapping[str, float]) -> str:
     a, b = params.get("a", np.nan), params.get("b", np.nan)
     if a / (a + b) < 0.05:
         return "P(alive) is close to 1 for nearly everyone, so CLV rests on the purchase rate alone"
-    return "P(alive), and with it CLV, rests on an estimate of dropout the data hardly constrain"
+    return "P(alive), and with it CLV, rests on a dropout estimate the data hardly constrain"
 
 
 def _dropout(a: str, b: str, consequence) -> Problem:
@@ -140,7 +140,8 @@ def weak_parameters(spec: ModelSpec, params: Mapping[str, float], cov) -> list[s
     return weak
 
 
-def messages(spec: ModelSpec, params: Mapping[str, float], cov, *, cli: bool = False) -> list[str]:
+def messages(spec: ModelSpec, params: Mapping[str, float], cov, *, converged: bool = True,
+             cli: bool = False) -> list[str]:
     """One plain-language sentence per identification problem of these estimates (empty when none).
 
     Parameters
@@ -151,6 +152,10 @@ def messages(spec: ModelSpec, params: Mapping[str, float], cov, *, cli: bool = F
         The estimates by name.
     cov : array or None
         Their covariance on the natural scale (None: nothing to check).
+    converged : bool
+        Whether the optimiser converged. If not, only a finite covariance is read: without a
+        positive definite Hessian there is nothing to say per parameter (the
+        :class:`~clvmodels.errors.ConvergenceWarning` says what went wrong).
     cli : bool
         Give the advice in command-line terms (``--method mcmc``) instead of Python ones.
 
@@ -162,6 +167,8 @@ def messages(spec: ModelSpec, params: Mapping[str, float], cov, *, cli: bool = F
     >>> [m[:50] for m in messages(SPEC, p, np.diag([0.01, 0.1, 0.1, 500.0]) ** 2)]
     ['These data do not identify how customers drop out ']
     """
+    if cov is None or not converged and not np.all(np.isfinite(np.asarray(cov, dtype=float))):
+        return []
     weak = set(weak_parameters(spec, params, cov))
     return [problem.message(params, cli=cli) for problem in PROBLEMS.get(spec.name, ())
             if weak.intersection(problem.params)]
@@ -181,7 +188,6 @@ def check(model, *, cli: bool = False) -> list[str]:
     """
     fit = model.fit_ if hasattr(model, "fit_") else model
     cov = getattr(fit, "cov", None)
-    # a fit that did not converge has its own warning; its covariance describes no maximum
-    if cov is None or getattr(fit, "n_draws", 1) > 1 or getattr(fit, "converged", True) is False:
+    if cov is None or getattr(fit, "n_draws", 1) > 1:
         return []
-    return messages(fit.spec, fit.params, cov, cli=cli)
+    return messages(fit.spec, fit.params, cov, converged=getattr(fit, "converged", None) is not False, cli=cli)
