@@ -139,3 +139,26 @@ def test_the_report_shows_it_in_the_executive_summary(tmp_path, dropout_summary)
     section = summary.group(0)
     assert "BG/NBD: These data do not identify how customers drop out (a and b)" in section
     assert section.count(DROPOUT) == 1
+
+
+def test_a_saved_fit_says_the_same_after_loading(tmp_path, dropout_summary):
+    model, _ = fit_recording(clv.BetaGeo(), dropout_summary)
+    model.save(tmp_path / "bg.json")
+    loaded = clv.load_model(tmp_path / "bg.json")
+    assert loaded.identification_ == model.identification_ and len(loaded.identification_) == 1
+
+
+@pytest.mark.parametrize("name", sorted(identification.PROBLEMS))
+def test_every_sentence_is_short_names_its_parameters_and_covers_every_parameter(name):
+    from clvmodels.models.registry import get_spec
+
+    spec = get_spec(name)
+    covered = [p for problem in identification.PROBLEMS[name] for p in problem.params]
+    assert sorted(covered) == sorted(spec.param_names)  # each parameter in exactly one problem
+    params = {p: 1.0 if s.support == "positive" else 0.5 for p, s in zip(spec.param_names, spec.params)}
+    for problem in identification.PROBLEMS[name]:
+        for cli in (False, True):
+            text = f"{spec.title}: {problem.message(params, cli=cli)}"
+            assert len(text) < 300, text
+            assert all(p in text for p in problem.params)
+            assert ("--method mcmc" in text) == cli and ("sample()" in text) != cli
