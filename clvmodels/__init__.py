@@ -9,7 +9,7 @@ from clvmodels._version import __version__
 from clvmodels import datasets
 from clvmodels.data import DataQuality, prepare_transactions, rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
-from clvmodels.errors import UnitMismatchError
+from clvmodels.errors import IdentificationWarning, UnitMismatchError
 from clvmodels.data.attrs import with_unit
 from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
 from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
@@ -18,6 +18,7 @@ from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (func
 from clvmodels.value import clv_table, customer_equity, lifetime_value
 from clvmodels.predictive import predictive_interval, purchase_pmf
 from clvmodels.alive_path import alive_path  # the function; the module is clvmodels.alive_path
+from clvmodels import identification  # clv.identification.check(model): what the data cannot tell
 from clvmodels import evaluation, segments  # holdout checks and segments, as clv.evaluation.*, clv.segments.*
 from clvmodels.report import report  # the function; the package is clvmodels.report.builder
 
@@ -48,12 +49,14 @@ __all__ = [
     "PointFit",
     "Posterior",
     "evaluation",
+    "identification",
     "segments",
     "report",
     "ClvDataError",
     "ConvergenceError",
     "ConvergenceWarning",
     "DataWarning",
+    "IdentificationWarning",
     "ModelFileError",
     "NotFittedError",
     "UnitMismatchError",

@@ -546,12 +546,17 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     if missing:
         hint = " (pass --amount COLUMN with the transaction values)" if "monetary_value" in missing else ""
         raise CliError(f"The {model_class.spec.title} model needs the summary column(s) {', '.join(missing)}{hint}.")
+    from clvmodels.errors import IdentificationWarning
+
     rows, n_left_out, reason = fittable_rows(model_class.spec, summary)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = fitter(model_class, rows, **options)
     for w in caught:
-        _note(w.message)
+        # identification warnings are noted once below, with command-line advice instead of Python's
+        if not isinstance(w.message, IdentificationWarning):
+            _note(w.message)
+    note_identification(fitted)
     facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out}
     if n_left_out:
         facts["left_out_reason"] = (
@@ -559,6 +564,23 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
             f"{model_class.spec.title} is fitted on the others"
         )
     return fitted, facts
+
+
+def note_identification(model: CLVModel) -> list[str]:
+    """Note on stderr, once each, what the data cannot tell about ``model`` (advice in CLI terms); return the notes.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> note_identification(clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426))
+    []
+    """
+    from clvmodels.identification import check
+
+    notes = [f"{model.spec.title}: {text}" for text in dict.fromkeys(check(model, cli=True))]
+    for text in notes:
+        _note(text)
+    return notes
 
 
 def _plain(value: Any) -> Any:
@@ -1149,6 +1171,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
         if not isinstance(tm, TransactionModel):
             raise CliError(f"'{model_file}' holds a {tm.spec.title} model, not a transaction model; give it with "
                            f"--spend-model-file instead.")
+        note_identification(tm)
     else:
         from clvmodels.estimators import REGISTRY, get_model
 
@@ -1168,6 +1191,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
         sm = load_model(spend_file)
         if not isinstance(sm, SpendModel):
             raise CliError(f"'{spend_file}' holds a {sm.spec.title} model, not a spend model.")
+        note_identification(sm)
     elif amount is not None and "monetary_value" in summary.columns:
         sm, _ = fit_model("gamma_gamma", summary, method, **options)
     return tm, sm

@@ -10,6 +10,7 @@ __all__ = [
     "ClvDataError",
     "NotFittedError",
     "ConvergenceWarning",
+    "IdentificationWarning",
     "ConvergenceError",
     "DataWarning",
     "ModelFileError",
@@ -32,6 +33,11 @@ class ConvergenceError(RuntimeError):
 
 class ConvergenceWarning(UserWarning):
     """A fit finished but its convergence checks are not all satisfied."""
+
+
+class IdentificationWarning(ConvergenceWarning):
+    """The fit converged, but the data hardly constrain some parameters (a 95 % interval spanning
+    more than a factor of 100): one warning per problem, in plain language (clvmodels.identification)."""
 
 
 class DataWarning(UserWarning):

@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvmodels import io, predict
+from clvmodels import identification, io, predict
 from clvmodels.checks import check_number, check_numbers, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.data.contractual import renewals_from_survival
 from clvmodels.data.fittable import fittable_rows
 from clvmodels.data.validation import as_summary_frame, validate_fit_data, validate_summary
-from clvmodels.errors import DataWarning, NotFittedError
+from clvmodels.errors import DataWarning, IdentificationWarning, NotFittedError
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
@@ -149,6 +149,25 @@ class CLVModel:
     def fit_info_(self) -> dict[str, Any]:
         """Facts of the optimiser (iterations, gradient norm, message, distinct rows); empty for a posterior."""
         return dict(getattr(self._require_fit(), "info", {}) or {})
+
+    @property
+    def identification_(self) -> list[str]:
+        """What these data cannot tell: one plain sentence per weakly identified problem (empty when none).
+
+        A point fit's parameter is weakly identified when its 95 % interval on the log (or
+        logit) scale spans more than a factor of 100 (see :mod:`clvmodels.identification`);
+        the fit warns with the same sentences (:class:`~clvmodels.errors.IdentificationWarning`).
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30")
+        >>> clv.BetaGeo().fit(s).identification_  # CDNOW identifies all four BG/NBD parameters
+        []
+        """
+        recorded = self.fit_info_.get("identification")
+        return list(recorded) if recorded is not None else identification.check(self)
 
     @property
     def posterior_(self) -> xr.DataTree | None:
@@ -303,6 +322,13 @@ class CLVModel:
             info["penalizer"] = penalizer
         if lower:
             info["lower_bounds"] = dict(lower)
+        # what the data cannot tell: one plain sentence per weakly identified problem, also when
+        # the optimiser converged (a non-converged fit also has its own ConvergenceWarning)
+        notes = identification.messages(self.spec, result.params, result.cov, converged=result.converged)
+        if notes:
+            info["identification"] = notes
+        for note in notes:
+            warnings.warn(f"{self.spec.title}: {note}", IdentificationWarning, stacklevel=3)
         fit = PointFit(
             self.spec, result.params, se=result.se, cov=result.cov, loglik=float(result.loglik),
             converged=result.converged,

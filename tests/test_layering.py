@@ -38,6 +38,7 @@ FLOORS = {
     "clvmodels.predict": 8,
     "clvmodels.inference": 9,
     "clvmodels.io": 10,
+    "clvmodels.identification": 10,  # weakly identified parameters of a point fit, in plain words (over models)
     "clvmodels.estimators": 11,
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,

@@ -7,6 +7,7 @@ process with fixed seeds, and the convergence contract of the MLE engine.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -16,7 +17,7 @@ from scipy import integrate, stats
 
 import clvmodels as clv
 from clvmodels import backend
-from clvmodels.errors import ConvergenceError, ConvergenceWarning
+from clvmodels.errors import ConvergenceError, ConvergenceWarning, IdentificationWarning
 from clvmodels.models import bgnbd, gamma_gamma
 
 from reference_values import BGNBD_FHL2005, CDNOW, GAMMA_GAMMA_FH2013
@@ -157,8 +158,14 @@ def test_pareto_nbd_on_a_short_calibration_stops_on_its_ridge_with_a_specific_wa
     # ridge for many minutes (2F1 at huge parameters), it must stop and say why
     last_first = cdnow_transactions.groupby("customer_id")["date"].min().max()
     s = clv.rfm_summary(cdnow_transactions, "customer_id", "date", unit="W", calibration_end=last_first)
-    with pytest.warns(ConvergenceWarning, match="edge of the parameter space.*do not identify beta"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = clv.ParetoNBD().fit(s)
+    texts = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(texts) == 2 and re.search("edge of the parameter space.*do not identify beta", texts[0]), texts
+    # and the plain sentence of issue 15, in Pareto/NBD's terms (tests/test_identification.py)
+    assert issubclass(caught[-1].category, IdentificationWarning)
+    assert texts[1].startswith("Pareto/NBD: These data do not identify how customers drop out (s and beta)")
     assert model.converged_ is False
     assert model.params_["beta"] > 100 and model.params_["s"] > 10  # on the ridge, not at the start
     # the same data fit BG/NBD and MBG/NBD normally
