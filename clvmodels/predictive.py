@@ -34,6 +34,7 @@ from clvmodels import predict
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.estimators import SpendModel, TransactionModel
+from clvmodels.models import gamma_gamma
 
 __all__ = ["purchase_pmf", "predictive_interval", "TAIL_MASS"]
 
@@ -370,8 +371,9 @@ def _simulate_value(pos, rows, cdf, spend, prob, n_sims, rng, lower, upper, mean
         d = rng.integers(0, n_spend_draws, (k, n_sims))
         p, q, gamma = draws["p"][d], draws["q"][d], draws["gamma"][d]
         x, m = x_all[p_idx][:, None], m_all[p_idx][:, None]
-        # nu | history ~ Gamma(px + q, rate gamma + x m); the sum of n spends | nu ~ Gamma(pn, rate nu)
-        nu = rng.gamma(p * x + q) / (gamma + x * m)
+        # nu | history from the Gamma-Gamma posterior; the sum of n spends | nu ~ Gamma(pn, rate nu)
+        shape, rate = gamma_gamma.spend_rate_posterior(p, q, gamma, frequency=x, monetary_value=m)
+        nu = rng.gamma(shape) / rate
         total = rng.gamma(p * counts) / nu
         alpha = (1.0 - prob) / 2.0
         lower[p_idx], upper[p_idx] = np.quantile(total, [alpha, 1.0 - alpha], axis=1)

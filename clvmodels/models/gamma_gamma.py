@@ -18,7 +18,7 @@ import numpy as np
 
 from clvmodels.models.spec import DataField, ModelSpec, Param
 
-__all__ = ["GammaGamma", "loglik", "expected_spend"]
+__all__ = ["GammaGamma", "loglik", "expected_spend", "spend_rate_posterior"]
 
 
 def loglik(xp, p, q, gamma, *, frequency, monetary_value):
@@ -63,9 +63,26 @@ def expected_spend(xp, p, q, gamma, *, frequency, monetary_value):
     >>> float(expected_spend(backend.numpy, 6.25, 0.8, 15.44, frequency=0, monetary_value=0.0))
     inf
     """
-    x = frequency
-    denominator = p * x + q - 1.0
-    return xp.where(denominator > 0, p * (gamma + x * monetary_value) / denominator, xp.inf)
+    shape, rate = spend_rate_posterior(p, q, gamma, frequency=frequency, monetary_value=monetary_value)
+    denominator = shape - 1.0
+    return xp.where(denominator > 0, p * rate / denominator, xp.inf)
+
+
+def spend_rate_posterior(p, q, gamma, *, frequency, monetary_value):
+    r"""Shape and rate of the Gamma posterior of a customer's spend rate :math:`\nu` given x spends of mean :math:`\bar z`.
+
+    The prior :math:`\nu \sim \mathrm{Gamma}(q, \gamma)` updated by x Gamma(p, :math:`\nu`)
+    spends: :math:`\nu \mid x, \bar z \sim \mathrm{Gamma}(px + q,\ \gamma + x\bar z)`. The
+    expected spend (:func:`expected_spend`) is the mean of :math:`p/\nu` under it, and the
+    predictive intervals of value draw :math:`\nu` from it.
+
+    Examples
+    --------
+    >>> shape, rate = spend_rate_posterior(6.25, 3.74, 15.44, frequency=2, monetary_value=30.0)
+    >>> round(shape, 2), round(rate, 2)
+    (16.24, 75.44)
+    """
+    return p * frequency + q, gamma + frequency * monetary_value
 
 
 def simulate(rng, n, p, q, gamma, *, frequency=None):
