@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clvmodels import segments
 from clvmodels.report.labels import count, horizon_phrase, money, percent
 from clvmodels.report.section import Section
 
@@ -137,12 +138,15 @@ def summary_section(customers: pd.DataFrame, data: pd.DataFrame, *, equity: Equi
         s.kpis.append({"label": f"Share of equity, {first} tier", "value": percent(share)})
         s.bullets.append(f"The {first} tier, {count(len(top))} customers ({percent(len(top) / n)} of all), holds "
                          f"{percent(share)} of customer equity: keep them first in line for service and contact.")
-    at_risk = customers["p_alive"] < churn_threshold
+    # the at-risk rule and value at risk of clvmodels.segments, as in the report's churn-risk table
+    value = customers["clv_if_active"] if "clv_if_active" in customers.columns else 0.0
+    risk = segments.churn_risk(customers["p_alive"], value, threshold=churn_threshold)
+    at_risk = risk["at_risk"]
     s.kpis.append({"label": "Customers at risk", "value": f"{count(at_risk.sum())} ({percent(at_risk.mean())})"})
     risk_text = (f"{count(at_risk.sum())} customers ({percent(at_risk.mean())}) have a chance below "
                  f"{percent(churn_threshold, 0)} of still being active")
     if "clv_if_active" in customers.columns:
-        lost = float(((1.0 - customers["p_alive"]) * customers["clv_if_active"])[at_risk].sum())
+        lost = float(risk.loc[at_risk, "value_at_risk"].sum())
         s.kpis.append({"label": "Value at risk", "value": money(lost, currency)})
         risk_text += (f"; had they stayed, they would be worth {money(lost, currency)} more {when}. A win-back "
                       f"offer to the most valuable of them (Tiers and segments below) is the first lever")
