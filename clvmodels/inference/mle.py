@@ -195,7 +195,7 @@ def _lift_gathers(fgraph) -> None:
 
 def _compile(spec: ModelSpec):
     """Compile ``(theta, *(values, codes) per column, weights) -> (total loglik, gradient)`` once per process."""
-    fn = _COMPILED.get(spec.name)
+    fn = _COMPILED.get(spec.key)
     if fn is None:
         import pytensor
         import pytensor.tensor as pt
@@ -212,7 +212,7 @@ def _compile(spec: ModelSpec):
         graph = FunctionGraph(inputs, [total, grad], clone=True)
         _lift_gathers(graph)
         fn = pytensor.function(graph.inputs, graph.outputs, on_unused_input="ignore")
-        _COMPILED[spec.name] = fn
+        _COMPILED[spec.key] = fn
     return fn
 
 
@@ -318,8 +318,7 @@ def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float)
     """
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
-    # second derivative of value(theta): exp'' = exp; logistic'' = v' (1 - 2 v)
-    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    d2 = np.array([float(p.curvature(v)) for p, v in zip(spec.params, values)])
     s2 = scales ** 2
     return (float(coef * np.sum(s2 * values ** 2)), 2.0 * coef * s2 * values * d1,
             2.0 * coef * s2 * (d1 ** 2 + values * d2))
@@ -342,7 +341,7 @@ def prior_terms(spec: ModelSpec, theta: np.ndarray, log_prior) -> tuple[float, n
     """
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
-    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    d2 = np.array([float(p.curvature(v)) for p, v in zip(spec.params, values)])
     lp, g, h = log_prior(values)
     return float(lp), g * d1, h * d1 ** 2 + g * d2
 

@@ -240,4 +240,5 @@ SPEC = ModelSpec(
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",
     simulate=simulate,
     aliases=("mbg_nbd",),
+    covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))},
 )

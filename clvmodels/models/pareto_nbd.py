@@ -362,4 +362,5 @@ SPEC = ModelSpec(
     reference="Schmittlein, Morrison & Colombo (1987); Fader & Hardie (2005) note 009",
     simulate=simulate,
     aliases=("paretonbd", "pnbd"),
+    covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)},
 )
