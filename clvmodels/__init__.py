@@ -7,7 +7,7 @@ and discounted lifetime value (:func:`lifetime_value`, :func:`customer_equity`).
 
 from clvmodels._version import __version__
 from clvmodels import datasets
-from clvmodels.data import DataQuality, prepare_transactions, rfm_summary
+from clvmodels.data import DataQuality, join_covariates, prepare_transactions, rfm_summary
 from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning, DataWarning, ModelFileError, NotFittedError
 from clvmodels.errors import IdentificationWarning, UnitMismatchError
 from clvmodels.data.attrs import with_unit
@@ -26,6 +26,7 @@ __all__ = [
     "__version__",
     "datasets",
     "rfm_summary",
+    "join_covariates",
     "prepare_transactions",
     "DataQuality",
     "with_unit",

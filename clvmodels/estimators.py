@@ -34,6 +34,7 @@ from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
 from clvmodels.models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
 from clvmodels.models.spec import ModelSpec
 
@@ -64,6 +65,44 @@ class CLVModel:
 
     spec: ClassVar[ModelSpec]
 
+    def __init__(self, *, purchase_covariates=None, dropout_covariates=None, shared_covariates=None,
+                 spend_covariates=None, covariate_prior_sigma: float = 1.0) -> None:
+        """A model, optionally with time-invariant customer covariates.
+
+        Parameters
+        ----------
+        purchase_covariates, dropout_covariates : sequence of str, optional
+            Summary columns (see :func:`clvmodels.join_covariates`) acting on the purchase rate
+            and on dropout: ``alpha_i = alpha * exp(-gamma' z_i)`` (purchase), and for
+            Pareto/NBD ``beta_i = beta * exp(-gamma' z_i)``, for BG/NBD and MBG/NBD
+            ``a_i = a * exp(gamma_a' z_i)``, ``b_i = b * exp(gamma_b' z_i)`` (dropout).
+        shared_covariates : sequence of str, optional
+            Covariates with one coefficient for both processes (an equality constraint).
+        spend_covariates : sequence of str, optional
+            Gamma-Gamma: ``gamma_i = gamma * exp(delta' z_i)``, so that a positive coefficient
+            means a higher mean spend.
+        covariate_prior_sigma : float
+            Standard deviation of the coefficients' Normal(0, sigma) prior in :meth:`sample`.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> clv.ParetoNBD(purchase_covariates=["channel"]).spec.param_names
+        ('r', 'alpha', 's', 'beta', 'purchase:channel')
+        """
+        design = CovariateDesign(purchase=purchase_covariates, dropout=dropout_covariates,
+                                 shared=shared_covariates, spend=spend_covariates)
+        if design:
+            sigma = check_number("covariate_prior_sigma", covariate_prior_sigma, low=0, where=type(self).__name__)
+            if sigma <= 0:
+                raise ValueError(f"covariate_prior_sigma must be > 0. Got {covariate_prior_sigma!r} instead.")
+            self.spec = with_covariates(type(self).spec, design, prior_sigma=sigma)
+
+    @property
+    def covariates_(self) -> CovariateDesign | None:
+        """The covariate design of this model (None without covariates)."""
+        return self.spec.covariates
+
     # ----------------------------------------------------------------- fitted state
     def _require_fit(self) -> Fit:
         fit = self.__dict__.get("fit_")
@@ -77,6 +116,11 @@ class CLVModel:
     def _set_fit(self, fit: Fit) -> Self:
         if fit.spec is not self.spec and fit.spec.name != self.spec.name:
             raise ValueError(f"A {fit.spec.title} fit cannot be held by a {type(self).__name__}.")
+        if fit.spec.key != self.spec.key:
+            if self.spec.covariates is not None:
+                raise ValueError(f"This {type(self).__name__} has the covariates {self.spec.covariates.key}; the fit has "
+                                 f"{fit.spec.covariates.key if fit.spec.covariates else 'none'}.")
+            self.spec = fit.spec  # a plain estimator takes on the fit's covariates (from_fit, load)
         self.__dict__["fit_"] = fit
         return self
 
@@ -184,7 +228,8 @@ class CLVModel:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_params(cls, params: Mapping[str, float] | None = None, /, *, unit: str | None = None, **values: float) -> Self:
+    def from_params(cls, params: Mapping[str, float] | None = None, /, *, unit: str | None = None,
+                    covariates: CovariateDesign | Mapping | None = None, **values: float) -> Self:
         """Build a model from known parameter values, ready to predict without fitting.
 
         Parameters
@@ -193,6 +238,9 @@ class CLVModel:
             Parameter values by name; or give them as keyword arguments.
         unit : str, optional
             Time unit the parameters refer to (``"W"`` for the published CDNOW values).
+        covariates : CovariateDesign or mapping, optional
+            The covariate design (``{"purchase": ["channel"]}``); its coefficients are then
+            among the parameters (``{"purchase:channel": 0.2}``).
 
         Examples
         --------
@@ -202,7 +250,8 @@ class CLVModel:
         1.197
         """
         merged = {**(dict(params) if params is not None else {}), **values}
-        return cls.from_fit(PointFit(cls.spec, merged, unit=io.checked_unit(unit)))
+        spec = with_covariates(cls.spec, covariates) if covariates else cls.spec
+        return cls.from_fit(PointFit(spec, merged, unit=io.checked_unit(unit)))
 
     @classmethod
     def from_fit(cls, fit: Fit) -> Self:
