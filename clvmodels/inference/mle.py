@@ -233,15 +233,24 @@ def loglik_and_grad(spec: ModelSpec, theta: np.ndarray, data: Mapping[str, np.nd
     return float(total), np.asarray(grad, dtype=float)
 
 
-def _hessian(spec, theta, data, weights, step=1e-5):
-    """Hessian of the total log-likelihood by central differences of the exact gradient."""
+def _hessian(spec, theta, data, weights, step=1e-5, forward=False):
+    """Hessian of the total log-likelihood by central differences of the exact gradient.
+
+    ``forward=True``: forward differences (k + 1 gradient passes instead of 2 k, with a
+    relative error of ~1e-6 instead of ~1e-10), for fits on many distinct rows, where each
+    pass costs most and the standard errors are far smaller than that error matters for.
+    """
     k = len(theta)
     hess = np.empty((k, k))
+    g0 = loglik_and_grad(spec, theta, data, weights)[1] if forward else None
     for i in range(k):
-        h = step * max(1.0, abs(theta[i]))
+        h = (step / 10 if forward else step) * max(1.0, abs(theta[i]))
         e = np.zeros(k)
         e[i] = h
-        hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - loglik_and_grad(spec, theta - e, data, weights)[1]) / (2 * h)
+        if forward:
+            hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - g0) / h
+        else:
+            hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - loglik_and_grad(spec, theta - e, data, weights)[1]) / (2 * h)
     return 0.5 * (hess + hess.T)
 
 
@@ -561,7 +570,7 @@ def fit_mle(
         fresh = False
     pg = projected(theta, g)
     grad_norm = float(np.max(np.abs(pg))) if np.isfinite(f) else float("inf")
-    hess = -_hessian(spec, theta, columns, weights)
+    hess = -_hessian(spec, theta, columns, weights, forward=len(weights) > _LARGE)
     if regularized:
         hess = hess + total_w * np.diag(regularizer(theta)[2])
     # a parameter held at its bound is fixed: the curvature and covariance are those of the others
