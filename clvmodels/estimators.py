@@ -34,6 +34,7 @@ from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
 from clvmodels.models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.models.correlation import OMEGA, with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
 from clvmodels.models.spec import ModelSpec
@@ -81,7 +82,7 @@ class CLVModel:
     spec: ClassVar[ModelSpec]
 
     def __init__(self, *, purchase_covariates=None, dropout_covariates=None, shared_covariates=None,
-                 spend_covariates=None, covariate_prior_sigma: float = 1.0) -> None:
+                 spend_covariates=None, covariate_prior_sigma: float = 1.0, correlation: bool = False) -> None:
         """A model, optionally with time-invariant customer covariates.
 
         Parameters
@@ -98,6 +99,10 @@ class CLVModel:
             means a higher mean spend.
         covariate_prior_sigma : float
             Standard deviation of the coefficients' Normal(0, sigma) prior in :meth:`sample`.
+        correlation : bool
+            Pareto/NBD: correlate the purchase and dropout rates through the Sarmanov family
+            (one more parameter, ``omega``; CLVTools' ``use.cor``), see
+            :mod:`clvmodels.models.correlation` and :meth:`rate_correlation`.
 
         Examples
         --------
@@ -107,11 +112,14 @@ class CLVModel:
         """
         design = CovariateDesign(purchase=purchase_covariates, dropout=dropout_covariates,
                                  shared=shared_covariates, spend=spend_covariates)
+        base = with_correlation(type(self).spec) if correlation else type(self).spec
+        if correlation and not design:
+            self.spec = base
         if design:
             sigma = check_number("covariate_prior_sigma", covariate_prior_sigma, low=0, where=type(self).__name__)
             if sigma <= 0:
                 raise ValueError(f"covariate_prior_sigma must be > 0. Got {covariate_prior_sigma!r} instead.")
-            self.spec = with_covariates(type(self).spec, design, prior_sigma=sigma)
+            self.spec = with_covariates(base, design, prior_sigma=sigma)
 
     @property
     def covariates_(self) -> CovariateDesign | None:
@@ -132,9 +140,8 @@ class CLVModel:
         if fit.spec is not self.spec and fit.spec.name != self.spec.name:
             raise ValueError(f"A {fit.spec.title} fit cannot be held by a {type(self).__name__}.")
         if fit.spec.key != self.spec.key:
-            if self.spec.covariates is not None:
-                raise ValueError(f"This {type(self).__name__} has the covariates {self.spec.covariates.key}; the fit has "
-                                 f"{fit.spec.covariates.key if fit.spec.covariates else 'none'}.")
+            if self.spec.key != type(self).spec.key:
+                raise ValueError(f"This {type(self).__name__} is the model {self.spec.key}; the fit is of {fit.spec.key}.")
             self.spec = fit.spec  # a plain estimator takes on the fit's covariates (from_fit, load)
         self.__dict__["fit_"] = fit
         return self
@@ -265,7 +272,8 @@ class CLVModel:
         1.197
         """
         merged = {**(dict(params) if params is not None else {}), **values}
-        spec = with_covariates(cls.spec, covariates) if covariates else cls.spec
+        spec = with_correlation(cls.spec) if OMEGA in merged else cls.spec
+        spec = with_covariates(spec, covariates) if covariates else spec
         return cls.from_fit(PointFit(spec, merged, unit=io.checked_unit(unit)))
 
     @classmethod
@@ -867,6 +875,33 @@ class TransactionModel(CLVModel):
         rate = check_number("discount_rate", discount_rate, low=0, low_open=True, where="discounted_expected_transactions")
         return self._predict("discounted_expected_transactions", data, discount_rate=rate, hdi_prob=hdi_prob,
                              return_draws=return_draws)
+
+    def rate_correlation(self, *, hdi_prob: float = 0.94):
+        """Corr(purchase rate, dropout rate) of a model fitted with ``correlation=True``.
+
+        A float for a point fit; for a posterior a Series of mean, sd and HDI bounds.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> m = clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669, omega=10.0)
+        >>> round(m.rate_correlation(), 4)
+        0.0349
+        """
+        from clvmodels import backend
+        from clvmodels.intervals import summarize
+        from clvmodels.models.correlation import correlation
+
+        fit = self._require_fit()
+        if OMEGA not in fit.spec.param_names:
+            raise ValueError(f"This {type(self).__name__} has independent purchase and dropout rates; fit it with "
+                             f"{type(self).__name__}(correlation=True) to estimate their correlation.")
+        draws = predict.flat_draws(fit)
+        value = correlation(backend.numpy, *(np.asarray(draws[k], dtype=float) for k in ("r", "alpha", "s", "beta", OMEGA)))
+        if fit.n_draws == 1:
+            return float(np.ravel(value)[0])
+        stats = summarize(np.reshape(value, (-1, 1)), check_probability("hdi_prob", hdi_prob))
+        return pd.Series({k: float(v[0]) for k, v in stats.items()}, name="rate_correlation")
 
     def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False):
         """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.

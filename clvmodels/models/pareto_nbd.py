@@ -363,4 +363,5 @@ SPEC = ModelSpec(
     simulate=simulate,
     aliases=("paretonbd", "pnbd"),
     covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)},
+    rate_mixtures=(("r", "alpha"), ("s", "beta")),
 )

@@ -200,6 +200,11 @@ class ModelSpec:
     """The :class:`~clvmodels.models.covariates.CovariateDesign` of a spec with covariates
     (built by :func:`~clvmodels.models.covariates.with_covariates`), None for the plain model."""
     plain: ModelSpec | None = None
+    rate_mixtures: tuple[tuple[str, str], ...] = ()
+    """(shape, scale) of each gamma-mixed rate, purchase then dropout (Pareto/NBD: (r, alpha),
+    (s, beta)): the models whose rates :mod:`clvmodels.models.correlation` can correlate."""
+    variant: str = ""
+    """A structural variant of the model (``"correlation"``), part of :attr:`key`."""
     """The plain model a spec with covariates was built from (None for a plain model)."""
 
     def __post_init__(self) -> None:
@@ -218,7 +223,8 @@ class ModelSpec:
     def key(self) -> str:
         """Identifies the model's structure (its name, and its covariate design if any): what
         compiled graphs are cached under."""
-        return self.name if self.covariates is None else f"{self.name}[{self.covariates.key}]"
+        name = f"{self.name}+{self.variant}" if self.variant else self.name
+        return name if self.covariates is None else f"{name}[{self.covariates.key}]"
 
     @property
     def base_params(self) -> tuple[str, ...]:
