@@ -38,7 +38,7 @@ from clvmodels import predict
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.holdout import HOLDOUT_COLUMNS, validate_holdout_table
 from clvmodels.data.dates import parse_dates
-from clvmodels.data.validation import check_summary_unit, offenders
+from clvmodels.data.validation import check_summary_unit, offenders, validate_summary
 from clvmodels.errors import ClvDataError
 from clvmodels.fit import Fit, Posterior
 from clvmodels.intervals import hdi, summarize
@@ -244,16 +244,29 @@ def tracking(
     starts = (k - 1) * period
     actual = np.bincount(np.floor(repeat_time / period + 1e-9).astype(int), minlength=n_periods)[:n_periods]
 
-    births, counts = np.unique(birth_days / days_per_unit, return_counts=True)
+    # customers are grouped by birth day and, in a covariate model, by their covariates too: the
+    # expectation of a new customer is each group's own
+    covariates = model.spec.covariates.columns if model.spec.covariates is not None else ()
+    z = validate_summary(model.spec, summary, for_fit=False)[1] if covariates else {}
+    keys = np.column_stack([birth_days / days_per_unit, *(z[c] for c in covariates)])
+    keys, counts = np.unique(keys, axis=0, return_counts=True)
+    births = keys[:, 0]
     ages = np.clip(ends[:, None] - births[None, :], 0.0, None)
 
     fit = _thin(model.fit_, max_draws)
     new_customer = model._prediction("expected_purchases_new_customer")
 
     def cumulative_expected(at: np.ndarray) -> np.ndarray:
-        """Expected repeat purchases of all customers by ages ``at`` (periods x births), per draw."""
-        values = predict.evaluate(new_customer, _theta(fit), {"t": at.reshape(-1)}, fit.n_draws)
-        return values.reshape(fit.n_draws, *at.shape) @ counts
+        """Expected repeat purchases of all customers by ages ``at`` (periods x groups), per draw."""
+        total = np.zeros((fit.n_draws, at.shape[0]))
+        step = max(1, predict.CHUNK_BYTES // (8 * fit.n_draws * at.shape[0]))  # bounded memory: groups in blocks
+        for start in range(0, at.shape[1], step):
+            block = at[:, start:start + step]
+            rows = {"t": block.reshape(-1), **{c: np.broadcast_to(keys[start:start + step, j + 1], block.shape).reshape(-1)
+                                               for j, c in enumerate(covariates)}}
+            values = predict.evaluate(new_customer, _theta(fit), rows, fit.n_draws)
+            total += values.reshape(fit.n_draws, *block.shape) @ counts[start:start + step]
+        return total
 
     out = pd.DataFrame(index=pd.Index(k, name="period"))
     out["start"] = starts

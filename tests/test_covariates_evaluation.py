@@ -1,0 +1,54 @@
+"""Holdout tracking of covariate models: each customer's expectation at her own covariates.
+
+A covariate model's population-level prediction is that of a customer whose covariates are
+all 0; the tracking curve must not use it for everyone. Checked against the plain model fitted
+to each covariate group's parameters, group by group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvmodels as clv
+from clvmodels.evaluation import tracking
+
+PLAIN = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    tx = clv.datasets.load_cdnow()
+    s = clv.rfm_summary(tx, "customer_id", "date", "amount", unit="W", calibration_end="1997-09-30")
+    group = pd.DataFrame({"customer_id": s.index, "club": (np.arange(len(s)) % 3 == 0).astype(float)})
+    return tx, clv.join_covariates(s, group, customer="customer_id")
+
+
+def _tracking(model, s, tx):
+    return tracking(model, s, tx, customer_col="customer_id", date_col="date")
+
+
+def test_tracking_of_a_covariate_model_sums_its_groups(cdnow):
+    tx, s = cdnow
+    coef = {"purchase:club": 0.5, "dropout_a:club": -0.3, "dropout_b:club": 0.2}
+    m = clv.BetaGeo.from_params({**PLAIN, **coef}, unit="W", covariates={"purchase": ["club"], "dropout": ["club"]})
+    ours = _tracking(m, s, tx)
+    parts = []
+    for club in (0.0, 1.0):
+        params = {"r": PLAIN["r"], "alpha": PLAIN["alpha"] * np.exp(-coef["purchase:club"] * club),
+                  "a": PLAIN["a"] * np.exp(coef["dropout_a:club"] * club),
+                  "b": PLAIN["b"] * np.exp(coef["dropout_b:club"] * club)}
+        group = s[s["club"] == club]
+        # the same time origin as the whole base: the group's T keeps the first customer's birth
+        parts.append(_tracking(clv.BetaGeo.from_params(params, unit="W"), group, tx))
+    assert all(p.index.equals(ours.index) for p in parts)
+    np.testing.assert_allclose(ours["expected"], parts[0]["expected"] + parts[1]["expected"], rtol=1e-12)
+    np.testing.assert_array_equal(ours["actual"], parts[0]["actual"] + parts[1]["actual"])
+
+
+def test_tracking_with_zero_coefficients_is_the_plain_models(cdnow):
+    tx, s = cdnow
+    m = clv.BetaGeo.from_params({**PLAIN, "purchase:club": 0.0}, unit="W", covariates={"purchase": ["club"]})
+    np.testing.assert_allclose(_tracking(m, s, tx)["expected"], _tracking(clv.BetaGeo.from_params(PLAIN, unit="W"), s, tx)["expected"],
+                               rtol=1e-13)
