@@ -645,10 +645,24 @@ class CLVModel:
                                     return_draws=bool(return_draws), **kwargs)
 
     def _predict_population(self, name: str, label: str, values, *, hdi_prob: float = 0.94,
-                            return_draws: bool = False, **fixed):
-        """A population-level prediction over a scalar or a 1-d array argument (already checked)."""
+                            return_draws: bool = False, covariates: Mapping[str, float] | None = None, **fixed):
+        """A population-level prediction over a scalar or a 1-d array argument (already checked).
+
+        In a covariate model it is that of a customer with the ``covariates`` given (0 for
+        those left out: the baseline customer)."""
         fit = self._require_fit()
         hdi_prob = check_probability("hdi_prob", hdi_prob, where=name)
+        design = fit.spec.covariates
+        if covariates is not None:
+            if design is None:
+                raise ValueError(f"This {type(self).__name__} has no covariates; leave out covariates=.")
+            unknown = sorted(set(covariates) - set(design.columns))
+            if unknown:
+                raise ValueError(f"covariates= names {', '.join(map(repr, unknown))}, which the model does not use; its "
+                                 f"covariates are {', '.join(design.columns)}.")
+        if design is not None:
+            given = dict(covariates or {})
+            fixed.update({c: check_number(c, given.get(c, 0.0), where=name) for c in design.columns})
         return predict.population(fit, self._prediction(name, "population"), label, values, name=name, hdi_prob=hdi_prob,
                                   return_draws=bool(return_draws), **fixed)
 
@@ -765,7 +779,8 @@ class TransactionModel(CLVModel):
         """
         return self._predict("probability_alive", data, hdi_prob=hdi_prob, return_draws=return_draws)
 
-    def probability_of_purchases(self, n, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False):
+    def probability_of_purchases(self, n, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False,
+                                 covariates: Mapping[str, float] | None = None):
         """P(X(t) = n): probability that a customer just acquired makes ``n`` purchases in ``t``.
 
         Parameters
@@ -778,6 +793,9 @@ class TransactionModel(CLVModel):
             Posterior only: probability of the highest-density interval.
         return_draws : bool
             Posterior only: return the draws (xarray DataArray) instead of the summary.
+        covariates : mapping, optional
+            A covariate model: the new customer's covariate values (``{"channel": 1}``); those
+            left out are 0, so without it this is the baseline customer.
 
         Returns
         -------
@@ -796,7 +814,7 @@ class TransactionModel(CLVModel):
         counts = check_numbers("n", n, low=0, integer=True, where="probability_of_purchases")
         t = check_number("t", t, low=0, where="probability_of_purchases")
         return self._predict_population("probability_of_purchases", "n", counts, t=t, hdi_prob=hdi_prob,
-                                        return_draws=return_draws)
+                                        return_draws=return_draws, covariates=covariates)
 
     def conditional_probability_of_purchases(self, data, n, t: float, *, hdi_prob: float = 0.94,
                                              return_draws: bool = False):
@@ -903,7 +921,8 @@ class TransactionModel(CLVModel):
         stats = summarize(np.reshape(value, (-1, 1)), check_probability("hdi_prob", hdi_prob))
         return pd.Series({k: float(v[0]) for k, v in stats.items()}, name="rate_correlation")
 
-    def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False):
+    def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False,
+                                        covariates: Mapping[str, float] | None = None):
         """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.
 
         Parameters
@@ -914,6 +933,9 @@ class TransactionModel(CLVModel):
             Posterior only: probability of the highest-density interval.
         return_draws : bool
             Posterior only: return the draws (xarray DataArray) instead of the summary.
+        covariates : mapping, optional
+            A covariate model: the new customer's covariate values (``{"channel": 1}``); those
+            left out are 0, so without it this is the baseline customer.
 
         Examples
         --------
@@ -924,7 +946,7 @@ class TransactionModel(CLVModel):
         """
         t = check_numbers("t", t, low=0, where="expected_purchases_new_customer")
         return self._predict_population("expected_purchases_new_customer", "t", t, hdi_prob=hdi_prob,
-                                        return_draws=return_draws)
+                                        return_draws=return_draws, covariates=covariates)
 
 
 class SpendModel(CLVModel):

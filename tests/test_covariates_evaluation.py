@@ -52,3 +52,19 @@ def test_tracking_with_zero_coefficients_is_the_plain_models(cdnow):
     m = clv.BetaGeo.from_params({**PLAIN, "purchase:club": 0.0}, unit="W", covariates={"purchase": ["club"]})
     np.testing.assert_allclose(_tracking(m, s, tx)["expected"], _tracking(clv.BetaGeo.from_params(PLAIN, unit="W"), s, tx)["expected"],
                                rtol=1e-13)
+
+
+def test_a_new_customers_prediction_takes_her_covariates():
+    coef = {"purchase:club": 0.5}
+    m = clv.BetaGeo.from_params({**PLAIN, **coef}, covariates={"purchase": ["club"]})
+    plain = clv.BetaGeo.from_params(PLAIN)
+    member = clv.BetaGeo.from_params({**PLAIN, "alpha": PLAIN["alpha"] * np.exp(-0.5)})
+    assert m.expected_purchases_new_customer(39.0) == plain.expected_purchases_new_customer(39.0)
+    assert m.expected_purchases_new_customer(39.0, covariates={"club": 1}) == pytest.approx(
+        member.expected_purchases_new_customer(39.0), rel=1e-14)
+    np.testing.assert_allclose(m.probability_of_purchases(range(4), 39.0, covariates={"club": 1}),
+                               member.probability_of_purchases(range(4), 39.0), rtol=1e-13)
+    with pytest.raises(ValueError, match="does not use"):
+        m.expected_purchases_new_customer(39.0, covariates={"age": 3})
+    with pytest.raises(ValueError, match="has no covariates"):
+        plain.expected_purchases_new_customer(39.0, covariates={"club": 1})
