@@ -150,7 +150,14 @@ def is_posterior_file(path: str | Path) -> bool:
         return fh.read(8) == _HDF5_MAGIC
 
 
-def _spec_for(name, source: str, expect: str | None, kind: str = "model", covariates=None, variant=None) -> ModelSpec:
+def spec_for(name, source: str, expect: str | None, kind: str = "model", covariates=None, variant=None) -> ModelSpec:
+    """The spec a model file names: the registered model, with its variant and covariate design.
+
+    Examples
+    --------
+    >>> spec_for("pareto_nbd", "m.json", None, covariates={"purchase": ["channel"]}, variant="correlation").key
+    'pareto_nbd+correlation[purchase=channel]'
+    """
     if not isinstance(name, str) or name not in SPECS:
         raise ModelFileError(f"{source} holds an unknown model {name!r}: field 'model' must name a clvmodels model "
                              f"({', '.join(SPECS)}).")
@@ -220,7 +227,7 @@ def point_fit_from_dict(payload: Any, *, expect: str | None = None, source: str 
             f"{FORMAT_VERSION}. Refit the model, or load it with the clvmodels version that wrote it "
             f"({payload.get('clvmodels_version')})."
         )
-    spec = _spec_for(payload.get("model"), source, expect, covariates=payload.get("covariates"),
+    spec = spec_for(payload.get("model"), source, expect, covariates=payload.get("covariates"),
                      variant=payload.get("variant"))
     names = list(spec.param_names)
     params = payload.get("params")
@@ -286,7 +293,7 @@ def _read_posterior(path: Path, expect: str | None) -> Posterior:
         design = json.loads(attrs.get("covariates", "null"))
     except (TypeError, json.JSONDecodeError):
         raise ModelFileError(f"{source}: attribute 'covariates' is not JSON: {attrs.get('covariates')!r}.") from None
-    spec = _spec_for(attrs.get("model"), source, expect, kind="posterior", covariates=design,
+    spec = spec_for(attrs.get("model"), source, expect, kind="posterior", covariates=design,
                      variant=attrs.get("variant") or None)
     try:
         names = json.loads(attrs.get("param_names", "[]"))

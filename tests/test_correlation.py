@@ -135,3 +135,16 @@ def test_correlation_is_refused_where_there_are_no_two_gamma_rates():
         clv.BetaGeo(correlation=True)
     with pytest.raises(ValueError, match="independent purchase and dropout rates"):
         clv.ParetoNBD.from_params(**PARAMS).rate_correlation()
+
+
+def test_the_spark_payload_keeps_the_variant_and_the_covariates():
+    import xarray as xr
+
+    from clvmodels.fit import Posterior
+    from clvmodels.spark.scoring import model_from_payload, model_payload
+
+    m = clv.ParetoNBD.from_params({**PARAMS, "omega": 1.0, "purchase:z": 0.3}, covariates={"purchase": ["z"]})
+    ds = xr.Dataset({k: (("chain", "draw"), np.full((1, 3), v)) for k, v in m.fit_.params.items()})
+    post = clv.ParetoNBD.from_fit(Posterior(m.fit_.spec, xr.DataTree.from_dict({"posterior": ds})))
+    for model in (m, post):
+        assert model_from_payload(model_payload(model)).spec.key == "pareto_nbd+correlation[purchase=z]"
