@@ -33,7 +33,7 @@ from clvmodels.errors import ConvergenceError, DataWarning, IdentificationWarnin
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
-from clvmodels.models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
 from clvmodels.models.correlation import OMEGA, with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
@@ -48,6 +48,8 @@ __all__ = [
     "ModifiedBetaGeo",
     "BetaGeoBetaBinom",
     "ShiftedBetaGeo",
+    "BetaDiscreteWeibull",
+    "ContractualModel",
     "GammaGamma",
     "REGISTRY",
     "get_model",
@@ -904,7 +906,7 @@ class TransactionModel(CLVModel):
         >>> import clvmodels as clv
         >>> m = clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669, omega=10.0)
         >>> round(m.rate_correlation(), 4)
-        0.0349
+        0.0357
         """
         from clvmodels import backend
         from clvmodels.intervals import summarize
@@ -1152,23 +1154,12 @@ class GammaGamma(SpendModel):
                                priors=priors)
 
 
-class ShiftedBetaGeo(CLVModel):
-    """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
+class ContractualModel(CLVModel):
+    """Base of the models of contract renewals: cohort survival, retention, churn and DERL.
 
     Fit on individual renewal data (``period``, ``churned``, one row per customer) or on a
     cohort's survival table via :meth:`fit_survival`.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> sbg = clv.ShiftedBetaGeo().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
-    >>> {k: round(v, 3) for k, v in sbg.params_.items()}
-    {'alpha': 0.668, 'beta': 3.806}
-    >>> sbg.survival([1, 2]).round(3).tolist()
-    [0.851, 0.747]
     """
-
-    spec = sbg.SPEC
 
     def fit_survival(self, survival, n_customers: int, **kwargs):
         """Fit from a cohort's survival table (shares with ``n_customers``, or counts).
@@ -1237,10 +1228,48 @@ class ShiftedBetaGeo(CLVModel):
                                         return_draws=return_draws)
 
 
+class ShiftedBetaGeo(ContractualModel):
+    """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
+
+    Fit on individual renewal data (``period``, ``churned``, one row per customer) or on a
+    cohort's survival table via :meth:`fit_survival`.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> sbg = clv.ShiftedBetaGeo().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
+    >>> {k: round(v, 3) for k, v in sbg.params_.items()}
+    {'alpha': 0.668, 'beta': 3.806}
+    >>> sbg.survival([1, 2]).round(3).tolist()
+    [0.851, 0.747]
+    """
+
+    spec = sbg.SPEC
+
+
+class BetaDiscreteWeibull(ContractualModel):
+    """Beta-discrete-Weibull model of contract renewals with duration dependence (Fader et al. 2018).
+
+    The sBG with each customer's churn probability changing with tenure (``c < 1``: falling);
+    ``c = 1`` is the sBG. The same data and calls as :class:`ShiftedBetaGeo`.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> bdw = clv.BetaDiscreteWeibull().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
+    >>> bdw.converged_, bool(bdw.loglik_ >= clv.ShiftedBetaGeo().fit_survival(
+    ...     [.869, .743, .653, .593, .551, .517, .491], n_customers=1000).loglik_)
+    (True, True)
+    """
+
+    spec = bdw.SPEC
+
+
 # --------------------------------------------------------------------------- registry
 #: Every model class by its ``spec.name`` (what JSON files and the CLI call it).
 REGISTRY: dict[str, type[CLVModel]] = {
-    cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo)
+    cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo,
+                                   BetaDiscreteWeibull)
 }
 
 

@@ -60,7 +60,7 @@ def omega_bounds(xp, r, alpha, s, beta):
     >>> from clvmodels import backend
     >>> lo, hi = omega_bounds(backend.numpy, 0.553, 10.578, 0.606, 11.669)
     >>> round(float(lo), 3), round(float(hi), 2)
-    (-1.107, 21.15)
+    (-1.105, 21.57)
     """
     la, lb = _laplace(xp, r, alpha), _laplace(xp, s, beta)
     lower = -1.0 / xp.maximum(la * lb, (1.0 - la) * (1.0 - lb))
@@ -75,7 +75,7 @@ def correlation(xp, r, alpha, s, beta, omega):
     --------
     >>> from clvmodels import backend
     >>> round(float(correlation(backend.numpy, 0.553, 10.578, 0.606, 11.669, 10.0)), 4)
-    0.0349
+    0.0357
     """
     return (omega * xp.sqrt(r) * _laplace(xp, r, alpha) / (1.0 + alpha)
             * xp.sqrt(s) * _laplace(xp, s, beta) / (1.0 + beta))
