@@ -12,7 +12,7 @@ from clvmodels.errors import ClvDataError, ConvergenceError, ConvergenceWarning,
 from clvmodels.errors import IdentificationWarning, UnitMismatchError
 from clvmodels.data.attrs import with_unit
 from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
-from clvmodels.estimators import BetaDiscreteWeibull, BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
+from clvmodels.estimators import BetaDiscreteWeibull, BetaGeoBetaBinom, GGompertzNBD, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.fit import PointFit, Posterior
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import clv_table, customer_equity, lifetime_value
@@ -37,6 +37,7 @@ __all__ = [
     "BetaGeoBetaBinom",
     "ShiftedBetaGeo",
     "BetaDiscreteWeibull",
+    "GGompertzNBD",
     "compare",
     "likelihood_ratio_test",
     "REGISTRY",

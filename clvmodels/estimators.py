@@ -33,7 +33,7 @@ from clvmodels.errors import ConvergenceError, DataWarning, IdentificationWarnin
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
-from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
 from clvmodels.models.correlation import OMEGA, with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
@@ -50,6 +50,7 @@ __all__ = [
     "ShiftedBetaGeo",
     "BetaDiscreteWeibull",
     "ContractualModel",
+    "GGompertzNBD",
     "GammaGamma",
     "REGISTRY",
     "get_model",
@@ -1042,6 +1043,24 @@ class ModifiedBetaGeo(TransactionModel):
     spec = mbgnbd.SPEC
 
 
+class GGompertzNBD(TransactionModel):
+    """GGompertz/NBD: Poisson purchases and gamma-Gompertz lifetimes (Bemmaor & Glady 2012).
+
+    Pareto/NBD with a dropout hazard that may change with age (``b``); ``b -> 0`` is the
+    Pareto/NBD. The same calls as :class:`ParetoNBD` except DERT and the pmf, which have no
+    closed form here.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> gg = clv.GGompertzNBD.from_params(r=0.553, alpha=10.578, b=0.0002, s=0.603, beta=0.0026, unit="W")
+    >>> round(gg.expected_purchases_new_customer(39), 3)
+    1.256
+    """
+
+    spec = ggompertz_nbd.SPEC
+
+
 class BetaGeoBetaBinom(TransactionModel):
     """BG/BB model of discrete-time repeat transactions (Fader, Hardie & Shang 2010).
 
@@ -1269,7 +1288,7 @@ class BetaDiscreteWeibull(ContractualModel):
 #: Every model class by its ``spec.name`` (what JSON files and the CLI call it).
 REGISTRY: dict[str, type[CLVModel]] = {
     cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo,
-                                   BetaDiscreteWeibull)
+                                   BetaDiscreteWeibull, GGompertzNBD)
 }
 
 
