@@ -80,7 +80,7 @@ def _theta(fit: Fit) -> dict[str, np.ndarray]:
 def _expected_holdout(model, fit: Fit, table: pd.DataFrame) -> np.ndarray:
     """Conditional expected purchases over each customer's own holdout duration, draws x customers."""
     fn = model._prediction("expected_purchases")
-    _, arrays = model._validated(table[["frequency", "recency", "T"]], for_fit=False)
+    _, arrays = model._validated(table[list(model.spec.data_names)], for_fit=False)
     theta = _theta(fit)
     out = np.empty((fit.n_draws, len(table)))
     durations = table["duration_holdout"].to_numpy()
@@ -431,7 +431,7 @@ def conditional_expectations(
     1                  0     NaN
     2+                 2     3.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     hdi_prob = check_probability("hdi_prob", hdi_prob, where="conditional_expectations")
     max_frequency = int(check_number("max_frequency", max_frequency, low=1, integer=True, where="conditional_expectations"))
     labels = _group_labels(data, by, max_frequency, bins)
@@ -450,6 +450,12 @@ def conditional_expectations(
     _add_interval(out, "expected", per_draw, hdi_prob)
     out["customers"] = out["customers"].astype(int)
     return out
+
+
+def _holdout_table(model, table: pd.DataFrame) -> pd.DataFrame:
+    """The checked calibration/holdout columns, with the model's covariates carried along."""
+    design = model.spec.covariates
+    return validate_holdout_table(table, unit=model.unit_, keep=design.columns if design is not None else ())
 
 
 def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_frequency: int = 7, bins=None) -> pd.DataFrame:
@@ -486,7 +492,7 @@ def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_fre
     >>> bool(abs(e.loc["all", "bias"] - (e.loc["all", "expected"] - 3) / 2) < 1e-12)
     True
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     # a model with many draws gives the mean over its draws
     expected = pd.Series(_expected_holdout(model, model.fit_, data).mean(axis=0), index=data.index)
     err = expected - data["frequency_holdout"]
@@ -549,9 +555,9 @@ def p_alive_calibration(model, table: pd.DataFrame, *, bins=10) -> pd.DataFrame:
     [0, 0.5]          1           0.0
     (0.5, 1]          2           0.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     fit = model.fit_
-    index, arrays = model._validated(data[["frequency", "recency", "T"]], for_fit=False)
+    index, arrays = model._validated(data[list(model.spec.data_names)], for_fit=False)
     alive = predict.evaluate(model._prediction("probability_alive"), _theta(fit), arrays, fit.n_draws)
     p = pd.Series(alive.mean(axis=0), index=index)  # many draws: the mean
     expected = pd.Series(_expected_holdout(model, fit, data).mean(axis=0), index=data.index)

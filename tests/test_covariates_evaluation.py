@@ -20,7 +20,8 @@ PLAIN = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 @pytest.fixture(scope="module")
 def cdnow():
     tx = clv.datasets.load_cdnow()
-    s = clv.rfm_summary(tx, "customer_id", "date", "amount", unit="W", calibration_end="1997-09-30")
+    s = clv.rfm_summary(tx, "customer_id", "date", "amount", unit="W", calibration_end="1997-09-30",
+                        observation_end="1998-06-30")
     group = pd.DataFrame({"customer_id": s.index, "club": (np.arange(len(s)) % 3 == 0).astype(float)})
     return tx, clv.join_covariates(s, group, customer="customer_id")
 
@@ -68,3 +69,17 @@ def test_a_new_customers_prediction_takes_her_covariates():
         m.expected_purchases_new_customer(39.0, covariates={"age": 3})
     with pytest.raises(ValueError, match="has no covariates"):
         plain.expected_purchases_new_customer(39.0, covariates={"club": 1})
+
+
+def test_holdout_evaluations_take_the_covariates_along(cdnow):
+    tx, s = cdnow
+    from clvmodels.evaluation import conditional_expectations, holdout_errors, p_alive_calibration
+
+    m = clv.BetaGeo.from_params({**PLAIN, "purchase:club": 0.0}, unit="W", covariates={"purchase": ["club"]})
+    plain = clv.BetaGeo.from_params(PLAIN, unit="W")
+    for fn in (holdout_errors, conditional_expectations, p_alive_calibration):
+        pd.testing.assert_frame_equal(fn(m, s), fn(plain, s))
+    moved = clv.BetaGeo.from_params({**PLAIN, "purchase:club": 0.7}, unit="W", covariates={"purchase": ["club"]})
+    assert holdout_errors(moved, s).loc["all", "expected"] > holdout_errors(plain, s).loc["all", "expected"]
+    with pytest.raises(clv.ClvDataError, match="join_covariates"):
+        holdout_errors(m, s.drop(columns="club"))
