@@ -87,8 +87,8 @@ def test_lrt_plain_vs_covariate_model_counts_the_coefficients_and_matches_per_cu
 
 def test_lrt_refuses_pairs_that_are_not_nested_or_not_maximum_likelihood(covariate_fits):
     s, plain, full = covariate_fits
-    with pytest.raises(ValueError, match="not nested in Pareto/NBD"):
-        likelihood_ratio_test(plain, clv.ParetoNBD(purchase_covariates=["u"]).fit(s))
+    with pytest.raises(ValueError, match="not nested in MBG/NBD"):
+        likelihood_ratio_test(plain, clv.ModifiedBetaGeo(purchase_covariates=["u"]).fit(s))
     with pytest.raises(ValueError, match="smaller model first"):
         likelihood_ratio_test(full, plain)
     with pytest.raises(ValueError, match="differ in their customers"):
