@@ -182,10 +182,9 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
     # be compared; the number of customers can
     sizes = {m.n_customers_ for m in models if getattr(m, "n_customers_", None) is not None}
     if len(sizes) > 1:
-        raise ValueError(
-            f"The models were fitted to different data ({', '.join(f'{lab}: {m.n_customers_:g} customers' for lab, m in zip(labels, models))}); "
-            f"information criteria are only comparable on the same customers."
-        )
+        counts = ", ".join(f"{lab}: {m.n_customers_:g} customers" for lab, m in zip(labels, models))
+        raise ValueError(f"The models were fitted to different data ({counts}); information criteria are only "
+                         f"comparable on the same customers.")
     if clash:
         raise ValueError(
             f"The models were fitted to different data (columns {', '.join(clash[0])} differ between fits); "
