@@ -254,3 +254,14 @@ def test_date_format_reads_other_layouts(log):
     tx.loc[100, "day"] = "2024-01-01"  # one row in another layout is named, not guessed
     raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable dates at 1 row \(first: 100\)",
                      summarise, tx, date_format="%d/%m/%Y")
+
+
+def test_covariate_named_like_a_parameter_is_refused_with_the_fix():
+    # before the check, BG/NBD with a covariate 'b' failed deep in the likelihood with
+    # "got multiple values for keyword argument 'b'"
+    with pytest.raises(ValueError, match=r"'b' is a parameter of BG/NBD, so it cannot also name a covariate column; "
+                                         r"rename the covariate \(e.g. 'b_cov'\)"):
+        clv.BetaGeo(dropout_covariates=["b"])
+    with pytest.raises(ValueError, match=r"'alpha' is a parameter of Pareto/NBD"):
+        clv.ParetoNBD(purchase_covariates=["alpha"])
+    assert clv.BetaGeo(dropout_covariates=["b_cov"]).spec.param_names[-2:] == ("dropout_a:b_cov", "dropout_b:b_cov")

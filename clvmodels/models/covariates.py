@@ -239,6 +239,11 @@ def with_covariates(spec: ModelSpec, design: CovariateDesign | Mapping[str, Iter
     if clash:
         raise ValueError(f"{', '.join(map(repr, clash))} is a summary column {spec.title} reads, not a covariate; "
                          f"rename the covariate.")
+    # the wrapped likelihood takes parameters and covariates as keywords: one name cannot be both
+    clash = sorted(set(design.columns) & set(spec.param_names))
+    if clash:
+        raise ValueError(f"{', '.join(map(repr, clash))} is a parameter of {spec.title}, so it cannot also name a "
+                         f"covariate column; rename the covariate (e.g. '{clash[0]}_cov').")
     coefs = coefficients(spec, design)
     params = spec.params + tuple(
         Param(c.name, support=REAL, symbol=rf"\gamma_{{\mathrm{{{c.name}}}}}", prior=("Normal", {"mu": 0.0, "sigma": float(prior_sigma)}),
