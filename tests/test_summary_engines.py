@@ -164,7 +164,7 @@ def test_bad_row_of_the_second_file_is_numbered_across_the_files(tmp_path):
     b = pd.DataFrame({"c": [3, 4], "d": ["2024-01-03", "soon"]})
     a.to_parquet(tmp_path / "a.parquet")
     b.to_parquet(tmp_path / "b.parquet")
-    with pytest.raises(ClvDataError, match=r"1 missing or unparsable dates at 1 row \(first: 3\) of customers 4;"):
+    with pytest.raises(ClvDataError, match=r"1 missing or unparsable date at 1 row \(first: 3\) of customers 4;"):
         clv.rfm_summary(tmp_path / "*.parquet", "c", "d")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvmodels import evaluation, plotting, segments, value
+from clvmodels import defaults, evaluation, plotting, segments, value
 from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.prepare import DataQuality
@@ -508,10 +508,10 @@ def report(
     transactions: pd.DataFrame | None = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
