@@ -966,7 +966,8 @@ def demo(
                   f"weeks, calibration to {ds.calibration_end}")
     _print_fit(console, bg, bg_facts)
     _print_fit(console, gg, gg_facts)
-    for line in settings_lines(bg, gg, summary, source="mle", equity=equity, currency="$", **settings):
+    for line in settings_lines(bg, gg, summary, source="mle", horizon=horizon, horizon_unit=horizon_unit,
+                               discount_rate=discount_rate, margin=_defaults.MARGIN, equity=equity, currency="$"):
         typer.echo(line)
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
