@@ -82,7 +82,7 @@ def test_unparsable_amounts(log):
     tx = log.copy()
     tx["value"] = tx["value"].astype(object)
     tx.loc[100, "value"] = "ten"
-    msg = raises_unchanged(tx, ClvDataError, r"Column 'value' must hold finite, non-negative numbers; 1 are", summarise, tx)
+    msg = raises_unchanged(tx, ClvDataError, r"Column 'value' must hold finite, non-negative numbers; 1 is missing", summarise, tx)
     assert "'ten'" in msg
 
 

@@ -173,7 +173,7 @@ def test_numeric_dates_need_their_format(tmp_path):
     pd.DataFrame({"c": [1, 1], "d": [19970101, 19970108]}).to_parquet(tmp_path / "n.parquet")
     with pytest.raises(ClvDataError, match=r"Column 'd' holds bare numbers \(e.g. \[19970101, 19970108\]\).*date_format= \(e.g. '%Y%m%d'"):
         clv.rfm_summary(tmp_path / "n.parquet", "c", "d")
-    s = clv.rfm_summary(tmp_path / "n.parquet", "c", "d", date_format="%Y%m%d")
+    s = clv.rfm_summary(tmp_path / "n.parquet", "c", "d", date_format="%Y%m%d", unit="D")
     assert s.loc[1, ["frequency", "recency"]].tolist() == [1.0, 7.0]
 
 

@@ -417,7 +417,7 @@ def prepare_transactions(
         dropped[MISSING_ID] = int(blank.sum())
     elif blank.any():
         raise ClvDataError(
-            f"Column '{customer_col}' has {int(blank.sum())} missing customer ids (rows "
+            f"Column '{customer_col}' has {counted(int(blank.sum()), 'missing customer id')} (rows "
             f"{', '.join(map(str, transactions.index[blank][:5].tolist()))}). Drop them with "
             f"drop_missing_ids=True (command line: --drop-missing-ids; they are counted), or fill them first."
         )
