@@ -1364,8 +1364,9 @@ def predict(
         float | None,
         typer.Option("--predictive-interval", show_default=False,
                      help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
-                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_lower, "
-                     "purchases_upper, purchases_coverage (, value_lower, value_upper). The HDI columns of a "
+                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_12m_lower, "
+                     "purchases_12m_upper, purchases_12m_coverage (, value_12m_lower, value_12m_upper) for a 12-month "
+                     "horizon. The HDI columns of a "
                      "posterior are intervals of the expectation; these are of the realised numbers."),
     ] = None,
     output: OutputOpt = None,
