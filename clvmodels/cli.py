@@ -162,13 +162,17 @@ def command(*examples: str, name: str | None = None) -> Callable:
 
 
 # --------------------------------------------------------------------------- data sources
+# the shared defaults (unit, horizon, discount rate): a module of constants, so importing it keeps --help instant
+from clvmodels import defaults as _defaults  # noqa: E402
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A bundled transaction log with the conventions its published analyses use."""
 
     load: Callable[[], pd.DataFrame]
     description: str
-    unit: str = "W"
+    unit: str = _defaults.UNIT
     calibration_end: str | None = None
     columns: dict[str, str] = field(default_factory=lambda: {"customer": "customer_id", "date": "date",
                                                               "amount": "amount"})
@@ -671,6 +675,55 @@ def _print_fit(console, model: CLVModel, facts: dict[str, Any]) -> None:
         console.print(_cell(facts["left_out_reason"]))
 
 
+def settings_lines(tm: CLVModel, sm: CLVModel | None, summary: pd.DataFrame, *, source: str, horizon: int,
+                   horizon_unit: str, discount_rate: float, margin: float, equity: float | None,
+                   currency: str | None = None) -> list[str]:
+    """The two lines every forecasting command prints: the settings it used, and the customer equity.
+
+    ``source`` says where the models came from (the method, or the model file).
+
+    Examples
+    --------
+    >>> import clvmodels as clv, pandas as pd
+    >>> s = clv.with_unit(pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}), "W",
+    ...                   calibration_end="1997-09-30")
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> for line in settings_lines(bg, gg, s, source="mle", horizon=12, horizon_unit="M", discount_rate=0.01,
+    ...                            margin=1.0, equity=1234.5, currency="$"):
+    ...     print(line)
+    Settings: BG/NBD + Gamma-Gamma (mle); unit weeks; calibration end 1997-09-30; horizon 12 months; discount rate 1% per month; margin 100%.
+    Customer equity: $1,234.50 (sum of 12-month CLV of 1 customer).
+    """
+    from clvmodels.units import UNIT_NAMES, normalize_unit
+    from clvmodels.wording import counted
+
+    def name(unit) -> str:
+        try:
+            return UNIT_NAMES[normalize_unit(unit)]
+        except ValueError:
+            return str(unit)
+
+    unit = summary.attrs.get("unit") or getattr(tm, "unit_", None)
+    end = summary.attrs.get("calibration_end")
+    end = "none" if end is None else str(end)[:10]
+    models = tm.spec.title + (f" + {sm.spec.title}" if sm is not None else "")
+    period = name(horizon_unit)
+    first = (f"Settings: {_cell_text(models)} ({_cell_text(source)}); unit {name(unit) + 's' if unit else 'unknown'}; "
+             f"calibration end {end}; horizon {counted(horizon, period)}; discount rate {discount_rate * 100:.4g}% per "
+             f"{period}; margin {margin * 100:.4g}%.")
+    if equity is None:
+        return [first, "Customer equity: not computed (no spend model: give --amount COLUMN with the transaction values)."]
+    money = f"{(currency or '').strip()}{equity:,.2f}"
+    return [first, f"Customer equity: {money} (sum of {horizon}-{period} CLV of {counted(len(summary), 'customer')})."]
+
+
+def _cell_text(value: Any) -> str:
+    from clvmodels.untrusted_text import terminal_text
+
+    return terminal_text(value, max_length=80)
+
+
 # --------------------------------------------------------------------------- option types
 SourceArg = Annotated[
     Path | None,
@@ -688,8 +741,8 @@ AmountOpt = Annotated[
                  show_default=False),
 ]
 UnitOpt = Annotated[
-    str | None, typer.Option("--unit", help="Time unit: H, D, W, M or Y. [default: the unit of --model-file, else the data "
-                 "set's, else W]", show_default=False)
+    str | None, typer.Option("--unit", help="Time unit of the summary and the model: H, D, W, M or Y. [default: the unit "
+                 f"of --model-file, else the data set's, else {_defaults.UNIT}]", show_default=False)
 ]
 CalibrationOpt = Annotated[
     str | None,
@@ -752,7 +805,7 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
     """Defaults for what was not given: the amount column, the unit, the calibration end.
 
     The unit is ``--unit`` when given, else the unit of the ``--model-file`` model, else the
-    data set's, else weeks. A ``--unit`` other than the model file's is refused: the model's
+    data set's, else :data:`clvmodels.defaults.UNIT` (weeks, as ``rfm_summary``). A ``--unit`` other than the model file's is refused: the model's
     rates are per its own unit, and a summary in another unit gives numbers wrong by the ratio.
     """
     from clvmodels.units import normalize_unit
@@ -766,7 +819,7 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
             f"per {fitted}, and a summary in {unit} would give numbers wrong by the ratio of the units. Leave out "
             f"--unit (the model's unit is used) or refit the model with --unit {unit}."
         )
-    unit = unit or fitted or (ds.unit if ds else "W")
+    unit = unit or fitted or (ds.unit if ds else _defaults.UNIT)
     calibration_end = calibration_end or (ds.calibration_end if ds else None)
     return amount, unit, calibration_end
 
@@ -838,17 +891,18 @@ def fit(
 def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the output files (created if needed).")]
     = Path("clv-output"),
-    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Discount rate per month for the CLV.")]
-    = 0.01,
-    horizon: Annotated[int, typer.Option("--horizon", help="CLV horizon in months.")] = 12,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
     force: ForceOpt = False,
 ) -> None:
     """The main job on the bundled CDNOW sample, from raw log to customer equity and the report.
 
     Summarises the log in weeks with calibration ending 1997-09-30, fits BG/NBD and
-    Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer:
-    frequency, recency, T, monetary_value, p_alive, expected purchases in the next 52 weeks,
-    expected spend per purchase, discounted CLV over --horizon months), bgnbd.json and
+    Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer, the
+    columns of clvmodels predict: frequency, recency, T, monetary_value, p_alive, expected
+    purchases over the horizon, expected spend per purchase, discounted CLV over the horizon and
+    CLV if still active; horizon columns are named like clv_12m), bgnbd.json and
     gamma_gamma.json (the fitted models), summary.json (parameters, log-likelihoods,
     customer equity) and report.html, the HTML report a manager reads (with report.customers.csv
     beside it; the log after the calibration end is its holdout check). Files already in
@@ -856,12 +910,10 @@ def demo(
     """
     import pandas as pd
 
-    from clvmodels.value import customer_equity, lifetime_value
+    from clvmodels.value import customer_equity, horizon_column, with_horizon_names
 
     if not (math.isfinite(discount_rate) and discount_rate > -1):
-        raise CliError(f"--discount-rate must be a rate per month > -1 (0.01 = 1 %). Got {discount_rate!r}.")
-    if horizon < 1:
-        raise CliError(f"--horizon must be a whole number of months >= 1. Got {horizon!r}.")
+        raise CliError(f"--discount-rate must be a rate per period > -1 (0.01 = 1 %). Got {discount_rate!r}.")
     names = ("forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json")
     report_name = "report.html"
     if output.exists() and not output.is_dir():
@@ -883,27 +935,19 @@ def demo(
                         calibration_end=ds.calibration_end)
     bg, bg_facts = fit_model("bgnbd", summary)
     gg, gg_facts = fit_model("gamma_gamma", summary)
-    weeks = 52
-    clv_col = f"clv_{horizon}m"
-    forecast = pd.DataFrame({
-        "frequency": summary["frequency"],
-        "recency": summary["recency"],
-        "T": summary["T"],
-        "monetary_value": summary["monetary_value"],
-        "p_alive": bg.probability_alive(summary),
-        f"expected_purchases_{weeks}w": bg.expected_purchases(summary, t=weeks),
-        "expected_spend": gg.expected_spend(summary),
-        clv_col: lifetime_value(bg, gg, summary, horizon=horizon, unit="M", discount_rate=discount_rate),
-    })
-    equity = customer_equity(bg, gg, summary, horizon=horizon, unit="M", discount_rate=discount_rate)
+    settings = {"horizon": horizon, "unit": horizon_unit, "discount_rate": discount_rate, "margin": _defaults.MARGIN}
+    # the table of clvmodels predict, named by the same rule
+    forecast = with_horizon_names(_score(bg, gg, summary, **settings))
+    clv_col = horizon_column("clv", horizon, horizon_unit)
+    equity = customer_equity(bg, gg, summary, **settings)
 
     record = {
         "dataset": ds.description,
         "unit": ds.unit,
         "calibration_end": ds.calibration_end,
         "n_customers": int(len(summary)),
-        "clv": {"horizon_months": horizon, "discount_rate_per_month": discount_rate, "margin": 1.0,
-                "column": clv_col},
+        "clv": {"horizon": horizon, "horizon_unit": horizon_unit, "discount_rate_per_period": discount_rate,
+                "margin": _defaults.MARGIN, "column": clv_col},
         "customer_equity": equity,
         "models": [model_record(bg, bg_facts), model_record(gg, gg_facts)],
         "files": [*names, report_name, customers_csv_path(output / report_name).name],
@@ -922,8 +966,9 @@ def demo(
                   f"weeks, calibration to {ds.calibration_end}")
     _print_fit(console, bg, bg_facts)
     _print_fit(console, gg, gg_facts)
-    console.print(f"Customer equity ({horizon}-month CLV, discount {discount_rate:.2%} per month, revenue): "
-                  f"[bold]{equity:,.2f}[/bold]")
+    for line in settings_lines(bg, gg, summary, source="mle", horizon=horizon, horizon_unit=horizon_unit,
+                               discount_rate=discount_rate, margin=_defaults.MARGIN, equity=equity, currency="$"):
+        typer.echo(line)
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
     from clvmodels.output_files import OutputExistsError
@@ -935,8 +980,8 @@ def demo(
                         calibration_end=ds.calibration_end, observation_end=last)
     with _stage(f"Building the report for {len(checked):,} customers"):
         try:
-            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit="M",
-                           discount_rate=discount_rate, currency="$", overwrite=force,
+            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit=horizon_unit,
+                           discount_rate=discount_rate, margin=_defaults.MARGIN, currency="$", overwrite=force,
                            title="Customer lifetime value report: CDNOW sample")
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
@@ -963,10 +1008,12 @@ PeriodsOpt = Annotated[str, typer.Option("--periods", help="continuous: times fr
 IncludeFirstOpt = Annotated[bool, typer.Option("--include-first-transaction", help="Count the first purchase in "
                                                "frequency and monetary_value (lifetimes' option; models refuse "
                                                "such a summary).")]
+# the defaults of these four are clvmodels.defaults, the same as the Python API's (lifetime_value, report)
 HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
 HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
                                               "H, D, W, M or Y.")]
-DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period (0.01 = 1 %).")]
+DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period of --horizon-unit "
+                                            "(0.01 = 1 %; 0 = no discounting).")]
 MarginOpt = Annotated[float, typer.Option("--margin", help="Share of spend that is profit (1 = revenue).")]
 ModelFileOpt = Annotated[
     Path | None,
@@ -1309,16 +1356,17 @@ def predict(
     seed: SeedOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
-    horizon: HorizonOpt = 12,
-    horizon_unit: HorizonUnitOpt = "M",
-    discount_rate: DiscountOpt = 0.0,
-    margin: MarginOpt = 1.0,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    margin: MarginOpt = _defaults.MARGIN,
     predictive_interval: Annotated[
         float | None,
         typer.Option("--predictive-interval", show_default=False,
                      help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
-                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_lower, "
-                     "purchases_upper, purchases_coverage (, value_lower, value_upper). The HDI columns of a "
+                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_12m_lower, "
+                     "purchases_12m_upper, purchases_12m_coverage (, value_12m_lower, value_12m_upper) for a 12-month "
+                     "horizon. The HDI columns of a "
                      "posterior are intervals of the expectation; these are of the realised numbers."),
     ] = None,
     output: OutputOpt = None,
@@ -1357,17 +1405,30 @@ def predict(
         for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
             if col in pi.columns:
                 scores[col] = pi[col].reindex(scores.index).to_numpy()
-        typer.echo(f"purchases_lower/upper and value_lower/upper: {predictive_interval:g} intervals of the purchases "
-                   f"and undiscounted spend each customer will make in the horizon (not of their expectation)")
+        from clvmodels.value import horizon_column
+
+        def named(col: str) -> str:
+            return horizon_column(col, horizon, horizon_unit)
+
+        typer.echo(f"{named('purchases_lower')}/upper and {named('value_lower')}/upper: {predictive_interval:g} "
+                   f"intervals of the purchases and undiscounted spend each customer will make in the horizon (not of "
+                   f"their expectation)")
+    from clvmodels.value import with_horizon_names
+
+    source = method if model_file is None else f"from {model_file}"
+    for line in settings_lines(tm, sm, summary, source=source, horizon=horizon, horizon_unit=horizon_unit,
+                               discount_rate=discount_rate, margin=margin,
+                               equity=float(scores["clv"].sum()) if "clv" in scores.columns else None):
+        typer.echo(line)
     if output is not None:
         with _stage(f"Writing {output}"):
-            write_table(scores, output, overwrite=force)
+            write_table(with_horizon_names(scores, horizon, horizon_unit), output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
     shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
                          "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper") if c in scores.columns]
-    _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
-                        f"--output FILE writes them)")
+    _print_head(with_horizon_names(scores[shown], horizon, horizon_unit), f"Top customers ({len(scores):,} customers in all, --output FILE "
+                                                   f"writes them)")
 
 
 @command(
@@ -1406,10 +1467,10 @@ def report_command(
     seed: SeedOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
-    horizon: HorizonOpt = 12,
-    horizon_unit: HorizonUnitOpt = "M",
-    discount_rate: DiscountOpt = 0.0,
-    margin: MarginOpt = 1.0,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    margin: MarginOpt = _defaults.MARGIN,
     top: Annotated[int, typer.Option("--top", min=1, help="Customers in the top-customers chart (the table holds all customers).")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
     currency: Annotated[str | None, typer.Option("--currency", help="Put before money amounts in the report, e.g. "
@@ -1458,6 +1519,10 @@ def report_command(
                            title=title, overwrite=force, data_quality=quality, currency=currency)
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
+    for line in settings_lines(tm, sm, summary, source=method if model_file is None else f"from {model_file}",
+                               horizon=horizon, horizon_unit=horizon_unit, discount_rate=discount_rate, margin=margin,
+                               equity=files.customer_equity, currency=currency):
+        typer.echo(line)
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
 
 

@@ -22,6 +22,8 @@ FLOORS = {
     "clvmodels._version": 0,
     "clvmodels.errors": 0,
     "clvmodels.checks": 0,
+    "clvmodels.defaults": 0,  # the shared default unit, horizon and discount rate (constants only)
+    "clvmodels.wording": 0,  # counts in words ("1 purchase", "2 purchases")
     "clvmodels.units": 1,
     "clvmodels.intervals": 1,
     "clvmodels.backend": 1,

@@ -258,16 +258,17 @@ def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
     assert result.exit_code == 0, result.output
     assert "not of their expectation" in result.output
     scores = pd.read_csv(out, index_col=0)
-    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+    # named with the horizon, as every per-customer output (clvmodels.value.horizon_column)
+    for col in ("purchases_9m_lower", "purchases_9m_upper", "purchases_9m_coverage", "value_9m_lower", "value_9m_upper"):
         assert col in scores.columns
     # the same numbers as the API at the horizon in model units the scores used
     s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
                         calibration_end="1997-09-30")
     t_model = clv.units.period_edges(9, "M", "W", start=s.attrs["calibration_end"])[-1]
     api = predictive_interval(clv.BetaGeo().fit(s), s, t=float(t_model), prob=0.8)
-    np.testing.assert_array_equal(scores["purchases_upper"].sort_index().to_numpy(),
+    np.testing.assert_array_equal(scores["purchases_9m_upper"].sort_index().to_numpy(),
                                   api["purchases_upper"].sort_index().to_numpy())
-    assert (scores["purchases_coverage"] >= 0.8).all()
+    assert (scores["purchases_9m_coverage"] >= 0.8).all()
     bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
     assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
 

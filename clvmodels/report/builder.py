@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvmodels import evaluation, plotting, segments, value
+from clvmodels import defaults, evaluation, plotting, segments, value
 from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.prepare import DataQuality
@@ -76,6 +76,8 @@ class ReportFiles:
     html: Path
     customers: Path
     sections: tuple[str, ...] = field(default=())
+    #: The customer equity the report states (None without a spend model).
+    customer_equity: float | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -508,10 +510,10 @@ def report(
     transactions: pd.DataFrame | None = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
@@ -652,7 +654,8 @@ def report(
 
 
     csv_path = customers_csv_path(path)
-    csv_bytes = neutralize_csv_frame(customers).to_csv().encode("utf-8")
+    # the CSV's columns are named by the rule of every per-customer output (clv_12m, expected_purchases_12m)
+    csv_bytes = neutralize_csv_frame(value.with_horizon_names(customers, horizon, unit)).to_csv().encode("utf-8")
 
     env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
@@ -674,4 +677,5 @@ def report(
     with atomic_paths(csv_path, path, overwrite=overwrite) as (csv_tmp, html_tmp):
         csv_tmp.write_bytes(csv_bytes)
         html_tmp.write_text(page, encoding="utf-8")
-    return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections))
+    return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections),
+                       customer_equity=None if equity is None else float(equity.value))

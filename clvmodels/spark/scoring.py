@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 from pyspark.sql import types as T
 
+from clvmodels import defaults
 from clvmodels.data.fittable import fittable_rows
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.estimators import REGISTRY, CLVModel
@@ -168,7 +169,8 @@ def _scorer(tm_payload: str, sm_payload: str | None, attrs: dict, customer_col: 
 
 
 def score(summary: DataFrame, transaction_model: CLVModel, spend_model: CLVModel | None = None, *,
-          horizon: int = 12, unit: str = "M", discount_rate: float = 0.0, margin: float = 1.0,
+          horizon: int = defaults.HORIZON, unit: str = defaults.HORIZON_UNIT,
+          discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
           hdi_prob: float = 0.94, batch_rows: int = DEFAULT_BATCH_ROWS) -> DataFrame:
     """Per-customer forecasts of a Spark summary, computed on the executors.
 
