@@ -109,7 +109,7 @@ def run_nuts(draws: int = 1000, tune: int = 1000, chains: int = 2) -> list[dict]
             warnings.simplefilter("ignore")
             fitted, seconds = _timed(lambda: model.sample(s, draws=draws, tune=tune, chains=chains, random_seed=1,
                                                           progressbar=False))
-        diag = fitted.diagnostics()
+        diag = fitted.summary()
         rows.append({"model": cls.spec.name, "draws": draws, "tune": tune, "chains": chains, "seconds": seconds,
                      "max_r_hat": float(diag["r_hat"].max()), "min_ess_bulk": float(diag["ess_bulk"].min())})
         print(f"NUTS {cls.spec.title:11s} apparel (600 customers, 4 coefficients): {chains} x ({tune} + {draws}) in "

@@ -114,13 +114,19 @@ def with_correlation(spec: ModelSpec, *, prior_sigma: float = 2.0) -> ModelSpec:
     plain_ll = spec.loglik
     names = spec.param_names
 
-    def loglik(xp, **kwargs):
+    (ra, a), (sb, b) = pairs
+
+    def split(xp, kwargs):
+        # the plain parameters, and the four shifted models' weights (kwargs keeps the rest)
         params = {k: kwargs.pop(k) for k in names}
         omega = kwargs.pop(OMEGA)
-        (ra, a), (sb, b) = pairs
         la, lb = _laplace(xp, params[ra], params[a]), _laplace(xp, params[sb], params[b])
+        return params, omega, _weights(xp, omega, la, lb)
+
+    def loglik(xp, **kwargs):
+        params, omega, weights = split(xp, kwargs)
         lls = [plain_ll(xp, **_shifted(params, pairs, da, db), **kwargs) for da, db in _SHIFTS]
-        ratio = sum(c * xp.exp(ll - lls[0]) for c, ll in zip(_weights(xp, omega, la, lb), lls))
+        ratio = sum(c * xp.exp(ll - lls[0]) for c, ll in zip(weights, lls))
         lower, upper = omega_bounds(xp, params[ra], params[a], params[sb], params[b])
         valid = (omega >= lower) & (omega <= upper) & (ratio > 0)
         # outside the bounds g is no density: no likelihood there (the optimiser and NUTS step back)
@@ -128,14 +134,12 @@ def with_correlation(spec: ModelSpec, *, prior_sigma: float = 2.0) -> ModelSpec:
 
     def conditional(fn):
         def wrapped(xp, **kwargs):
-            params = {k: kwargs.pop(k) for k in names}
-            omega = kwargs.pop(OMEGA)
+            params, _, weights = split(xp, kwargs)
             data = {d: kwargs[d] for d in spec.data_names}
-            (ra, a), (sb, b) = pairs
-            la, lb = _laplace(xp, params[ra], params[a]), _laplace(xp, params[sb], params[b])
             num = den = 0.0
             ll0 = None
-            for c, (da, db) in zip(_weights(xp, omega, la, lb), _SHIFTS):
+            # E[f | history] = sum_jk c_jk E_jk[f L] / sum_jk c_jk E_jk[L], each E_jk[f L] = f_jk L_jk
+            for c, (da, db) in zip(weights, _SHIFTS):
                 shifted = _shifted(params, pairs, da, db)
                 ll = plain_ll(xp, **shifted, **data)
                 ll0 = ll if ll0 is None else ll0
@@ -147,12 +151,8 @@ def with_correlation(spec: ModelSpec, *, prior_sigma: float = 2.0) -> ModelSpec:
 
     def population(fn):
         def wrapped(xp, **kwargs):
-            params = {k: kwargs.pop(k) for k in names}
-            omega = kwargs.pop(OMEGA)
-            (ra, a), (sb, b) = pairs
-            la, lb = _laplace(xp, params[ra], params[a]), _laplace(xp, params[sb], params[b])
-            return sum(c * fn(xp, **_shifted(params, pairs, da, db), **kwargs)
-                       for c, (da, db) in zip(_weights(xp, omega, la, lb), _SHIFTS))
+            params, _, weights = split(xp, kwargs)
+            return sum(c * fn(xp, **_shifted(params, pairs, da, db), **kwargs) for c, (da, db) in zip(weights, _SHIFTS))
         return wrapped
 
     predictions = {}
