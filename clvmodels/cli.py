@@ -872,7 +872,7 @@ def demo(
         raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
     for name in names:
         _check_output(output / name, force, suffixes=None)
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting.builder import customers_csv_path
 
     _check_output(output / report_name, force, suffixes=(".html",))
     _check_output(customers_csv_path(output / report_name), force, suffixes=None)
@@ -927,7 +927,7 @@ def demo(
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
     from clvmodels.output_files import OutputExistsError
-    from clvmodels.report import report
+    from clvmodels.reporting import report
 
     # the report checks the forecasts on the log after the calibration end (the same calibration figures)
     last = str(pd.to_datetime(tx["date"]).max().date())
@@ -1429,8 +1429,8 @@ def report_command(
     """
     import pandas as pd
 
-    from clvmodels.report import report
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting import report
+    from clvmodels.reporting.builder import customers_csv_path
 
     # both files are checked before the fit: a typo in --output must not cost a sampling run
     _check_output(output, force, suffixes=(".html", ".htm"))
