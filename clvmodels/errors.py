@@ -27,12 +27,22 @@ class NotFittedError(ValueError, AttributeError):
     """A prediction was asked of a model that has no parameters yet (scikit-learn's wording)."""
 
 
-class ConvergenceError(RuntimeError):
+class _CliMessage:
+    """A message with a second wording for the command line (``cli_message``): the same facts, with the
+    advice in options (``--init r=0.5``) instead of Python arguments (``fit(..., init={...})``)."""
+
+    def __init__(self, message: str = "", *args: object, cli_message: str | None = None):
+        super().__init__(message, *args)
+        self.cli_message = str(message) if cli_message is None else cli_message
+
+
+class ConvergenceError(_CliMessage, RuntimeError):
     """The optimiser did not reach a maximum of the likelihood."""
 
 
-class ConvergenceWarning(UserWarning):
-    """A fit finished but its convergence checks are not all satisfied."""
+class ConvergenceWarning(_CliMessage, UserWarning):
+    """A fit finished but its convergence checks are not all satisfied: one warning per problem, a short
+    first line saying what, indented lines with the details and what helps."""
 
 
 class IdentificationWarning(ConvergenceWarning):
