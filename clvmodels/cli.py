@@ -583,7 +583,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", *, init: s
     >>> gg.n_customers_, facts["n_left_out"]
     (946, 1411)
     >>> bg, facts = fit_model("bgnbd", s, init="r=0.3,alpha=5")  # the same optimum from another start
-    >>> round(bg.params_["r"], 3), facts["init"]
+    >>> float(bg.params_["r"].round(3)), facts["init"]
     (0.243, {'r': 0.3, 'alpha': 5.0})
     """
     from clvmodels.data.fittable import fittable_rows

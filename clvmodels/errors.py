@@ -6,7 +6,11 @@ the fix, in the manner of scikit-learn's parameter validation.
 
 from __future__ import annotations
 
+import textwrap
+
 __all__ = [
+    "WARNING_WIDTH",
+    "warning_text",
     "ClvDataError",
     "NotFittedError",
     "ConvergenceWarning",
@@ -25,6 +29,27 @@ class ClvDataError(ValueError):
 
 class NotFittedError(ValueError, AttributeError):
     """A prediction was asked of a model that has no parameters yet (scikit-learn's wording)."""
+
+
+#: Longest line of a warning's text: 100 on a terminal after the CLI's ``Note: `` prefix.
+WARNING_WIDTH = 94
+
+
+def warning_text(headline: str, *paragraphs: str) -> str:
+    """A warning as a short first line (what is wrong) and indented detail lines, wrapped at
+    :data:`WARNING_WIDTH` characters: readable in a log or a terminal, unlike one 700-character line.
+
+    Examples
+    --------
+    >>> print(warning_text("BG/NBD did not converge.", "Try other starting values."))
+    BG/NBD did not converge.
+      Try other starting values.
+    """
+    lines = [headline]
+    for text in paragraphs:
+        lines.extend(textwrap.wrap(text, width=WARNING_WIDTH, initial_indent="  ", subsequent_indent="  ",
+                                   break_on_hyphens=False, break_long_words=False))
+    return "\n".join(lines)
 
 
 class _CliMessage:

@@ -11,7 +11,6 @@ the natural scale by the delta method, :math:`\\Sigma = J H^{-1} J^\\top` with d
 from __future__ import annotations
 
 import contextlib
-import textwrap
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ except ImportError:  # pragma: no cover
 from clvmodels import backend
 from clvmodels.checks import check_number
 from clvmodels.data.compress import column_codes
-from clvmodels.errors import ConvergenceError, ConvergenceWarning
+from clvmodels.errors import ConvergenceError, ConvergenceWarning, warning_text
 from clvmodels.models.spec import ModelSpec
 
 __all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales", "prior_terms", "starting_values"]
@@ -97,20 +96,10 @@ class _Ridge:
         return names, " ".join([detail, *notes])
 
 
-def _block(headline: str, *paragraphs: str) -> str:
-    """A warning as a short first line and indented detail lines, none longer than 94 characters (100
-    on the command line, after its ``Note: `` prefix)."""
-    lines = [headline]
-    for text in paragraphs:
-        lines.extend(textwrap.wrap(text, width=94, initial_indent="  ", subsequent_indent="  ",
-                                   break_on_hyphens=False, break_long_words=False))
-    return "\n".join(lines)
-
-
 def _warn(headline: str, detail: str, advice: str, cli_advice: str) -> None:
     # stacklevel 6: the user's call of the estimator's fit (fit, _fit_point, fit_mle, _warn_unconverged, _warn)
-    warnings.warn(ConvergenceWarning(_block(headline, detail, advice), cli_message=_block(headline, detail, cli_advice)),
-                  stacklevel=6)
+    warnings.warn(ConvergenceWarning(warning_text(headline, detail, advice),
+                                     cli_message=warning_text(headline, detail, cli_advice)), stacklevel=6)
 
 
 def _warn_unconverged(spec: ModelSpec, values: np.ndarray, *, ridge: _Ridge, theta: np.ndarray, grad_norm: float,
@@ -582,8 +571,9 @@ def fit_mle(
         where = ", ".join(f"{n} = {v:.4g}" for n, v in start.items())
         message = f"The {spec.title} log-likelihood is not finite at the starting values {where}."
         raise ConvergenceError(
-            _block(message, "Pass init={...} with values nearer the data's scale, or check the summary's time unit."),
-            cli_message=_block(message, "Pass --init name=value,... with values nearer the data's scale, or check "
+            warning_text(message, "Pass init={...} with values nearer the data's scale, or check the summary's time "
+                                  "unit."),
+            cli_message=warning_text(message, "Pass --init name=value,... with values nearer the data's scale, or check "
                                         "--unit."))
     lbfgs_options = {"maxiter": maxiter, "gtol": gtol * 1e-2, "ftol": 1e-15, "maxcor": 20}
     if len(weights) > _LARGE:
