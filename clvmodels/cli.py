@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model"]
+           "fit_model", "parse_init"]
 
 
 class CliError(Exception):
