@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model"]
+           "fit_model", "parse_init"]
 
 
 class CliError(Exception):
@@ -86,7 +86,9 @@ class ClvGroup(TyperGroup):
             from clvmodels.untrusted_text import terminal_text
 
             # messages name offending ids and values from the data: no escape sequence reaches the terminal
-            message = terminal_text(" ".join(str(exc).split()) or type(exc).__name__)
+            # (in command-line terms where the library has them: --init rather than init={...})
+            message = terminal_text(" ".join(str(getattr(exc, "cli_message", None) or exc).split())
+                                    or type(exc).__name__)
             typer.echo(f"Error: {message} (run with --debug for the traceback)", err=True)
             raise typer.Exit(1) from None
 
@@ -482,12 +484,14 @@ def summarize(
 
 
 # --------------------------------------------------------------------------- fitting
-def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
-    return model_class().fit(summary)
+def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
+             **_: Any) -> CLVModel:
+    return model_class().fit(summary, init=init)
 
 
-def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
-    return model_class().fit(summary, method="map")
+def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
+             **_: Any) -> CLVModel:
+    return model_class().fit(summary, method="map", init=init)
 
 
 def _sampler(method: str) -> Callable[..., CLVModel]:
@@ -500,12 +504,53 @@ def _sampler(method: str) -> Callable[..., CLVModel]:
 
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
-#: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
+#: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``; a method whose function
+#: takes ``init`` (``mle``, ``map``) accepts ``--init`` starting values.
 FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
                                                     "advi": _sampler("advi")}
 
 
-def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
+def parse_init(text: str | None, option: str = "--init") -> dict[str, float] | None:
+    """Starting values written ``NAME=VALUE,...`` (the ``--init`` option), as a dict; None for no option.
+
+    Only the syntax and the numbers are checked here; the names and ranges are the model's
+    (:func:`clvmodels.inference.mle.starting_values`, called by :func:`fit_model`).
+
+    Examples
+    --------
+    >>> parse_init("r=0.5, alpha=5")
+    {'r': 0.5, 'alpha': 5.0}
+    >>> parse_init("r=half")
+    Traceback (most recent call last):
+    ...
+    clvmodels.cli.CliError: --init r=half: 'half' is not a number; write e.g. --init r=0.5.
+    """
+    if text is None:
+        return None
+    example = f"write e.g. {option} r=0.5,alpha=5"
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise CliError(f"{option} is empty; {example} (starting values by parameter name).")
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name or not value:
+            raise CliError(f"{option}: {item!r} is not NAME=VALUE; {example}.")
+        try:
+            number = float(value)
+        except ValueError:
+            raise CliError(f"{option} {name}={value}: {value!r} is not a number; write e.g. {option} {name}=0.5.") from None
+        if not math.isfinite(number):
+            raise CliError(f"{option} {name}={value}: a starting value must be a finite number; write e.g. "
+                           f"{option} {name}=0.5.")
+        if name in out:
+            raise CliError(f"{option} gives {name} twice ({out[name]:g} and {number:g}); give it once.")
+        out[name] = number
+    return out
+
+
+def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", *, init: str | dict[str, float] | None = None,
+              init_option: str = "--init", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
     """Fit the registered ``model`` on ``summary`` by ``method``; return it and facts about the fit.
 
     Rows a model cannot be fitted on (Gamma-Gamma: customers without a repeat purchase) are
@@ -519,6 +564,12 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
         Per-customer summary.
     method : str
         A key of :data:`FIT_METHODS`.
+    init : str or dict, optional
+        Starting values of the optimiser (``"r=0.5,alpha=5"`` as ``--init`` writes them, or a
+        dict), for the methods that optimise (``mle``, ``map``); the other parameters start at
+        their defaults.
+    init_option : str
+        The option that gave ``init``, named in error messages.
     **options
         Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``).
 
@@ -535,6 +586,9 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     >>> gg, facts = fit_model("gamma-gamma", s)
     >>> gg.n_customers_, facts["n_left_out"]
     (946, 1411)
+    >>> bg, facts = fit_model("bgnbd", s, init="r=0.3,alpha=5")  # the same optimum from another start
+    >>> float(bg.params_["r"].round(3)), facts["init"]
+    (0.243, {'r': 0.3, 'alpha': 5.0})
     """
     from clvmodels.data.fittable import fittable_rows
     from clvmodels.estimators import get_model
@@ -546,6 +600,20 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     fitter = FIT_METHODS.get(method.strip().lower())
     if fitter is None:
         raise CliError(f"Unknown or unavailable method {method!r}; available: {', '.join(FIT_METHODS)}.")
+    init = parse_init(init, init_option) if isinstance(init, str) else init
+    if init is not None:
+        import inspect
+
+        from clvmodels.inference.mle import starting_values
+
+        if "init" not in inspect.signature(fitter).parameters:
+            raise CliError(f"{init_option} sets the optimiser's starting values, for --method mle or map; --method "
+                           f"{method} does not optimise. Leave out {init_option}, or use --method mle.")
+        try:
+            starting_values(model_class.spec, init)
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{init_option}: {exc}") from None
+        options["init"] = init
     missing = [c for c in model_class.spec.data_names if c not in summary.columns]
     if missing:
         hint = " (pass --amount COLUMN with the transaction values)" if "monetary_value" in missing else ""
@@ -561,7 +629,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
         if not isinstance(w.message, IdentificationWarning):
             _note(w.message)
     note_identification(fitted)
-    facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out}
+    facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out, **({"init": init} if init else {})}
     if n_left_out:
         facts["left_out_reason"] = (
             f"{n_left_out} of {len(summary)} customers left out of the fit ({reason}); "
@@ -636,10 +704,17 @@ def _console():
 
 
 def _note(message: Any) -> None:
-    """A data note on stderr; warnings quote ids and values from the data, so control characters are escaped."""
+    """A data note on stderr; warnings quote ids and values from the data, so control characters are escaped.
+
+    A library message with a command-line wording (``cli_message``: convergence warnings, advice in
+    options such as ``--init``) is printed in that wording, its lines kept: those are the library's own
+    text, built from numbers and parameter names, never from the data.
+    """
     from clvmodels.untrusted_text import terminal_text
 
-    typer.echo(f"Note: {terminal_text(message)}", err=True)
+    lines = str(message.cli_message).splitlines() if getattr(message, "cli_message", None) else [message]
+    typer.echo("\n".join(f"{'Note: ' if i == 0 else '      '}{terminal_text(line).strip()}"
+                          for i, line in enumerate(lines)), err=True)
 
 
 def _cell(value: Any):
@@ -788,6 +863,17 @@ DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws 
 TuneOpt = Annotated[int, typer.Option("--tune", min=0, help="mcmc: tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, help="mcmc/advi: number of chains.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="mcmc/advi: random seed for reproducible draws.")]
+InitOpt = Annotated[
+    str | None,
+    typer.Option("--init", metavar="NAME=VALUE,...", show_default=False,
+                 help="mle/map: starting values of the optimiser for the model's parameters, e.g. r=0.5,alpha=5 "
+                 "(bgnbd); the others start at their defaults. Try other values when a fit does not converge."),
+]
+SpendInitOpt = Annotated[
+    str | None,
+    typer.Option("--spend-init", metavar="NAME=VALUE,...", show_default=False,
+                 help="mle/map: starting values for the Gamma-Gamma spend model, e.g. p=6,q=4,gamma=15."),
+]
 
 
 def _model_file_unit(model_file: Path | None) -> str | None:
@@ -855,6 +941,7 @@ def fit(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model to this file: JSON for mle, "
                                                         "NetCDF (.nc) for mcmc/advi.")]
@@ -868,12 +955,13 @@ def fit(
     the output says how many customers were left out.
     """
     _check_output(save, force, option="--save", suffixes=None)
+    parse_init(init)  # a typo in --init is reported before the log is read
     tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
                                            prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
     _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
-    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed)
+    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed, init=init)
     if save is not None:
         with _atomic_output(save, force=force) as (temp,):
             fitted.save(temp)
@@ -924,7 +1012,7 @@ def demo(
         raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
     for name in names:
         _check_output(output / name, force, suffixes=None)
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting.builder import customers_csv_path
 
     _check_output(output / report_name, force, suffixes=(".html",))
     _check_output(customers_csv_path(output / report_name), force, suffixes=None)
@@ -972,7 +1060,7 @@ def demo(
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
     from clvmodels.output_files import OutputExistsError
-    from clvmodels.report import report
+    from clvmodels.reporting import report
 
     # the report checks the forecasts on the log after the calibration end (the same calibration figures)
     last = str(pd.to_datetime(tx["date"]).max().date())
@@ -1206,11 +1294,19 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
     return tx, summary, amount, quality
 
 
-def _models(summary, amount, model, method, model_file, spend_file, **options):
-    """The transaction model and (when spend data exist) the spend model: loaded from files or fitted."""
+def _models(summary, amount, model, method, model_file, spend_file, *, init=None, spend_init=None, **options):
+    """The transaction model and (when spend data exist) the spend model: loaded from files or fitted.
+
+    ``init`` / ``spend_init``: the ``--init`` / ``--spend-init`` starting values of each fit.
+    """
     from clvmodels.estimators import load_model
     from clvmodels.estimators import SpendModel, TransactionModel
 
+    for option, value, file, file_option in (("--init", init, model_file, "--model-file"),
+                                             ("--spend-init", spend_init, spend_file, "--spend-model-file")):
+        if value is not None and file is not None:
+            raise CliError(f"{option} sets starting values of a fit, but {file_option} loads a fitted model; "
+                           f"give one of the two.")
     if model_file is not None:
         if not Path(model_file).is_file():
             raise CliError(f"Model file '{model_file}' does not exist.")
@@ -1230,7 +1326,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             usable = ", ".join(n for n, c in REGISTRY.items() if issubclass(c, TransactionModel))
             raise CliError(f"--model {model} is not a transaction model; give one of {usable} (the Gamma-Gamma spend "
                            f"model is fitted as well when the log has an amount column).")
-        tm, _ = fit_model(model, summary, method, **options)
+        tm, _ = fit_model(model, summary, method, init=init, **options)
     sm = None
     if spend_file is not None:
         if not Path(spend_file).is_file():
@@ -1240,7 +1336,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             raise CliError(f"'{spend_file}' holds a {sm.spec.title} model, not a spend model.")
         note_identification(sm)
     elif amount is not None and "monetary_value" in summary.columns:
-        sm, _ = fit_model("gamma_gamma", summary, method, **options)
+        sm, _ = fit_model("gamma_gamma", summary, method, init=spend_init, init_option="--spend-init", **options)
     return tm, sm
 
 
@@ -1354,6 +1450,8 @@ def predict(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
+    spend_init: SpendInitOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
     horizon: HorizonOpt = _defaults.HORIZON,
@@ -1390,7 +1488,7 @@ def predict(
     _note_dropped(quality)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init)
     with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
         scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
                         margin=margin)
@@ -1465,6 +1563,8 @@ def report_command(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
+    spend_init: SpendInitOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
     horizon: HorizonOpt = _defaults.HORIZON,
@@ -1490,8 +1590,8 @@ def report_command(
     """
     import pandas as pd
 
-    from clvmodels.report import report
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting import report
+    from clvmodels.reporting.builder import customers_csv_path
 
     # both files are checked before the fit: a typo in --output must not cost a sampling run
     _check_output(output, force, suffixes=(".html", ".htm"))
@@ -1509,7 +1609,7 @@ def report_command(
                             calibration_end=calibration_end, observation_end=observation_end)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init)
     from clvmodels.output_files import OutputExistsError
 
     with _stage(f"Building the report for {len(summary):,} customers (figures, holdout checks, segments)"):

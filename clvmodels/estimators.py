@@ -404,8 +404,10 @@ class CLVModel:
         notes = identification.messages(self.spec, result.params, result.cov, converged=result.converged)
         if notes:
             info["identification"] = notes
-        for note in notes:
-            warnings.warn(f"{self.spec.title}: {note}", IdentificationWarning, stacklevel=3)
+        for problem in identification.problems(self.spec, result.params, result.cov, converged=result.converged):
+            title, params = self.spec.title, result.params
+            warnings.warn(IdentificationWarning(problem.warning(title, params),
+                                                cli_message=problem.warning(title, params, cli=True)), stacklevel=3)
         fit = PointFit(
             self.spec, result.params, se=result.se, cov=result.cov, loglik=float(result.loglik),
             converged=result.converged,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import clvmodels as clv
 from clvmodels.cli import app
-from clvmodels.report import customer_table
+from clvmodels.reporting import customer_table
 
 from conftest import cdnow_summary_copy
 

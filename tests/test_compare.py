@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import clvmodels as clv
-from clvmodels.compare import likelihood_ratio_test
+from clvmodels.comparison import likelihood_ratio_test
 from conftest import cdnow_summary_copy
 from reference_values import BGNBD_FHL2005, MBGNBD_BTYDPLUS, PARETO_NBD_FHL2005, printed_rtol, value
 

@@ -44,12 +44,12 @@ FLOORS = {
     "clvmodels.estimators": 11,
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,
-    "clvmodels.alive_path": 12,
+    "clvmodels.alive_history": 12,
     "clvmodels.segments": 12,
-    "clvmodels.compare": 12,
+    "clvmodels.comparison": 12,
     "clvmodels.predictive": 12,  # predictive intervals: over estimators and predict, beside value
     "clvmodels.plotting": 13,
-    "clvmodels.report": 14,
+    "clvmodels.reporting": 14,
     "clvmodels.spark": 14,  # summaries, fits and scores on Spark: uses data, estimators and value
     "clvmodels.cli": 15,
 }

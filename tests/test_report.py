@@ -354,7 +354,7 @@ def test_stylesheet_and_script_are_embedded_verbatim(mle_report):
     from importlib import resources
 
     _, page, _ = mle_report
-    templates = resources.files("clvmodels.report").joinpath("templates")
+    templates = resources.files("clvmodels.reporting").joinpath("templates")
     assert templates.joinpath("report.css").read_text(encoding="utf-8") in page
     assert templates.joinpath("table.js").read_text(encoding="utf-8") in page
     assert "&#34;" not in page.split("</style>")[0]
@@ -409,7 +409,7 @@ def test_a_fit_that_did_not_converge_is_a_caveat_with_the_optimisers_message(tmp
 
 
 def test_customer_table_is_bounded_and_says_so(fitted):
-    from clvmodels.report.customers import customer_table_html
+    from clvmodels.reporting.customers import customer_table_html
 
     summary, bg, gg = fitted
     table = clv.value.score_table(bg, gg, summary)
@@ -424,7 +424,7 @@ def test_currency_must_be_short_text(tmp_path, fitted):
 
 
 def test_large_bases_get_fewer_asymptotic_draws_and_the_page_says_how_many(tmp_path, fitted, monkeypatch):
-    from clvmodels.report import builder
+    from clvmodels.reporting import builder
 
     summary, bg, gg = fitted
     monkeypatch.setattr(builder, "ASYMPTOTIC_BUDGET", 100 * len(summary) + 1)  # as for a base 5x larger

@@ -187,6 +187,9 @@ class ModelSpec:
     loglik: Callable
     predictions: Mapping[str, Callable] = field(default_factory=dict)
     reference: str = ""
+    ridges: tuple[tuple[tuple[str, ...], str], ...] = ()
+    """What it means when maximum likelihood walks off to the edge of the parameter space along
+    some parameters together: ``((names, sentence), ...)``, quoted in that fit's warning only."""
     simulate: Callable | None = None
     """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
     for recovery tests, goodness-of-fit checks and benchmarks."""

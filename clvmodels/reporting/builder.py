@@ -5,8 +5,8 @@ script (sorting and searching the customer table), no font, no link to anything 
 file, so it opens the same offline, attached to an e-mail or on a file share. The full
 per-customer table is written as a CSV file beside it.
 
-It opens with an executive summary in sentences (:mod:`clvmodels.report.summary`), uses
-words and formatted numbers rather than column names (:mod:`clvmodels.report.labels`), and
+It opens with an executive summary in sentences (:mod:`clvmodels.reporting.summary`), uses
+words and formatted numbers rather than column names (:mod:`clvmodels.reporting.labels`), and
 keeps the parameters and diagnostics in a technical appendix at the end.
 
 Everything shown comes from the public API: the models' ``summary`` and prediction methods,
@@ -38,10 +38,10 @@ from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
 from clvmodels.output_files import atomic_paths
 from clvmodels.plotting import close, figure_of
-from clvmodels.report.customers import customer_table_html, table_script
-from clvmodels.report.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
-from clvmodels.report.section import Section as _Section
-from clvmodels.report.summary import Equity, model_caveats, summary_section
+from clvmodels.reporting.customers import customer_table_html, table_script
+from clvmodels.reporting.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
+from clvmodels.reporting.section import Section as _Section
+from clvmodels.reporting.summary import Equity, model_caveats, summary_section
 from clvmodels.units import UNIT_NAMES as _UNIT_NAMES
 from clvmodels.untrusted_text import neutralize_csv_frame
 
@@ -527,7 +527,7 @@ def report(
     dates, customers, the top tier's share of equity, customers and value at risk, holdout
     accuracy, caveats); customer equity; tiers and segments with a recommended action each;
     all customers in a table that sorts and searches in the browser (the top
-    :data:`~clvmodels.report.customers.MAX_TABLE_ROWS` by CLV beyond that); holdout evaluation
+    :data:`~clvmodels.reporting.customers.MAX_TABLE_ROWS` by CLV beyond that); holdout evaluation
     when ``data`` has holdout columns; data summary; model checks (calibration histogram,
     frequency/recency and P(alive) matrices, parameter posteriors); technical appendix
     (estimates, fit facts, diagnostics).
@@ -657,8 +657,8 @@ def report(
     # the CSV's columns are named by the rule of every per-customer output (clv_12m, expected_purchases_12m)
     csv_bytes = neutralize_csv_frame(value.with_horizon_names(customers, horizon, unit)).to_csv().encode("utf-8")
 
-    env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
+    env = Environment(loader=PackageLoader("clvmodels.reporting", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    css = resources.files("clvmodels.reporting").joinpath("templates", "report.css").read_text(encoding="utf-8")
     page = env.get_template("report.html.j2").render(
         title=title or f"Customer lifetime value report: {model.spec.title}",
         model_title=model.spec.title,
