@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvmodels import identification, io, predict
+from clvmodels import backend, identification, io, predict
 from clvmodels.checks import check_number, check_numbers, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.data.contractual import renewals_from_survival
@@ -33,8 +33,9 @@ from clvmodels.errors import ConvergenceError, DataWarning, IdentificationWarnin
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
+from clvmodels.intervals import summarize
 from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
-from clvmodels.models.correlation import OMEGA, with_correlation
+from clvmodels.models.correlation import OMEGA, correlation, with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
 from clvmodels.models.spec import ModelSpec
@@ -911,10 +912,6 @@ class TransactionModel(CLVModel):
         >>> round(m.rate_correlation(), 4)
         0.0357
         """
-        from clvmodels import backend
-        from clvmodels.intervals import summarize
-        from clvmodels.models.correlation import correlation
-
         fit = self._require_fit()
         if OMEGA not in fit.spec.param_names:
             raise ValueError(f"This {type(self).__name__} has independent purchase and dropout rates; fit it with "
