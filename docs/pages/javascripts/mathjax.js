@@ -1,4 +1,5 @@
 // MathJax for pymdownx.arithmatex (generic mode), as the Material for MkDocs docs recommend.
+// MathJax itself is bundled (javascripts/mathjax/), so nothing is fetched from the network.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
@@ -8,7 +9,9 @@ window.MathJax = {
   },
   options: {
     ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex"
+    processHtmlClass: "arithmatex",
+    // the menu's accessibility items load components that are not bundled
+    enableMenu: false
   }
 };
 
