@@ -169,6 +169,11 @@ def test_no_page_shows_a_sphinx_role_or_directive(site):
     for page in html_pages(site):
         leftovers = RST_LEFTOVER.findall(page.read_text())
         assert not leftovers, f"{page.relative_to(site)} shows {sorted(set(leftovers))}"
+        # and no TeX that missed arithmatex (it would show as raw "\\frac{...}" text)
+        prose = re.sub(r'<(div|span) class="arithmatex">.*?</\1>|<(pre|code|script|style)\b.*?</\2>', "",
+                       page.read_text(), flags=re.S)
+        raw_tex = re.findall(r"\\(?:frac|lambda|alpha|Gamma|mathrm|sum|left|mid)\b", re.sub(r"<[^>]+>", "", prose))
+        assert not raw_tex, f"{page.relative_to(site)} shows untypeset TeX {sorted(set(raw_tex))}"
     api = (site / "api.html").read_text()
     # roles became links where the site documents the object
     assert re.search(r'<a class="autorefs[^"]*"[^>]*href="#clvmodels\.errors\.DataWarning"', api)
