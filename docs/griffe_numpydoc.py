@@ -10,6 +10,7 @@ docstring, not the signature: every name of a shared entry gets the first one's 
 signature says ``'D'``). The docstrings stay as they are; this rewrites them only for the site
 (mkdocs.yml: ``extensions: [griffe_numpydoc.py]``):
 
+- a citation ``.. [1] ...`` becomes a list item ``[1] ...`` and its references ``[1]_`` plain ``[1]``;
 - a role becomes a link to the object when the site documents it (an *optional* autorefs
   reference, so a name the site does not document, e.g. ``os.replace``, is plain code and not a
   broken link), resolved like Sphinx: in the object, its parents, then the package;
@@ -32,6 +33,8 @@ import griffe
 ROLE = re.compile(r":(?:py:)?(?P<role>class|func|meth|data|mod|attr|exc|obj|const):`(?P<text>[^`]+)`")
 MATH_ROLE = re.compile(r":math:`(?P<tex>[^`]+)`")
 MATH_DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. math::\s*(?P<first>.*)$")
+CITATION = re.compile(r"^(?P<indent>\s*)\.\. \[(?P<label>[\w-]+)\]\s+", flags=re.M)
+CITATION_REFERENCE = re.compile(r"\[(?P<label>[\w-]+)\]_")
 
 
 class NumpydocForMkdocs(griffe.Extension):
@@ -63,6 +66,9 @@ def _walk(obj: griffe.Object):
 
 def rewrite(text: str, obj: griffe.Object, collection, bases: set[str] = frozenset()) -> str:
     text = _math_blocks(text)
+    # numpydoc's References: ".. [1] Author (year)..." entries, cited as "[1]_"
+    text = CITATION.sub(lambda m: f"{m['indent']}- [{m['label']}] ", text)
+    text = CITATION_REFERENCE.sub(lambda m: f"[{m['label']}]", text)
     text = MATH_ROLE.sub(lambda m: rf"\({m['tex']}\)", text)
     return ROLE.sub(lambda m: _reference(m["text"], obj, collection, bases), text)
 

@@ -53,7 +53,8 @@ NOTEBOOK_PAGES = {path.stem: f"notebooks/{path.stem}.html" for path in sorted((R
 CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "fonts.googleapis.com", "fonts.gstatic.com",
              "polyfill.io", "code.jquery.com", "ajax.googleapis.com")
 #: Sphinx roles and directives of the numpydoc docstrings, which must not reach a page literally
-RST_LEFTOVER = re.compile(r":(?:py:)?(?:class|func|meth|data|mod|attr|exc|obj|const|math):(?:`|<code>)|\.\. math::")
+RST_LEFTOVER = re.compile(r":(?:py:)?(?:class|func|meth|data|mod|attr|exc|obj|const|math):(?:`|<code>)|\.\. math::"
+                          r"|\.\. \[\w+\]|\[\w+\]_")
 
 
 @pytest.fixture(scope="session")
