@@ -77,10 +77,32 @@ def _theta(fit: Fit) -> dict[str, np.ndarray]:
     return {k: v[:, None] for k, v in predict.flat_draws(fit).items()}
 
 
+def _covariate_names(model) -> tuple[str, ...]:
+    design = getattr(model, "covariates_", None)
+    return design.columns if design else ()
+
+
+def _holdout_table(model, table) -> pd.DataFrame:
+    """The checked holdout table plus the model's covariate columns (checked where the model reads them)."""
+    data = validate_holdout_table(table, unit=model.unit_)
+    present = [c for c in _covariate_names(model) if c in table.columns]
+    if present:
+        data = pd.concat([data, table[present]], axis=1)
+        data.attrs.update(table.attrs)
+    return data
+
+
+def _model_columns(model, table: pd.DataFrame) -> pd.DataFrame:
+    """The calibration columns the model reads: frequency, recency, T and its covariates (if any).
+
+    A covariate missing from ``table`` is named by the model's own summary check."""
+    return table[["frequency", "recency", "T", *(c for c in _covariate_names(model) if c in table.columns)]]
+
+
 def _expected_holdout(model, fit: Fit, table: pd.DataFrame) -> np.ndarray:
     """Conditional expected purchases over each customer's own holdout duration, draws x customers."""
     fn = model._prediction("expected_purchases")
-    _, arrays = model._validated(table[["frequency", "recency", "T"]], for_fit=False)
+    _, arrays = model._validated(_model_columns(model, table), for_fit=False)
     theta = _theta(fit)
     out = np.empty((fit.n_draws, len(table)))
     durations = table["duration_holdout"].to_numpy()
@@ -418,7 +440,7 @@ def conditional_expectations(
     1                  0     NaN
     2+                 2     3.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     hdi_prob = check_probability("hdi_prob", hdi_prob, where="conditional_expectations")
     max_frequency = int(check_number("max_frequency", max_frequency, low=1, integer=True, where="conditional_expectations"))
     labels = _group_labels(data, by, max_frequency, bins)
@@ -473,7 +495,7 @@ def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_fre
     >>> bool(abs(e.loc["all", "bias"] - (e.loc["all", "expected"] - 3) / 2) < 1e-12)
     True
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     # a model with many draws gives the mean over its draws
     expected = pd.Series(_expected_holdout(model, model.fit_, data).mean(axis=0), index=data.index)
     err = expected - data["frequency_holdout"]
@@ -536,9 +558,9 @@ def p_alive_calibration(model, table: pd.DataFrame, *, bins=10) -> pd.DataFrame:
     [0, 0.5]          1           0.0
     (0.5, 1]          2           0.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     fit = model.fit_
-    index, arrays = model._validated(data[["frequency", "recency", "T"]], for_fit=False)
+    index, arrays = model._validated(_model_columns(model, data), for_fit=False)
     alive = predict.evaluate(model._prediction("probability_alive"), _theta(fit), arrays, fit.n_draws)
     p = pd.Series(alive.mean(axis=0), index=index)  # many draws: the mean
     expected = pd.Series(_expected_holdout(model, fit, data).mean(axis=0), index=data.index)

@@ -97,7 +97,8 @@ def coefficient_table(model, hdi_prob: float = 0.94) -> pd.DataFrame:
     >>> m = clv.ParetoNBD.from_params(r=0.5, alpha=10.0, s=0.6, beta=12.0, **{"purchase:channel": 0.5},
     ...                               covariates={"purchase": ["channel"]})
     >>> coefficient_table(m)[["covariate", "acts on", "estimate"]]
-                    covariate                     acts on  estimate
+                     covariate                      acts on  estimate
+    coefficient
     purchase:channel   channel  purchase rate (scale alpha)       0.5
     """
     design = model.covariates_
@@ -114,7 +115,7 @@ def coefficient_table(model, hdi_prob: float = 0.94) -> pd.DataFrame:
         rows[coef.name] = {"covariate": coef.column, "acts on": acts,
                            "estimate": float(row["mean"] if draws else row["estimate"]),
                            "sd": float(row["sd"] if draws else row["se"]), "lower": float(lo), "upper": float(hi)}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("coefficient")
 
 
 def _processes_of(spec, param: str) -> list[str]:
@@ -349,7 +350,8 @@ def covariate_section(model, spend_model, data: pd.DataFrame, *, hdi_prob: float
         table = coefficient_table(m, hdi_prob).rename(columns={
             "covariate": "Covariate", "acts on": "Acts on", "estimate": "Estimate",
             "sd": "Posterior sd" if _is_fit_with_draws(m) else "Std. error",
-            "lower": f"{hdi_prob:.0%} interval, lower", "upper": f"{hdi_prob:.0%} interval, upper"})
+            "lower": f"{hdi_prob:.0%} interval, lower", "upper": f"{hdi_prob:.0%} interval, upper"}
+        ).rename_axis("Coefficient")
         kind = ("posterior HDI" if _is_fit_with_draws(m) else
                 "asymptotic normal interval of the maximum-likelihood estimate (estimate ± z × standard error)")
         s.tables.append({"title": f"{m.spec.title}: coefficients", "html": table.to_html(
