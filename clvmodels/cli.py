@@ -926,7 +926,8 @@ def with_covariates(summary: pd.DataFrame, options: Covariates, *, customer: str
         design = fitted[kind]
         have = design.to_dict() if design else {}
         if given and given != {p: have[p] for p in processes if p in have}:
-            raise CliError(f"{', '.join(_COLS_FLAGS[p] for p in given)} describe a model to fit, but the model in "
+            raise CliError(f"{', '.join(_COLS_FLAGS[p] for p in given)} set{'s' if len(given) == 1 else ''} the "
+                           f"covariates of a model to fit, but the model in "
                            f"'{path}' ({option}) was fitted with "
                            f"{('the covariates ' + design.key) if design else 'no covariates'}; leave them out (the "
                            f"file's design is used) or refit.")
