@@ -925,7 +925,7 @@ def with_covariates(summary: pd.DataFrame, options: Covariates, *, customer: str
         given = {p: requested[p] for p in processes if p in requested}
         design = fitted[kind]
         have = design.to_dict() if design else {}
-        if given and given != {p: have[p] for p in processes if p in have}:
+        if any(have.get(p) != cols for p, cols in given.items()):
             raise CliError(f"{', '.join(_COLS_FLAGS[p] for p in given)} set{'s' if len(given) == 1 else ''} the "
                            f"covariates of a model to fit, but the model in "
                            f"'{path}' ({option}) was fitted with "
@@ -994,7 +994,7 @@ def _design_for(model: str, designs: dict[str, dict[str, list[str]]]) -> dict[st
     mine, other = ("spend", "transaction") if is_spend else ("transaction", "spend")
     if designs[other]:
         flags = ", ".join(_COLS_FLAGS[p] for p in designs[other])
-        target = ("a transaction model (--model bgnbd, pareto-nbd, ...)" if not is_spend
+        target = ("a transaction model (--model bgnbd, pareto-nbd, ...)" if is_spend
                   else "the spend model (--model gamma-gamma)")
         raise CliError(f"{flags} act on {target}, but --model {model} is "
                        f"{'a spend' if is_spend else 'a transaction'} model; "
