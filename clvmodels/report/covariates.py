@@ -161,7 +161,8 @@ def covariate_effects(model, data: pd.DataFrame | None = None, *, hdi_prob: floa
     Returns
     -------
     list of Effect
-        In the order of the coefficients: purchase, dropout, spend, then shared.
+        In the order of the coefficients: purchase, dropout, spend, then shared. The change
+        is at the estimate (a posterior's means); its interval as the module docstring says.
 
     Examples
     --------
@@ -348,7 +349,8 @@ def covariate_section(model, spend_model, data: pd.DataFrame, *, hdi_prob: float
         several = len(m.covariates_.columns) > 1
         s.bullets += [effect_sentence(e, hdi_prob, others=several) for e in mine]
         table = coefficient_table(m, hdi_prob).rename(columns={
-            "covariate": "Covariate", "acts on": "Acts on", "estimate": "Estimate",
+            "covariate": "Covariate", "acts on": "Acts on",
+            "estimate": "Posterior mean" if _is_fit_with_draws(m) else "Estimate",
             "sd": "Posterior sd" if _is_fit_with_draws(m) else "Std. error",
             "lower": f"{hdi_prob:.0%} interval, lower", "upper": f"{hdi_prob:.0%} interval, upper"}
         ).rename_axis("Coefficient")
