@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model"]
+           "fit_model", "Covariates", "with_covariates"]
 
 
 class CliError(Exception):
@@ -793,8 +793,8 @@ CovariatesOpt = Annotated[
                  show_default=False),
 ]
 CovariatesIdOpt = Annotated[
-    str | None, typer.Option("--covariates-id", help="Customer id column of --covariates. [default: the --customer "
-                             "name]", show_default=False)
+    str | None, typer.Option("--covariates-id", help="Customer id column of --covariates (default: the --customer "
+                             "name).", show_default=False)
 ]
 PurchaseColsOpt = _cols_option("Covariates acting on the purchase rate, comma-separated (e.g. gender,channel).",
                                "--purchase-cols")
