@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model", "Covariates", "with_covariates"]
+           "fit_model", "Covariates", "covariates_from_file"]
 
 
 class CliError(Exception):
@@ -502,7 +502,7 @@ def _sampler(method: str) -> Callable[..., CLVModel]:
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
 #: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``; every method reads
-#: ``covariates`` (process -> columns, see :func:`with_covariates`).
+#: ``covariates`` (process -> columns, see :func:`covariates_from_file`).
 FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
                                                     "advi": _sampler("advi")}
 
@@ -828,7 +828,8 @@ class Covariates:
                 continue
             names = [n.strip() for n in text.split(",") if n.strip()]
             if not names:
-                raise CliError(f"{flag} is empty; give covariate columns separated by commas, e.g. {flag} gender,channel.")
+                raise CliError(f"{flag} is empty; give covariate columns separated by commas, e.g. "
+                               f"{flag} gender,channel.")
             out[process] = names
         return out
 
@@ -872,9 +873,9 @@ def _fitted_design(path: Path | None):
     return load_model(path).covariates_
 
 
-def with_covariates(summary: pd.DataFrame, options: Covariates, *, customer: str, sep: str | None = None,
-                    model_file: Path | None = None, spend_model_file: Path | None = None,
-                    ) -> tuple[pd.DataFrame, dict[str, dict[str, list[str]]]]:
+def covariates_from_file(summary: pd.DataFrame, options: Covariates, *, customer: str, sep: str | None = None,
+                         model_file: Path | None = None, spend_model_file: Path | None = None,
+                         ) -> tuple[pd.DataFrame, dict[str, dict[str, list[str]]]]:
     """The summary with the ``--covariates`` table joined, and the covariate design of each model to fit.
 
     The table is joined by :func:`clvmodels.join_covariates` (text columns one-hot encoded: a
@@ -893,7 +894,7 @@ def with_covariates(summary: pd.DataFrame, options: Covariates, *, customer: str
     >>> import pandas as pd
     >>> s = pd.DataFrame({"frequency": [1.0, 0.0], "recency": [3.0, 0.0], "T": [6.0, 6.0]},
     ...                  index=pd.Index(["a", "b"], name="customer_id"))
-    >>> with_covariates(s, Covariates(purchase="gender"), customer="customer_id")
+    >>> covariates_from_file(s, Covariates(purchase="gender"), customer="customer_id")
     Traceback (most recent call last):
     ...
     clvmodels.cli.CliError: --purchase-cols names covariates, but no table gives them: add --covariates FILE (one row per customer: the id and the covariate columns).
@@ -908,7 +909,8 @@ def with_covariates(summary: pd.DataFrame, options: Covariates, *, customer: str
             raise CliError(f"{flags} {'names' if len(requested) == 1 else 'name'} covariates, but no table gives "
                            f"them: add --covariates FILE (one row per customer: the id and the covariate columns).")
         if options.id is not None:
-            raise CliError("--covariates-id names the id column of a covariate table; give the table with --covariates FILE.")
+            raise CliError("--covariates-id names the id column of a covariate table; give the table with "
+                           "--covariates FILE.")
         for kind, option in (("transaction", "--model-file"), ("spend", "--spend-model-file")):
             design = fitted[kind]
             if design:
@@ -1057,8 +1059,8 @@ def fit(
     _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
-    summary, designs = with_covariates(summary, Covariates(covariates, covariates_id, purchase_cols, dropout_cols,
-                                                           shared_cols, spend_cols), customer=customer, sep=sep)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep)
     fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed,
                               covariates=_design_for(model, designs))
     if save is not None:
@@ -1402,7 +1404,7 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
 def _models(summary, amount, model, method, model_file, spend_file, *, covariates=None, **options):
     """The transaction model and (when spend data exist) the spend model: loaded from files or fitted.
 
-    ``covariates`` is :func:`with_covariates`' ``{"transaction": design, "spend": design}``."""
+    ``covariates`` is :func:`covariates_from_file`' ``{"transaction": design, "spend": design}``."""
     covariates = covariates or {}
     from clvmodels.estimators import load_model
     from clvmodels.estimators import SpendModel, TransactionModel
@@ -1592,9 +1594,9 @@ def predict(
             transactions, dataset, customer, date, amount, unit, calibration_end, None,
             prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep, model_file=model_file)
     _note_dropped(quality)
-    summary, designs = with_covariates(summary, Covariates(covariates, covariates_id, purchase_cols, dropout_cols,
-                                                           shared_cols, spend_cols), customer=customer, sep=sep,
-                                       model_file=model_file, spend_model_file=spend_model_file)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
                          chains=chains, seed=seed, covariates=designs)
@@ -1707,9 +1709,9 @@ def report_command(
     with _stage("Summarising the transaction log", live=False):
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
                             calibration_end=calibration_end, observation_end=observation_end)
-    summary, designs = with_covariates(summary, Covariates(covariates, covariates_id, purchase_cols, dropout_cols,
-                                                           shared_cols, spend_cols), customer=customer, sep=sep,
-                                       model_file=model_file, spend_model_file=spend_model_file)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
                          chains=chains, seed=seed, covariates=designs)

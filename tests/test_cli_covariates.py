@@ -187,3 +187,20 @@ def test_errors_name_the_option_and_the_fix(log, cov, tmp_path, args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_shared_cols_equal_the_python_api(log, cov, summary):
+    record, _ = fit_json(log, "--calibration-end", CAL_END, "--covariates", cov, "--purchase-cols", "gender",
+                         "--shared-cols", "channel")
+    api = clv.BetaGeo(purchase_covariates=["gender"], shared_covariates=["channel"]).fit(summary)
+    assert record["covariates"] == {"purchase": ["gender"], "shared": ["channel"]}
+    for name, v in api.params_.items():
+        assert record["params"][name] == pytest.approx(v, rel=1e-6), name
+
+
+def test_parquet_log_with_numeric_ids_joins_a_csv_table(log, cov, summary, tmp_path):
+    path = tmp_path / "log.parquet"
+    pd.read_csv(log).to_parquet(path)  # integer ids in the log, text ids in the covariate CSV as read
+    record, _ = fit_json(path, "--calibration-end", CAL_END, "--covariates", cov, "--purchase-cols", "gender")
+    api = clv.BetaGeo(purchase_covariates=["gender"]).fit(summary)
+    assert record["params"]["purchase:gender"] == pytest.approx(api.params_["purchase:gender"], rel=1e-6)
