@@ -182,3 +182,13 @@ def test_section_tells_every_effect_and_the_report_puts_it_in(bg_fit, apparel_su
     assert strongest_driver(effects) in text.replace("&#39;", "'")
     plain = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
     assert covariate_section(plain, None, apparel_summary) == (None, [])
+
+
+def test_holdout_errors_of_a_covariate_model_use_each_customers_covariates(bg_fit, apparel_summary):
+    from clvmodels import evaluation
+
+    errors = evaluation.holdout_errors(bg_fit, apparel_summary)
+    (duration,) = apparel_summary["duration_holdout"].unique()  # one cohort, one holdout end
+    per_customer = bg_fit.expected_purchases(apparel_summary, t=float(duration))
+    assert errors.loc["all", "expected"] == pytest.approx(float(per_customer.sum()), rel=1e-10)  # totals
+    assert errors.loc["all", "actual"] == pytest.approx(float(apparel_summary["frequency_holdout"].sum()))
