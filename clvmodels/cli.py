@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model", "parse_init"]
+           "fit_model", "parse_init", "Covariates", "covariates_from_file"]
 
 
 class CliError(Exception):
@@ -484,28 +484,34 @@ def summarize(
 
 
 # --------------------------------------------------------------------------- fitting
+def _estimator(model_class: type[CLVModel], covariates: dict[str, list[str]] | None) -> CLVModel:
+    """An unfitted model, with the covariate design (process -> columns) when one is given."""
+    return model_class(**{f"{process}_covariates": cols for process, cols in (covariates or {}).items()})
+
+
 def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
-             **_: Any) -> CLVModel:
-    return model_class().fit(summary, init=init)
+             covariates=None, **_: Any) -> CLVModel:
+    return _estimator(model_class, covariates).fit(summary, init=init)
 
 
 def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
-             **_: Any) -> CLVModel:
-    return model_class().fit(summary, method="map", init=init)
+             covariates=None, **_: Any) -> CLVModel:
+    return _estimator(model_class, covariates).fit(summary, method="map", init=init)
 
 
 def _sampler(method: str) -> Callable[..., CLVModel]:
     def fit(model_class: type[CLVModel], summary: pd.DataFrame, *, draws: int = 1000, tune: int = 1000,
-            chains: int = 4, seed: int | None = None, **_: Any) -> CLVModel:
+            chains: int = 4, seed: int | None = None, covariates=None, **_: Any) -> CLVModel:
         # PyMC shows its own progress bar on a terminal and stays quiet otherwise (and in CI)
-        return model_class().sample(summary, draws=draws, tune=tune, chains=chains, random_seed=seed, method=method)
+        return _estimator(model_class, covariates).sample(summary, draws=draws, tune=tune, chains=chains, random_seed=seed, method=method)
 
     return fit
 
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
 #: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``; a method whose function
-#: takes ``init`` (``mle``, ``map``) accepts ``--init`` starting values.
+#: takes ``init`` (``mle``, ``map``) accepts ``--init`` starting values; every method reads
+#: ``covariates`` (process -> columns, see :func:`covariates_from_file`).
 FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
                                                     "advi": _sampler("advi")}
 
@@ -571,7 +577,8 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", *, init: s
     init_option : str
         The option that gave ``init``, named in error messages.
     **options
-        Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``).
+        Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``;
+        ``covariates``: the covariate design, process -> summary columns).
 
     Returns
     -------
@@ -689,6 +696,7 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
         "n_customers": model.n_customers_,
         "converged": model.converged_,
         "unit": model.unit_,
+        **({"covariates": model.covariates_.to_dict()} if getattr(model, "covariates_", None) else {}),
         **(facts or {}),
         **extra,
     }
@@ -910,6 +918,231 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
     return amount, unit, calibration_end
 
 
+# --------------------------------------------------------------------------- covariates
+def _cols_option(help_text: str, flag: str) -> Any:
+    return Annotated[str | None, typer.Option(flag, help=help_text, show_default=False)]
+
+
+CovariatesOpt = Annotated[
+    Path | None,
+    typer.Option("--covariates", help="Per-customer covariate table (.csv or .parquet): one row per customer, the id "
+                 "in the --customer column (or --covariates-id), covariates in the others; numbers as they are, text "
+                 "as 0/1 columns 'column=level' (the first level in sorted order is the reference). Name what each "
+                 "covariate acts on with --purchase-cols, --dropout-cols, --shared-cols, --spend-cols.",
+                 show_default=False),
+]
+CovariatesIdOpt = Annotated[
+    str | None, typer.Option("--covariates-id", help="Customer id column of --covariates (default: the --customer "
+                             "name).", show_default=False)
+]
+PurchaseColsOpt = _cols_option("Covariates acting on the purchase rate, comma-separated (e.g. gender,channel).",
+                               "--purchase-cols")
+DropoutColsOpt = _cols_option("Covariates acting on the dropout process, comma-separated.", "--dropout-cols")
+SharedColsOpt = _cols_option("Covariates with one coefficient for both purchases and dropout (an equality "
+                             "constraint), comma-separated.", "--shared-cols")
+SpendColsOpt = _cols_option("Covariates acting on the mean spend (Gamma-Gamma), comma-separated.", "--spend-cols")
+
+_COLS_FLAGS = {"purchase": "--purchase-cols", "dropout": "--dropout-cols", "shared": "--shared-cols",
+               "spend": "--spend-cols"}
+_TRANSACTION_PROCESSES = ("purchase", "dropout", "shared")
+
+
+@dataclass(frozen=True)
+class Covariates:
+    """The ``--covariates``, ``--covariates-id`` and ``--*-cols`` options of a command."""
+
+    file: Path | None = None
+    id: str | None = None
+    purchase: str | None = None
+    dropout: str | None = None
+    shared: str | None = None
+    spend: str | None = None
+
+    def requested(self) -> dict[str, list[str]]:
+        """Process -> the column names given for it (processes without columns left out)."""
+        out = {}
+        for process, flag in _COLS_FLAGS.items():
+            text = getattr(self, process)
+            if text is None:
+                continue
+            names = [n.strip() for n in text.split(",") if n.strip()]
+            if not names:
+                raise CliError(f"{flag} is empty; give covariate columns separated by commas, e.g. "
+                               f"{flag} gender,channel.")
+            out[process] = names
+        return out
+
+
+def _covariate_table(path: Path, id_col: str, id_option: str, ids: pd.Index, sep: str | None) -> pd.DataFrame:
+    """The covariate file as a table: text columns that hold only numbers become numbers, ids typed like ``ids``."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise CliError(f"Covariate file '{path}' (given by --covariates) does not exist (or is not a file).")
+    table = _read_file(path, customer=id_col, sep=sep)
+    if id_col not in table.columns:
+        raise CliError(f"The covariate table '{path}' has no id column '{id_col}' ({id_option}); its columns are "
+                       f"{', '.join(repr(str(c)) for c in table.columns)}. Pass --covariates-id COLUMN.")
+    table = table.copy()
+    for col in table.columns:
+        if col == id_col or not (pd.api.types.is_object_dtype(table[col].dtype)
+                                 or pd.api.types.is_string_dtype(table[col].dtype)):
+            continue
+        text = table[col].astype(str).str.strip()
+        # the CSV reader keeps every field as text: covariates written as numbers are numbers (empty = missing)
+        numbers = pd.to_numeric(text.mask(text == ""), errors="coerce")
+        if not (numbers.isna() & (text != "")).any():
+            table[col] = numbers
+    have, want = table[id_col], ids
+    if pd.api.types.is_numeric_dtype(want.dtype) and not pd.api.types.is_numeric_dtype(have.dtype):
+        as_numbers = pd.to_numeric(have, errors="coerce")
+        if as_numbers.notna().all():
+            table[id_col] = as_numbers
+    elif not pd.api.types.is_numeric_dtype(want.dtype) and pd.api.types.is_numeric_dtype(have.dtype):
+        table[id_col] = have.astype(str)
+    return table
+
+
+def _fitted_design(path: Path | None):
+    """The covariate design of a saved model (None without a file or covariates)."""
+    if path is None or not Path(path).is_file():
+        return None  # a missing file is reported where the model is loaded
+    from clvmodels.estimators import load_model
+
+    return load_model(path).covariates_
+
+
+def covariates_from_file(summary: pd.DataFrame, options: Covariates, *, customer: str, sep: str | None = None,
+                         model_file: Path | None = None, spend_model_file: Path | None = None,
+                         ) -> tuple[pd.DataFrame, dict[str, dict[str, list[str]]]]:
+    """The summary with the ``--covariates`` table joined, and the covariate design of each model to fit.
+
+    The table is joined by :func:`clvmodels.join_covariates` (text columns one-hot encoded: a
+    text column named in ``--purchase-cols`` stands for all its ``column=level`` columns). A
+    saved ``--model-file`` / ``--spend-model-file`` brings its own design: its covariates must be
+    in the table, and ``--*-cols`` that differ from it are refused.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The summary (unchanged without ``--covariates``) and ``{"transaction": {...}, "spend": {...}}``,
+        each a design mapping process -> columns (empty when that model has no covariates).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [1.0, 0.0], "recency": [3.0, 0.0], "T": [6.0, 6.0]},
+    ...                  index=pd.Index(["a", "b"], name="customer_id"))
+    >>> covariates_from_file(s, Covariates(purchase="gender"), customer="customer_id")
+    Traceback (most recent call last):
+    ...
+    clvmodels.cli.CliError: --purchase-cols names covariates, but no table gives them: add --covariates FILE (one row per customer: the id and the covariate columns).
+    """
+    import pandas as pd
+
+    requested = options.requested()
+    fitted = {"transaction": _fitted_design(model_file), "spend": _fitted_design(spend_model_file)}
+    flags = ", ".join(_COLS_FLAGS[p] for p in requested)
+    if options.file is None:
+        if requested:
+            raise CliError(f"{flags} {'names' if len(requested) == 1 else 'name'} covariates, but no table gives "
+                           f"them: add --covariates FILE (one row per customer: the id and the covariate columns).")
+        if options.id is not None:
+            raise CliError("--covariates-id names the id column of a covariate table; give the table with "
+                           "--covariates FILE.")
+        for kind, option in (("transaction", "--model-file"), ("spend", "--spend-model-file")):
+            design = fitted[kind]
+            if design:
+                path = model_file if kind == "transaction" else spend_model_file
+                raise CliError(f"The model in '{path}' ({option}) was fitted with covariates ({design.key}): give the "
+                               f"covariate table with --covariates FILE; its columns "
+                               f"{', '.join(design.columns)} are read for every customer.")
+        return summary, {"transaction": {}, "spend": {}}
+    # a saved model fixes its design: --*-cols can only repeat it
+    for kind, processes, path, option in (("transaction", _TRANSACTION_PROCESSES, model_file, "--model-file"),
+                                          ("spend", ("spend",), spend_model_file, "--spend-model-file")):
+        if path is None:
+            continue
+        given = {p: requested[p] for p in processes if p in requested}
+        design = fitted[kind]
+        have = design.to_dict() if design else {}
+        if any(have.get(p) != cols for p, cols in given.items()):
+            raise CliError(f"{', '.join(_COLS_FLAGS[p] for p in given)} set{'s' if len(given) == 1 else ''} the "
+                           f"covariates of a model to fit, but the model in "
+                           f"'{path}' ({option}) was fitted with "
+                           f"{('the covariates ' + design.key) if design else 'no covariates'}; leave them out (the "
+                           f"file's design is used) or refit.")
+        requested.update({p: list(v) for p, v in have.items()})
+    if not requested:
+        raise CliError("--covariates is given, but no covariate acts on anything: name its columns with "
+                       "--purchase-cols, --dropout-cols, --shared-cols or --spend-cols (e.g. --purchase-cols "
+                       "gender,channel).")
+    id_col = options.id or customer
+    table = _covariate_table(Path(options.file), id_col, "--covariates-id" if options.id else "the --customer name",
+                             summary.index, sep)
+    columns: list[str] = []
+    for process, names in requested.items():
+        for name in names:
+            base = name if name in table.columns else name.split("=", 1)[0]
+            if base == id_col or base not in table.columns:
+                others = [str(c) for c in table.columns if c != id_col]
+                raise CliError(f"{_COLS_FLAGS[process]} names '{name}', which is not a covariate column of "
+                               f"'{options.file}' (its covariates: {', '.join(others) or 'none'}).")
+            if base not in columns:
+                columns.append(base)
+    from clvmodels.data.covariates import join_covariates
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        joined = join_covariates(summary, table, customer=id_col, columns=columns, categorical="onehot", extra="warn")
+    for w in caught:
+        _note(w.message)
+    added = list(joined.attrs.get("covariates", []))
+    designs: dict[str, dict[str, list[str]]] = {"transaction": {}, "spend": {}}
+    noted: set[str] = set()
+    for process, names in requested.items():
+        expanded: list[str] = []
+        for name in names:
+            if name in added:
+                expanded.append(name)
+                continue
+            levels = [c for c in added if c.startswith(f"{name}=")]
+            if not levels:
+                raise CliError(f"{_COLS_FLAGS[process]} names '{name}', which the covariate table does not have as a "
+                               f"0/1 column (its columns after encoding: {', '.join(added)}).")
+            if name not in noted:
+                noted.add(name)
+                values = table[name].dropna()
+                reference = sorted(values.unique(), key=str)[0] if len(values) else "?"
+                _note(f"covariate '{name}' is text: it enters as the 0/1 columns {', '.join(levels)} "
+                      f"(reference level: {reference}).")
+            expanded += levels
+        designs["spend" if process == "spend" else "transaction"][process] = expanded
+    used = list(dict.fromkeys(c for d in designs.values() for v in d.values() for c in v))
+    out = joined[[*summary.columns, *used]]
+    out.attrs = {**joined.attrs, "covariates": used}
+    return out, designs
+
+
+def _design_for(model: str, designs: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
+    """The design for the one model ``fit`` fits: refuse the other model's ``--*-cols``."""
+    from clvmodels.estimators import SpendModel, get_model
+
+    try:
+        is_spend = issubclass(get_model(model), SpendModel)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    mine, other = ("spend", "transaction") if is_spend else ("transaction", "spend")
+    if designs[other]:
+        flags = ", ".join(_COLS_FLAGS[p] for p in designs[other])
+        target = ("a transaction model (--model bgnbd, pareto-nbd, ...)" if is_spend
+                  else "the spend model (--model gamma-gamma)")
+        raise CliError(f"{flags} act on {target}, but --model {model} is "
+                       f"{'a spend' if is_spend else 'a transaction'} model; "
+                       + ("use --spend-cols for it." if is_spend else "give --spend-cols when fitting gamma-gamma."))
+    return designs[mine]
+
+
 # --------------------------------------------------------------------------- commands
 @command(
     "clvmodels fit --dataset cdnow --model bgnbd --json",
@@ -942,6 +1175,12 @@ def fit(
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
     init: InitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model to this file: JSON for mle, "
                                                         "NetCDF (.nc) for mcmc/advi.")]
@@ -961,7 +1200,10 @@ def fit(
     _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
-    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed, init=init)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep)
+    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed, init=init,
+                              covariates=_design_for(model, designs))
     if save is not None:
         with _atomic_output(save, force=force) as (temp,):
             fitted.save(temp)
@@ -1294,11 +1536,13 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
     return tx, summary, amount, quality
 
 
-def _models(summary, amount, model, method, model_file, spend_file, *, init=None, spend_init=None, **options):
+def _models(summary, amount, model, method, model_file, spend_file, *, init=None, spend_init=None, covariates=None,
+            **options):
     """The transaction model and (when spend data exist) the spend model: loaded from files or fitted.
 
-    ``init`` / ``spend_init``: the ``--init`` / ``--spend-init`` starting values of each fit.
-    """
+    ``init`` / ``spend_init``: the ``--init`` / ``--spend-init`` starting values of each fit;
+    ``covariates`` is :func:`covariates_from_file`' ``{"transaction": design, "spend": design}``."""
+    covariates = covariates or {}
     from clvmodels.estimators import load_model
     from clvmodels.estimators import SpendModel, TransactionModel
 
@@ -1326,7 +1570,7 @@ def _models(summary, amount, model, method, model_file, spend_file, *, init=None
             usable = ", ".join(n for n, c in REGISTRY.items() if issubclass(c, TransactionModel))
             raise CliError(f"--model {model} is not a transaction model; give one of {usable} (the Gamma-Gamma spend "
                            f"model is fitted as well when the log has an amount column).")
-        tm, _ = fit_model(model, summary, method, init=init, **options)
+        tm, _ = fit_model(model, summary, method, init=init, covariates=covariates.get("transaction"), **options)
     sm = None
     if spend_file is not None:
         if not Path(spend_file).is_file():
@@ -1336,7 +1580,11 @@ def _models(summary, amount, model, method, model_file, spend_file, *, init=None
             raise CliError(f"'{spend_file}' holds a {sm.spec.title} model, not a spend model.")
         note_identification(sm)
     elif amount is not None and "monetary_value" in summary.columns:
-        sm, _ = fit_model("gamma_gamma", summary, method, init=spend_init, init_option="--spend-init", **options)
+        sm, _ = fit_model("gamma_gamma", summary, method, init=spend_init, init_option="--spend-init",
+                          covariates=covariates.get("spend"), **options)
+    elif covariates.get("spend"):
+        raise CliError("--spend-cols act on the spend model, but the log has no amounts to fit one on: give --amount "
+                       "COLUMN (or leave out --spend-cols).")
     return tm, sm
 
 
@@ -1452,6 +1700,12 @@ def predict(
     seed: SeedOpt = None,
     init: InitOpt = None,
     spend_init: SpendInitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
     horizon: HorizonOpt = _defaults.HORIZON,
@@ -1486,9 +1740,12 @@ def predict(
             transactions, dataset, customer, date, amount, unit, calibration_end, None,
             prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep, model_file=model_file)
     _note_dropped(quality)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed, init=init, spend_init=spend_init)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init, covariates=designs)
     with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
         scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
                         margin=margin)
@@ -1565,6 +1822,12 @@ def report_command(
     seed: SeedOpt = None,
     init: InitOpt = None,
     spend_init: SpendInitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
     horizon: HorizonOpt = _defaults.HORIZON,
@@ -1607,9 +1870,12 @@ def report_command(
     with _stage("Summarising the transaction log", live=False):
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
                             calibration_end=calibration_end, observation_end=observation_end)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed, init=init, spend_init=spend_init)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init, covariates=designs)
     from clvmodels.output_files import OutputExistsError
 
     with _stage(f"Building the report for {len(summary):,} customers (figures, holdout checks, segments)"):

@@ -38,6 +38,7 @@ from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
 from clvmodels.output_files import atomic_paths
 from clvmodels.plotting import close, figure_of
+from clvmodels.reporting.covariates import covariate_section, strongest_driver
 from clvmodels.reporting.customers import customer_table_html, table_script
 from clvmodels.reporting.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
 from clvmodels.reporting.section import Section as _Section
@@ -525,7 +526,9 @@ def report(
 
     Sections: executive summary (customer equity with its interval, the forecast window as
     dates, customers, the top tier's share of equity, customers and value at risk, holdout
-    accuracy, caveats); customer equity; tiers and segments with a recommended action each;
+    accuracy, the strongest covariate effect, caveats); customer equity; tiers and segments with a
+    recommended action each; for covariate models, what drives purchases and dropout (each
+    coefficient with its interval and its effect in words, :mod:`clvmodels.reporting.covariates`);
     all customers in a table that sorts and searches in the browser (the top
     :data:`~clvmodels.reporting.customers.MAX_TABLE_ROWS` by CLV beyond that); holdout evaluation
     when ``data`` has holdout columns; data summary; model checks (calibration histogram,
@@ -645,7 +648,12 @@ def report(
             caveats.append("No spend model was given: the report forecasts purchases only, no money.")
         summary = summary_section(customers, data, equity=equity, horizon=horizon, unit=unit, hdi_prob=hdi_prob,
                                   currency=currency, errors=errors, caveats=caveats)
-        sections = [summary, *value_sections, _customers_section(customers, top, hdi_prob, currency)]
+        drivers, effects = covariate_section(model, spend_model, data, hdi_prob=hdi_prob, drawn=tuple(drawn))
+        driver = strongest_driver(effects, hdi_prob)
+        if driver is not None:
+            summary.bullets.append(driver + " (What drives purchases and dropout, below.)")
+        sections = [summary, *value_sections, *([drivers] if drivers is not None else []),
+                    _customers_section(customers, top, hdi_prob, currency)]
         if holdout is not None:
             sections.append(holdout)
         sections += [_data_section(data, data_quality), _checks_section(model, data), appendix]
