@@ -57,7 +57,7 @@ def _names(value, what: str) -> tuple[str, ...]:
 class CovariateDesign:
     """Which covariate columns act on which process.
 
-    Parameters
+    Attributes
     ----------
     purchase, dropout, spend : sequence of str
         Covariate columns for the purchase process, the dropout process and the spend.
