@@ -147,7 +147,11 @@ def bayes_study(replicates: int, n: int, draws: int, tune: int, chains: int) -> 
         hits.append({param: bool(table.loc[param, "hdi_lower"] <= true <= table.loc[param, "hdi_upper"])
                      for param, true in case["truth"].items()})
         rhat.append(float(table["r_hat"].max()))
-        print(f"  bayes replicate {rep + 1}/{replicates}: {time.perf_counter() - start:.1f} s", flush=True)
+        covered = pd.DataFrame(hits).to_numpy()
+        # a running tally, so that a study stopped early still reports its coverage so far
+        print(f"  bayes replicate {rep + 1}/{replicates}: {times[-1]:.1f} s, covered {int(covered[-1].sum())}/"
+              f"{covered.shape[1]} parameters; so far {covered.mean():.3f} of all (parameter, replicate) pairs",
+              flush=True)
     hits = pd.DataFrame(hits)
     out = pd.DataFrame({"parameter": hits.columns, "replicates": replicates,
                         "94% HDI covers": hits.mean().to_numpy(), "s per run": round(float(np.mean(times)), 1),
