@@ -411,3 +411,15 @@ def test_per_parameter_penalty_is_the_uniform_penalty_when_all_are_named():
     with pytest.raises(ValueError, match="no parameter 'delta' to penalize"):
         mle.fit_mle(spec, data, w, penalizer={"delta": 1.0})
 
+
+
+def test_fit_and_predictions_with_covariates_leave_the_summary_unchanged():
+    data = _summary("bgnbd", n=400, seed=12)
+    before = pd.util.hash_pandas_object(data, index=True).to_numpy().copy(), list(data.columns), dict(data.attrs)
+    m = clv.BetaGeo(purchase_covariates=["female", "age"]).fit(data)
+    m.expected_purchases(data, t=10.0)
+    gg = clv.GammaGamma.from_params({**_baseline("gamma_gamma"), **_coefficients("gamma_gamma")},
+                                    covariates=_design("gamma_gamma"))
+    clv.lifetime_value(m, gg, data, horizon=6, unit="M")
+    after = pd.util.hash_pandas_object(data, index=True).to_numpy(), list(data.columns), dict(data.attrs)
+    assert np.array_equal(before[0], after[0]) and before[1:] == after[1:]
