@@ -297,6 +297,12 @@ def test_a_covariate_named_like_a_summary_column_and_a_duplicate_are_refused():
         clv.BetaGeo(purchase_covariates=["age", "age"])
     with pytest.raises(ValueError, match="listed as a shared covariate and also for one process"):
         clv.BetaGeo(purchase_covariates=["age"], shared_covariates=["age"])
+    # a covariate named like a parameter or a prediction argument would be read as that argument
+    for name in ("t", "n", "alpha", "discount_rate"):
+        with pytest.raises(ValueError, match=f"'{name}' is the name of a BG/NBD parameter or prediction argument"):
+            clv.BetaGeo(purchase_covariates=[name])
+    with pytest.raises(ValueError, match="'p' is the name of a Gamma-Gamma parameter"):
+        clv.GammaGamma(spend_covariates=["p"])
     with pytest.raises(ValueError, match="covariate_prior_sigma must be > 0"):
         clv.BetaGeo(purchase_covariates=["age"], covariate_prior_sigma=0)
 

@@ -28,6 +28,7 @@ References
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -239,6 +240,16 @@ def with_covariates(spec: ModelSpec, design: CovariateDesign | Mapping[str, Iter
     if clash:
         raise ValueError(f"{', '.join(map(repr, clash))} is a summary column {spec.title} reads, not a covariate; "
                          f"rename the covariate.")
+    # the wrapped functions tell covariates from parameters and prediction arguments by name
+    # (a covariate "t" would be read as the horizon of expected_purchases): refuse a clash
+    taken = set(spec.param_names) | {"xp"} | set(inspect.signature(spec.loglik).parameters)
+    for pred in spec.predictions.values():
+        fn = pred.fn if isinstance(pred, Prediction) else pred
+        taken |= set(inspect.signature(fn).parameters)
+    clash = sorted(set(design.columns) & (taken - set(spec.data_names)))
+    if clash:
+        raise ValueError(f"{', '.join(map(repr, clash))} is the name of a {spec.title} parameter or prediction argument, "
+                         f"not usable as a covariate column; rename the covariate (e.g. '{clash[0]}_cov').")
     coefs = coefficients(spec, design)
     params = spec.params + tuple(
         Param(c.name, support=REAL, symbol=rf"\gamma_{{\mathrm{{{c.name}}}}}", prior=("Normal", {"mu": 0.0, "sigma": float(prior_sigma)}),
