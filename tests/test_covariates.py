@@ -303,6 +303,8 @@ def test_a_covariate_named_like_a_summary_column_and_a_duplicate_are_refused():
             clv.BetaGeo(purchase_covariates=[name])
     with pytest.raises(ValueError, match="'p' is the name of a Gamma-Gamma parameter"):
         clv.GammaGamma(spend_covariates=["p"])
+    with pytest.raises(ValueError, match="'channel=web/app' is empty or contains '/'"):
+        clv.BetaGeo(purchase_covariates=["channel=web/app"])  # a one-hot level "web/app"
     with pytest.raises(ValueError, match="covariate_prior_sigma must be > 0"):
         clv.BetaGeo(purchase_covariates=["age"], covariate_prior_sigma=0)
 

@@ -48,6 +48,12 @@ def _names(value, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     out = tuple(str(v) for v in value)
+    slash = [v for v in out if "/" in v or not v]
+    if slash:
+        # a posterior's variables are named after the coefficients, and a DataTree (NetCDF)
+        # cannot name a variable with "/": refuse before any sampling time is spent
+        raise ValueError(f"The {what} covariate {slash[0]!r} is empty or contains '/', which a posterior cannot name a "
+                         f"variable with; rename the column (summary.rename(columns={{{slash[0]!r}: ...}})).")
     dup = sorted({v for v in out if out.count(v) > 1})
     if dup:
         raise ValueError(f"The {what} covariates list {', '.join(map(repr, dup))} more than once; give each once.")
