@@ -347,7 +347,7 @@ def test_loading_into_the_wrong_design_errors_clearly(tmp_path):
     path = clv.BetaGeo.from_params(values, covariates=_design("bgnbd")).save(tmp_path / "bg.json")
     # an estimator built for another design refuses the fit
     other = clv.BetaGeo(purchase_covariates=["age"])
-    with pytest.raises(ValueError, match="has the covariates purchase=age; the fit has purchase=female,age"):
+    with pytest.raises(ValueError, match=r"is the model bgnbd\[purchase=age\]; the fit is of bgnbd\[purchase=female,age"):
         other._set_fit(clv.load_model(path).fit_)
     # a file whose design does not match its parameters names the difference
     payload = json.loads(Path(path).read_text())
