@@ -207,7 +207,9 @@ def dynamic_covariates(
                            "Give the periods over the calibration and prediction period.")
     if np.any(starts != starts.normalize()):
         raise ClvDataError("Period starts must be whole days (no time of day).")
-    width = pd.Timedelta(np.diff(starts.asi8).min(), "ns")
+    # the grid's width: the commonest step between period starts (a stray start is then the odd one out)
+    steps, counts = np.unique(np.diff(starts.asi8), return_counts=True)
+    width = pd.Timedelta(int(steps[np.argmax(counts)]), "ns")
     off = (starts - starts[0]) % width != pd.Timedelta(0)
     if off.any():
         raise ClvDataError(f"The period starts are not on a regular grid of {width.days} days from {starts[0].date()}: "
@@ -230,10 +232,12 @@ def dynamic_covariates(
 
     # coverage: every needed (customer, period) present
     wide = {c: tab.pivot(index=customer_col, columns=period_col, values=c) for c in columns}
-    all_starts = period_starts.append(future_starts)
-    cal_pos = np.arange(len(period_starts))
-    need_cal = cal_pos[None, :] >= (k_first.to_numpy() - k_cal0)[:, None]
-    need = np.concatenate([need_cal, np.ones((len(customers), len(future_starts)), dtype=bool)], axis=1)
+    # the period holding calibration_end may also start the horizon: count each period once
+    all_starts = period_starts.union(future_starts)
+    need = np.zeros((len(customers), len(all_starts)), dtype=bool)
+    need[:, all_starts.get_indexer(future_starts)] = True
+    need[:, all_starts.get_indexer(period_starts)] |= (
+        np.arange(len(period_starts))[None, :] >= (k_first.to_numpy() - k_cal0)[:, None])
     hole = need & ~_present(wide[columns[0]], customers, all_starts)
     if hole.any():
         rows = [f"customer {customers[i]} has no row for the period starting {all_starts[k].date()}"

@@ -83,7 +83,7 @@ from clvmodels.models.pareto_nbd import _log_integral
 from clvmodels.models.spec import REAL, DataField, ModelSpec, Param
 from clvmodels.special import expm1_ratio, log_diff_exp
 
-__all__ = ["dyncov_spec", "column_names", "exposures", "loglik_periods", "probability_alive_periods",
+__all__ = ["dyncov_spec", "column_names", "exposures", "loglik_periods", "probability_alive_periods", "simulate_periods",
            "expected_purchases_periods"]
 
 
@@ -136,7 +136,7 @@ def _terms(xp, r, alpha, s, beta, frequency, length, after, log_w, log_v):
         xp, _log_integral(xp, r, alpha_k, s, beta_k, x, 0.0), _log_integral(xp, r, alpha_k, s, beta_k, x, span))
     log_piece = xp.where(piece, log_piece, -xp.inf)
     any_piece = xp.sum(xp.where(piece, 1.0, 0.0), axis=-1) > 0
-    top = xp.where(any_piece, xp.max(xp.where(piece, log_piece, -1e300), axis=-1), 0.0)
+    top = xp.where(any_piece, xp.max(log_piece, axis=-1), 0.0)
     total = xp.sum(xp.exp(log_piece - top[..., None]), axis=-1)
     log_dead = xp.log(s) + top + xp.log(xp.where(any_piece, total, 1.0))
     return log_alive, xp.where(any_piece, log_dead, -xp.inf), A_T, B_T
@@ -268,3 +268,48 @@ def dyncov_spec(purchase: Sequence[str] = (), dropout: Sequence[str] = (), *, n_
         loglik=loglik,
         reference="Bachmann, Meierer & Näf (2021), Marketing Science 40(4)",
     )
+
+
+def simulate_periods(rng, r, alpha, s, beta, *, length, log_w, log_v):
+    """Draw histories from the extended Pareto/NBD on given period matrices (customers x periods).
+
+    ``length`` holds each period's time inside the customer's window (0, T], in order (0
+    outside it); ``log_w``/``log_v`` the purchase/dropout log-multipliers per period. Returns
+    ``frequency``, ``recency``, ``after`` (each period's time in (t_x, T]), ``counts`` (repeat
+    purchases per period: the covariates at the purchases are ``counts @ z``) and ``alive``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = simulate_periods(np.random.default_rng(0), 0.5, 5.0, 0.5, 10.0, length=np.ones((3, 4)),
+    ...                      log_w=np.zeros((3, 4)), log_v=np.zeros((3, 4)))
+    >>> bool(np.all(d["counts"].sum(axis=1) == d["frequency"])), bool(np.all(d["after"] <= 1.0))
+    (True, True)
+    """
+    length = np.asarray(length, dtype=float)
+    n = length.shape[0]
+    w, v = np.exp(log_w) * np.ones_like(length), np.exp(log_v) * np.ones_like(length)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    mu = rng.gamma(s, 1.0 / beta, n)
+    end = np.cumsum(length, axis=1)
+    start = end - length
+    T = end[:, -1]
+    # death where mu B(tau) reaches an Exp(1) draw; B is piecewise linear
+    target = rng.exponential(1.0, n) / mu
+    b_end = np.cumsum(length * v, axis=1)
+    b_start = b_end - length * v
+    inside = (target[:, None] > b_start) & (target[:, None] <= b_end) & (length > 0)
+    death_at = np.where(inside, start + (target[:, None] - b_start) / v, np.inf).min(axis=1)
+    death = np.where(target > b_end[:, -1], np.inf, death_at)
+    active = np.clip(np.minimum(death, T)[:, None] - start, 0.0, length)
+    counts = rng.poisson(lam[:, None] * w * active).astype(float)
+    # the last purchase: the latest of the counts in the last period with any
+    has = counts > 0
+    k_last = np.where(has.any(axis=1), length.shape[1] - 1 - np.argmax(has[:, ::-1], axis=1), 0)
+    rows = np.arange(n)
+    c_last = counts[rows, k_last]
+    u = rng.random(n) ** (1.0 / np.maximum(c_last, 1.0))
+    recency = np.where(has.any(axis=1), start[rows, k_last] + active[rows, k_last] * u, 0.0)
+    after = np.clip(end - np.maximum(start, recency[:, None]), 0.0, length)
+    return {"frequency": counts.sum(axis=1), "recency": recency, "T": T, "after": after, "counts": counts,
+            "alive": (death > T).astype(float)}
