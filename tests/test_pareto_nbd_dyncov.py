@@ -121,10 +121,10 @@ def test_varying_covariates_equal_a_numerical_integral_of_the_individual_likelih
     assert float(ll[0]) == pytest.approx(ref, rel=1e-10)
 
 
-def _step_data(n, K, rng, truth):
-    """Customers entering over the first half of a K-week window; a contact switched on at week
+def _step_data(n, K, rng, truth, width):
+    """Customers entering over the first 60% of K periods; a contact switched on at period
     K/2 for a random half of them (and left on), raising purchases and lowering dropout."""
-    length = _windows(rng, n, K)
+    length = _windows(rng, n, K, width)
     treated = rng.random(n) < 0.5
     contact = (treated[:, None] & (np.arange(K)[None, :] >= K // 2)).astype(float)
     d = dyn.simulate_periods(rng, truth["r"], truth["alpha"], truth["s"], truth["beta"], length=length,
@@ -137,8 +137,9 @@ def _step_data(n, K, rng, truth):
 
 def test_step_change_in_a_covariate_is_recovered_by_maximum_likelihood():
     truth = {"r": 0.8, "alpha": 4.0, "s": 0.6, "beta": 12.0, "purchase:contact": 0.7, "dropout:contact": -0.5}
-    K, n = 40, 3000
-    data = _step_data(n, K, np.random.default_rng(7), truth)
+    # 10 periods of 4 weeks (the zero-coefficient test's graph shape: compiled once)
+    K, n = 10, 3000
+    data = _step_data(n, K, np.random.default_rng(7), truth, width=4.0)
     spec = dyn.dyncov_spec(purchase=["contact"], dropout=["contact"], n_periods=K)
     res = fit_mle(spec, data, np.ones(n))
     assert res.converged
