@@ -14,6 +14,8 @@ from clvmodels.data.attrs import with_unit
 from clvmodels.estimators import REGISTRY, BetaGeo, GammaGamma, get_model, load_model
 from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 from clvmodels.fit import PointFit, Posterior
+from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
+from clvmodels.dynamic import DynamicParetoNBD
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import clv_table, customer_equity, lifetime_value
 from clvmodels.predictive import predictive_interval, purchase_pmf
@@ -27,6 +29,9 @@ __all__ = [
     "datasets",
     "rfm_summary",
     "join_covariates",
+    "dynamic_covariates",
+    "DynamicCovariates",
+    "DynamicParetoNBD",
     "prepare_transactions",
     "DataQuality",
     "with_unit",

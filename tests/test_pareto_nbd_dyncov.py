@@ -197,3 +197,41 @@ def test_bad_long_tables_are_refused_with_the_customer_and_period(break_it, mess
     with pytest.raises(ClvDataError, match=None) as err:
         dynamic_covariates(tx, break_it(table), calibration_end="2024-03-31", prediction_end="2024-05-26")
     assert message in str(err.value)
+
+
+def test_estimator_with_constant_covariates_matches_the_time_invariant_pareto_nbd():
+    # a log and a 28-day grid with one covariate that never changes: the extended model's fit
+    # and predictions through the long-table path are those of clv.ParetoNBD with that covariate
+    import clvmodels as clv
+
+    rng = np.random.default_rng(11)
+    n = 400
+    g = (rng.random(n) < 0.5).astype(float)
+    lam = rng.gamma(1.0, 1.0 / (20.0 * np.exp(-0.6 * g)))  # per day
+    life = rng.exponential(1.0 / rng.gamma(1.5, 1.0 / 100.0, n))
+    first = rng.integers(0, 60, n)
+    rows = []
+    for i in range(n):
+        rows.append((i, first[i]))
+        k = rng.poisson(lam[i] * min(life[i], 330))
+        rows += [(i, first[i] + d) for d in rng.integers(1, max(int(min(life[i], 330)), 2), k)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "day"])
+    tx["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(tx["day"], "D")
+    grid = pd.date_range("2024-01-01", periods=12, freq="28D")
+    table = pd.DataFrame([(i, w, g[i]) for i in range(n) for w in grid], columns=["customer_id", "period_start", "g"])
+    d = clv.dynamic_covariates(tx, table, calibration_end="2024-08-11", prediction_end="2024-10-06")
+    assert d.n_periods == 8
+    m = clv.DynamicParetoNBD(purchase_covariates=["g"], dropout_covariates=["g"]).fit(d)
+    s = clv.rfm_summary(tx, "customer_id", "date", unit="W", calibration_end="2024-08-11")
+    s = clv.join_covariates(s, pd.DataFrame({"customer_id": np.arange(n), "g": g}), customer="customer_id")
+    ref = clv.ParetoNBD(purchase_covariates=["g"], dropout_covariates=["g"]).fit(s)
+    assert m.loglik_ == pytest.approx(ref.loglik_, rel=1e-8)
+    for k, v in ref.params_.items():
+        assert m.params_[k] == pytest.approx(v, rel=1e-3), k
+    fixed = clv.DynamicParetoNBD(purchase_covariates=["g"], dropout_covariates=["g"])
+    fixed.params_ = dict(ref.params_)  # the same parameters: predictions must agree to rounding
+    np.testing.assert_allclose(fixed.probability_alive(d).loc[s.index], np.asarray(ref.probability_alive(s), dtype=float), rtol=1e-10)
+    np.testing.assert_allclose(fixed.expected_purchases(d, t=6.5).loc[s.index],
+                               np.asarray(ref.expected_purchases(s, t=6.5), dtype=float), rtol=1e-10)
+    with pytest.raises(ValueError, match="t must lie in"):
+        fixed.expected_purchases(d, t=100.0)
