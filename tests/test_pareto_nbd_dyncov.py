@@ -235,3 +235,33 @@ def test_estimator_with_constant_covariates_matches_the_time_invariant_pareto_nb
                                np.asarray(ref.expected_purchases(s, t=6.5), dtype=float), rtol=1e-10)
     with pytest.raises(ValueError, match="t must lie in"):
         fixed.expected_purchases(d, t=100.0)
+
+
+def test_cet_with_changing_future_covariates_equals_a_numerical_integral():
+    # E[Y] = P(alive) (r+x)/(alpha+A(T)) * int_T^{T+t} w(u) ((beta+B(T)) / (beta+B(u)))^s du
+    r, alpha, s, beta = PARAMS.values()
+    length, after = np.array([[1.0, 1.0, 0.5]]), np.array([[0.0, 0.3, 0.5]])
+    log_w, log_v = np.array([[0.2, -0.1, 0.4]]), np.array([[0.0, 0.5, -0.2]])
+    f_len = np.array([1.0, 1.0, 1.0, 0.25])
+    f_lw, f_lv = np.array([0.9, -0.4, 0.0, 1.5]), np.array([-0.7, 0.3, 1.1, 0.0])
+    x = np.array([2.0])
+    m = dict(frequency=x, length=length, after=after, log_w=log_w, log_v=log_v)
+    got = dyn.expected_purchases_periods(NP, r, alpha, s, beta, **m, future_length=f_len[None],
+                                         future_log_w=f_lw[None], future_log_v=f_lv[None])
+    A_T, B_T = float(np.sum(length * np.exp(log_w))), float(np.sum(length * np.exp(log_v)))
+    edges = np.concatenate([[0.0], np.cumsum(f_len)])
+
+    def integrand(u):
+        k = min(np.searchsorted(edges, u, side="right") - 1, len(f_len) - 1)
+        B = B_T + float(np.sum(np.clip(u - edges[:-1], 0, f_len) * np.exp(f_lv)))
+        return np.exp(f_lw[k]) * ((beta + B_T) / (beta + B)) ** s
+
+    total = sum(integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-13)[0] for lo, hi in zip(edges[:-1], edges[1:]))
+    p_alive = dyn.probability_alive_periods(NP, r, alpha, s, beta, **m)
+    assert float(got[0]) == pytest.approx(float(p_alive[0]) * (r + 2.0) / (alpha + A_T) * total, rel=1e-10)
+    # s = 1 is the log limit of the (s-1) ratio, continuous in s
+    at_one = dyn.expected_purchases_periods(NP, r, alpha, 1.0, beta, **m, future_length=f_len[None],
+                                            future_log_w=f_lw[None], future_log_v=f_lv[None])
+    near = dyn.expected_purchases_periods(NP, r, alpha, 1.0 + 1e-7, beta, **m, future_length=f_len[None],
+                                          future_log_w=f_lw[None], future_log_v=f_lv[None])
+    assert float(at_one[0]) == pytest.approx(float(near[0]), rel=1e-6)
