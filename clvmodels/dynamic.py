@@ -73,7 +73,7 @@ class DynamicParetoNBD:
             raise ClvDataError(f"The covariate arrays have no column {', '.join(map(repr, missing))}; they hold "
                                f"{', '.join(map(repr, data.columns))}.")
         return dyn.dyncov_spec(purchase=self.purchase_covariates, dropout=self.dropout_covariates,
-                               n_periods=data.n_periods)
+                               n_periods=data.n_periods, width=data.width)
 
     def _data(self, data: DynamicCovariates) -> dict[str, np.ndarray]:
         # only the columns the design uses: unused covariates add nothing to the graph

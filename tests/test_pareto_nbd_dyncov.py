@@ -25,24 +25,25 @@ PARAMS = dict(r=0.55, alpha=10.6, s=0.61, beta=11.7)
 
 
 def _windows(rng, n, K, width=1.0):
-    """Customers entering at random times on a grid of K periods: each period's length inside (0, T]."""
+    """Customers entering at random times on a grid of K periods: their entry time and each
+    period's length inside (0, T]."""
     entry = rng.uniform(0, K * width * 0.6, n)
     s = np.arange(K) * width
     length = np.clip(np.minimum(K * width, s + width)[None, :] - np.maximum(entry[:, None], s[None, :]), 0, None)
-    return length
+    return entry, length
 
 
 def _history(rng, n, K):
     """Random but valid (x, t_x, T) with their per-period lengths in (0, T] and (t_x, T]."""
-    length = _windows(rng, n, K)
+    entry, length = _windows(rng, n, K)
     d = dyn.simulate_periods(rng, 0.8, 3.0, 0.5, 20.0, length=length, log_w=0.0, log_v=0.0)
-    return length, d
+    return entry, length, d
 
 
 def test_constant_covariates_equal_the_time_invariant_model():
     rng = np.random.default_rng(1)
     n, K = 300, 12
-    length, d = _history(rng, n, K)
+    _, length, d = _history(rng, n, K)
     g, h = rng.normal(size=n), (rng.random(n) < 0.5).astype(float)
     coefs = {"purchase:g": 0.4, "purchase:h": -0.3, "dropout:g": -0.5, "dropout:h": 0.8}
     log_w = (coefs["purchase:g"] * g + coefs["purchase:h"] * h)[:, None] * np.ones(K)
@@ -67,11 +68,14 @@ def test_constant_covariates_equal_the_time_invariant_model():
 def test_zero_coefficients_equal_the_plain_model_through_the_spec():
     rng = np.random.default_rng(2)
     n, K = 200, 10
-    length, d = _history(rng, n, K)
+    entry, length, d = _history(rng, n, K)
     z = rng.normal(size=(n, K))  # changing over time, but without effect at zero coefficients
     spec = dyn.dyncov_spec(purchase=["z"], dropout=["z"], n_periods=K)
-    data = {"frequency": d["frequency"], "recency": d["recency"], "T": d["T"]}
-    data |= {f"length:{k}": length[:, k] for k in range(K)} | {f"after:{k}": d["after"][:, k] for k in range(K)}
+    data = {"frequency": d["frequency"], "recency": d["recency"], "T": d["T"], "start": entry}
+    # the spec computes each period's time in (0, T] and (t_x, T] from start, recency and T
+    got_length, got_after = dyn.period_lengths(NP, entry, d["recency"], d["T"], n_periods=K, width=1.0)
+    np.testing.assert_allclose(got_length, length, atol=1e-12)
+    np.testing.assert_allclose(got_after, d["after"], atol=1e-12)
     data |= {f"z:{k}": z[:, k] for k in range(K)} | {"z:purchases": (d["counts"] * z).sum(axis=1)}
     ll = spec.loglik(NP, **PARAMS, **{"purchase:z": 0.0, "dropout:z": 0.0}, **data)
     ref = pareto_nbd.loglik(NP, **PARAMS, frequency=d["frequency"], recency=d["recency"], T=d["T"])
@@ -124,13 +128,12 @@ def test_varying_covariates_equal_a_numerical_integral_of_the_individual_likelih
 def _step_data(n, K, rng, truth, width):
     """Customers entering over the first 60% of K periods; a contact switched on at period
     K/2 for a random half of them (and left on), raising purchases and lowering dropout."""
-    length = _windows(rng, n, K, width)
+    entry, length = _windows(rng, n, K, width)
     treated = rng.random(n) < 0.5
     contact = (treated[:, None] & (np.arange(K)[None, :] >= K // 2)).astype(float)
     d = dyn.simulate_periods(rng, truth["r"], truth["alpha"], truth["s"], truth["beta"], length=length,
                              log_w=truth["purchase:contact"] * contact, log_v=truth["dropout:contact"] * contact)
-    data = {"frequency": d["frequency"], "recency": d["recency"], "T": d["T"]}
-    data |= {f"length:{k}": length[:, k] for k in range(K)} | {f"after:{k}": d["after"][:, k] for k in range(K)}
+    data = {"frequency": d["frequency"], "recency": d["recency"], "T": d["T"], "start": entry}
     data |= {f"contact:{k}": contact[:, k] for k in range(K)} | {"contact:purchases": (d["counts"] * contact).sum(1)}
     return data
 
@@ -140,7 +143,7 @@ def test_step_change_in_a_covariate_is_recovered_by_maximum_likelihood():
     # 10 periods of 4 weeks (the zero-coefficient test's graph shape: compiled once)
     K, n = 10, 3000
     data = _step_data(n, K, np.random.default_rng(7), truth, width=4.0)
-    spec = dyn.dyncov_spec(purchase=["contact"], dropout=["contact"], n_periods=K)
+    spec = dyn.dyncov_spec(purchase=["contact"], dropout=["contact"], n_periods=K, width=4.0)
     res = fit_mle(spec, data, np.ones(n))
     assert res.converged
     se = res.se
@@ -178,6 +181,10 @@ def test_long_table_gives_rfm_summarys_history_and_consistent_arrays():
     np.testing.assert_allclose(d.length.sum(axis=1), d.T, rtol=1e-12)
     np.testing.assert_allclose(d.after.sum(axis=1), d.T - d.recency, rtol=1e-12, atol=1e-12)
     assert d.future_length.sum() == pytest.approx(56 / 7)
+    # the spec's in-graph lengths (from start, recency, T) are the arrays built from the dates
+    length, after = dyn.period_lengths(NP, d.start, d.recency, d.T, n_periods=d.n_periods, width=d.width)
+    np.testing.assert_allclose(length, d.length, atol=1e-12)
+    np.testing.assert_allclose(after, d.after, atol=1e-12)
     # each repeat purchase is counted with the contact of its week
     k = tx.assign(w=(pd.to_datetime(tx["date"]) - pd.Timestamp("2024-01-01")).dt.days // 7)
     assert d.z_purchases[:, 0].sum() <= d.frequency.sum()

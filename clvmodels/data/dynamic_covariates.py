@@ -43,8 +43,12 @@ class DynamicCovariates:
         Time unit of every length and of ``recency``/``T``.
     period_starts, future_starts : DatetimeIndex
         Starts of the K calibration periods and the H prediction periods.
+    width : float
+        The periods' width in ``unit``.
     frequency, recency, T : ndarray (n,)
         The customer's repeat purchases, last purchase time and observation time.
+    start : ndarray (n,)
+        The first purchase's time since the start of the first calibration period.
     length, after : ndarray (n, K)
         Time of each calibration period inside (0, T] and inside (t_x, T] (0 outside: the mask).
     z : ndarray (n, K, C)
@@ -63,6 +67,8 @@ class DynamicCovariates:
     period_starts: pd.DatetimeIndex
     future_starts: pd.DatetimeIndex
     calibration_end: pd.Timestamp
+    width: float
+    start: np.ndarray
     frequency: np.ndarray
     recency: np.ndarray
     T: np.ndarray
@@ -79,11 +85,7 @@ class DynamicCovariates:
 
     def data(self) -> dict[str, np.ndarray]:
         """The 1-D columns of :func:`clvmodels.models.pareto_nbd_dyncov.dyncov_spec` (one row per customer)."""
-        out = {"frequency": self.frequency, "recency": self.recency, "T": self.T}
-        for k in range(self.n_periods):
-            out[f"length:{k}"] = self.length[:, k]
-        for k in range(self.n_periods):
-            out[f"after:{k}"] = self.after[:, k]
+        out = {"frequency": self.frequency, "recency": self.recency, "T": self.T, "start": self.start}
         for j, c in enumerate(self.columns):
             for k in range(self.n_periods):
                 out[f"{c}:{k}"] = self.z[:, k, j]
@@ -279,8 +281,10 @@ def dynamic_covariates(
     frequency = np.bincount(row, minlength=len(customers)).astype(float)
     recency = ((last - first).dt.days.to_numpy() / unit_days).astype(float)
     T = ((cal_end - first).dt.days.to_numpy() / unit_days).astype(float)
+    start = ((first - period_starts[0]).dt.days.to_numpy() / unit_days).astype(float)
     return DynamicCovariates(customers=customers, columns=columns, unit=unit, period_starts=period_starts,
-                             future_starts=future_starts, calibration_end=cal_end, frequency=frequency,
+                             future_starts=future_starts, calibration_end=cal_end, width=width.days / unit_days,
+                             start=start, frequency=frequency,
                              recency=recency, T=T, length=length, after=after, z=z, z_purchases=z_purchases,
                              future_length=future_length, z_future=z_future)
 

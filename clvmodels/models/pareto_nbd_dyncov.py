@@ -54,13 +54,16 @@ over the prediction periods :math:`k` (lengths :math:`\ell_k`, exposures from :m
 
 Data layout (why columns per period): the maximum-likelihood engine reads each customer as
 a row of 1-D columns (factored into distinct values). A customer's periods are padded to the
-``K`` periods of the calibration grid, with a length of 0 outside her window (that is the
-mask): columns ``length:k`` (time in period k within (0, T]), ``after:k`` (within (t_x, T]),
-``<covariate>:k`` and ``<covariate>:purchases`` (the covariate summed over her repeat
-purchases, the only per-purchase quantity the likelihood needs, since :math:`S` is linear in
-:math:`\gamma_p`). Per-customer sums cannot be precomputed instead: :math:`A(T)` depends on
+``K`` periods of the calibration grid: columns ``<covariate>:k`` (0 outside her window) and
+``<covariate>:purchases`` (the covariate summed over her repeat purchases, the only
+per-purchase quantity the likelihood needs, since :math:`S` is linear in :math:`\gamma_p`),
+plus ``start`` (her first purchase on the grid's clock). The time of each period inside
+(0, T] and (t_x, T] is computed in the formula from ``start``, ``recency`` and ``T``
+(:func:`period_lengths`; 0 outside the window: that is the mask), so it needs no columns.
+Per-customer sums cannot replace the covariate columns: :math:`A(T)` depends on
 :math:`\gamma` non-linearly. The formula stacks the columns into customers x periods
-matrices, so the graph does not grow with ``K``.
+matrices; the compiled graph still has one input per column, and compiling it takes longer
+the more periods there are.
 
 References
 ----------
@@ -83,7 +86,7 @@ from clvmodels.models.pareto_nbd import _log_integral
 from clvmodels.models.spec import REAL, DataField, ModelSpec, Param
 from clvmodels.special import expm1_ratio, log_diff_exp
 
-__all__ = ["dyncov_spec", "column_names", "exposures", "loglik_periods", "probability_alive_periods", "simulate_periods",
+__all__ = ["dyncov_spec", "column_names", "exposures", "loglik_periods", "probability_alive_periods", "simulate_periods", "period_lengths",
            "expected_purchases_periods"]
 
 
@@ -93,13 +96,35 @@ def column_names(columns: Sequence[str], n_periods: int) -> tuple[str, ...]:
     Examples
     --------
     >>> column_names(["contact"], 2)
-    ('frequency', 'recency', 'T', 'length:0', 'length:1', 'after:0', 'after:1', 'contact:0', 'contact:1', 'contact:purchases')
+    ('frequency', 'recency', 'T', 'start', 'contact:0', 'contact:1', 'contact:purchases')
     """
-    out = ["frequency", "recency", "T"]
-    out += [f"length:{k}" for k in range(n_periods)] + [f"after:{k}" for k in range(n_periods)]
+    out = ["frequency", "recency", "T", "start"]
     for c in columns:
         out += [f"{c}:{k}" for k in range(n_periods)] + [f"{c}:purchases"]
     return tuple(out)
+
+
+def period_lengths(xp, start, recency, T, *, n_periods: int, width: float):
+    """Each calibration period's time inside (0, T] and inside (t_x, T] (customers x periods).
+
+    ``start`` is the customer's first purchase on the grid's clock (time since the start of
+    the first calibration period); period k covers ``[k width, (k+1) width)``.
+
+    Examples
+    --------
+    >>> from clvmodels import backend
+    >>> import numpy as np
+    >>> length, after = period_lengths(backend.numpy, np.array([0.5]), np.array([1.0]), np.array([2.0]),
+    ...                                n_periods=3, width=1.0)
+    >>> length.tolist(), after.tolist()
+    ([[0.5, 1.0, 0.5]], [[0.0, 0.5, 0.5]])
+    """
+    lo = np.arange(n_periods) * float(width)
+    hi = lo + float(width)
+    end = (start + T)[..., None]
+    length = xp.maximum(xp.minimum(end, hi) - xp.maximum(start[..., None], lo), 0.0)
+    after = xp.maximum(xp.minimum(end, hi) - xp.maximum((start + recency)[..., None], lo), 0.0)
+    return length, after
 
 
 def _log_weights(xp, coefs: Mapping[str, object], z: Mapping[str, object]):
@@ -213,26 +238,27 @@ def expected_purchases_periods(xp, r, alpha, s, beta, *, frequency, length, afte
     return p_alive * (r + frequency) / (alpha + A_T) * xp.sum(fw / fv * span, axis=-1)
 
 
-def _matrices(xp, design: CovariateDesign, n_periods: int, values: Mapping[str, object],
+def _matrices(xp, design: CovariateDesign, n_periods: int, width: float, values: Mapping[str, object],
               data: Mapping[str, object]) -> dict:
     """The period matrices of :func:`loglik_periods` from the spec's columns and parameters."""
     def stack(prefix):
         return xp.stack([data[f"{prefix}:{k}"] for k in range(n_periods)], axis=-1)
 
+    length, after = period_lengths(xp, data["start"], data["recency"], data["T"], n_periods=n_periods, width=width)
     z = {c: stack(c) for c in design.columns}
     coef_p = {c: values[f"purchase:{c}"] for c in design.purchase}
     coef_d = {c: values[f"dropout:{c}"] for c in design.dropout}
-    log_w = _log_weights(xp, coef_p, z) + 0.0 * stack("length")
-    log_v = _log_weights(xp, coef_d, z) + 0.0 * stack("length")
+    log_w = _log_weights(xp, coef_p, z) + 0.0 * length
+    log_v = _log_weights(xp, coef_d, z) + 0.0 * length
     log_w_purchases = _log_weights(xp, coef_p, {c: data[f"{c}:purchases"] for c in design.purchase})
-    return {"frequency": data["frequency"], "length": stack("length"), "after": stack("after"),
+    return {"frequency": data["frequency"], "length": length, "after": after,
             "log_w": log_w, "log_v": log_v, "log_w_purchases": log_w_purchases}
 
 
 def dyncov_spec(purchase: Sequence[str] = (), dropout: Sequence[str] = (), *, n_periods: int,
-                prior_sigma: float = 1.0) -> ModelSpec:
+                width: float = 1.0, prior_sigma: float = 1.0) -> ModelSpec:
     """The spec of the Pareto/NBD with time-varying ``purchase`` and ``dropout`` covariates on
-    ``n_periods`` calibration periods (columns: :func:`column_names`).
+    ``n_periods`` calibration periods of ``width`` time units (columns: :func:`column_names`).
 
     Parameters r, alpha, s, beta (alpha and beta at z = 0), then ``purchase:<column>`` and
     ``dropout:<column>`` (REAL): a positive coefficient means a higher purchase / dropout rate
@@ -242,9 +268,11 @@ def dyncov_spec(purchase: Sequence[str] = (), dropout: Sequence[str] = (), *, n_
     --------
     >>> spec = dyncov_spec(purchase=["contact"], n_periods=3)
     >>> spec.param_names, len(spec.data_names)
-    (('r', 'alpha', 's', 'beta', 'purchase:contact'), 13)
+    (('r', 'alpha', 's', 'beta', 'purchase:contact'), 8)
     """
     design = CovariateDesign(purchase=purchase, dropout=dropout)
+    if not width > 0:
+        raise ValueError(f"The periods' width must be > 0 time units; got {width!r}.")
     if n_periods < 1:
         raise ValueError(f"A time-varying covariate Pareto/NBD needs at least one period; got n_periods={n_periods}.")
     names = column_names(design.columns, n_periods)
@@ -256,12 +284,12 @@ def dyncov_spec(purchase: Sequence[str] = (), dropout: Sequence[str] = (), *, n_
 
     def loglik(xp, **kwargs):
         values = {k: kwargs[k] for k in (*base, *coefs)}
-        m = _matrices(xp, design, n_periods, values, kwargs)
+        m = _matrices(xp, design, n_periods, width, values, kwargs)
         return loglik_periods(xp, *(values[k] for k in base), **m)
 
     fields = tuple(DataField(n, "real", description="time-varying covariate data") for n in names)
     return ModelSpec(
-        name=f"pareto_nbd_dyncov[{design.key};periods={n_periods}]",
+        name=f"pareto_nbd_dyncov[{design.key};periods={n_periods}x{float(width)!r}]",
         title="Pareto/NBD with time-varying covariates",
         params=params,
         data=fields,
