@@ -185,11 +185,16 @@ def test_long_table_gives_rfm_summarys_history_and_consistent_arrays():
     length, after = dyn.period_lengths(NP, d.start, d.recency, d.T, n_periods=d.n_periods, width=d.width)
     np.testing.assert_allclose(length, d.length, atol=1e-12)
     np.testing.assert_allclose(after, d.after, atol=1e-12)
-    # each repeat purchase is counted with the contact of its week
-    k = tx.assign(w=(pd.to_datetime(tx["date"]) - pd.Timestamp("2024-01-01")).dt.days // 7)
-    assert d.z_purchases[:, 0].sum() <= d.frequency.sum()
+    # each repeat purchase day counted once, with the covariates of its week, read off the table
+    days = tx.assign(day=pd.to_datetime(tx["date"]).dt.normalize()).drop_duplicates(["customer_id", "day"])
+    days = days[days["day"] <= pd.Timestamp("2024-03-31")]
+    days = days[days["day"] > days.groupby("customer_id")["day"].transform("min")]
+    days["period_start"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        (days["day"] - pd.Timestamp("2024-01-01")).dt.days // 7 * 7, "D")
+    expected = days.merge(table, on=["customer_id", "period_start"]).groupby("customer_id")[["contact", "price"]].sum()
+    expected = expected.reindex(d.customers, fill_value=0.0)
+    np.testing.assert_allclose(d.z_purchases, expected.to_numpy(), rtol=1e-12, atol=1e-12)
     assert d.z.shape == (40, d.n_periods, 2) and d.z_future.shape == (40, len(d.future_starts), 2)
-    assert k["w"].min() >= 0
 
 
 @pytest.mark.parametrize("break_it, message", [
@@ -272,3 +277,17 @@ def test_cet_with_changing_future_covariates_equals_a_numerical_integral():
     near = dyn.expected_purchases_periods(NP, r, alpha, 1.0 + 1e-7, beta, **m, future_length=f_len[None],
                                           future_log_w=f_lw[None], future_log_v=f_lv[None])
     assert float(at_one[0]) == pytest.approx(float(near[0]), rel=1e-6)
+
+
+def test_estimator_refuses_unfitted_use_a_summary_and_unknown_columns():
+    import clvmodels as clv
+    from clvmodels.errors import NotFittedError
+
+    tx, table = _log_and_table()
+    d = clv.dynamic_covariates(tx, table, calibration_end="2024-03-31", prediction_end="2024-05-26")
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
+        clv.DynamicParetoNBD(purchase_covariates=["contact"]).probability_alive(d)
+    with pytest.raises(TypeError, match=r"clvmodels.dynamic_covariates\(\.\.\.\); got DataFrame"):
+        clv.DynamicParetoNBD(purchase_covariates=["contact"]).fit(d.summary())
+    with pytest.raises(ClvDataError, match="no column 'email'; they hold 'contact', 'price'"):
+        clv.DynamicParetoNBD(purchase_covariates=["email"]).fit(d)

@@ -86,7 +86,7 @@ from clvmodels.models.pareto_nbd import _log_integral
 from clvmodels.models.spec import REAL, DataField, ModelSpec, Param
 from clvmodels.special import expm1_ratio, log_diff_exp
 
-__all__ = ["dyncov_spec", "column_names", "exposures", "loglik_periods", "probability_alive_periods", "simulate_periods", "period_lengths",
+__all__ = ["dyncov_spec", "column_names", "loglik_periods", "probability_alive_periods", "simulate_periods", "period_lengths",
            "expected_purchases_periods"]
 
 
@@ -133,11 +133,6 @@ def _log_weights(xp, coefs: Mapping[str, object], z: Mapping[str, object]):
     for name, value in coefs.items():
         total = total + value * z[name]
     return total
-
-
-def exposures(xp, lengths, log_w):
-    """:math:`\\sum_k \\ell_k w_k`: the time-transformed exposure of the pieces ``lengths``."""
-    return xp.sum(lengths * xp.exp(log_w), axis=-1)
 
 
 def _terms(xp, r, alpha, s, beta, frequency, length, after, log_w, log_v):
