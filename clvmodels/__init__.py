@@ -27,6 +27,9 @@ _LAZY: dict[str, str] = {
     "datasets": "clvmodels.datasets",
     "rfm_summary": "clvmodels.data",
     "join_covariates": "clvmodels.data",
+    "dynamic_covariates": "clvmodels.data.dynamic_covariates",
+    "DynamicCovariates": "clvmodels.data.dynamic_covariates",
+    "DynamicParetoNBD": "clvmodels.dynamic",
     "prepare_transactions": "clvmodels.data",
     "DataQuality": "clvmodels.data",
     "with_unit": "clvmodels.data.attrs",
@@ -78,6 +81,8 @@ if TYPE_CHECKING:  # the same names for type checkers, IDEs and the API docs
     from clvmodels.data.attrs import with_unit
     from clvmodels.estimators import REGISTRY, BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
     from clvmodels.estimators import BetaDiscreteWeibull, GGompertzNBD, ShiftedBetaGeo, get_model, load_model
+    from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
+    from clvmodels.dynamic import DynamicParetoNBD
     from clvmodels.fit import PointFit, Posterior
     from clvmodels.predictive import predictive_interval, purchase_pmf
     from clvmodels.reporting import report

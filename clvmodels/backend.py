@@ -276,6 +276,8 @@ numpy = SimpleNamespace(
     minimum=np.minimum,
     where=_np_where,
     sum=np.sum,
+    stack=np.stack,
+    cumsum=np.cumsum,
     isinf=np.isinf,
     inf=np.inf,
 )
@@ -417,6 +419,8 @@ def _load_pytensor() -> SimpleNamespace:
         minimum=pt.minimum,
         where=pt.switch,
         sum=pt.sum,
+        stack=pt.stack,
+        cumsum=pt.cumsum,
         isinf=pt.isinf,
         inf=np.inf,
     )
