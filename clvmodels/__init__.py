@@ -16,7 +16,7 @@ from clvmodels.estimators import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, S
 from clvmodels.fit import PointFit, Posterior
 from clvmodels.compare import compare, likelihood_ratio_test  # noqa: E402 (functions; module is clvmodels.compare)
 from clvmodels.value import clv_table, customer_equity, lifetime_value
-from clvmodels.predictive import predictive_interval, purchase_pmf
+from clvmodels.predictive import predictive_interval, purchase_pmf, value_interval
 from clvmodels.alive_path import alive_path  # the function; the module is clvmodels.alive_path
 from clvmodels import identification  # clv.identification.check(model): what the data cannot tell
 from clvmodels import evaluation, segments  # holdout checks and segments, as clv.evaluation.*, clv.segments.*
@@ -45,6 +45,7 @@ __all__ = [
     "clv_table",
     "predictive_interval",
     "purchase_pmf",
+    "value_interval",
     "alive_path",
     "PointFit",
     "Posterior",
