@@ -418,10 +418,13 @@ def value_interval(
        :func:`~clvmodels.value.lifetime_value` (the same code builds them), so the simulations'
        mean agrees with its CLV up to Monte-Carlo error.
 
-    The interval is equal-tailed (quantiles ``(1 - prob)/2`` and ``(1 + prob)/2`` of the
-    simulations). The value has an atom at 0 (no purchase in the horizon); where that atom
-    holds more than ``(1 - prob)/2`` the lower end is 0 and the interval holds more than
-    ``prob``: the fraction of simulations inside is given per customer in ``clv_realised_coverage``.
+    The interval is read from the simulations' quantiles. The value has an atom at 0 (no
+    purchase in the horizon). Where that atom holds less than ``(1 - prob)/2`` the interval is
+    equal-tailed (quantiles ``(1 - prob)/2`` and ``(1 + prob)/2``); otherwise its lower end is
+    0, nothing lies below it, and the upper end is the ``prob`` quantile, so the interval still
+    holds ``prob`` (an equal-tailed one would hold ``(1 + prob)/2``); where the atom alone holds
+    more than ``prob`` the interval is [0, 0]. The fraction of simulations inside is given per
+    customer in ``clv_realised_coverage``.
 
     Memory is bounded: customers are simulated in blocks of about
     ``chunk_bytes / (8 (n_sims (3H + 12) + D))`` customers (H periods, D draws), so one block's
@@ -519,7 +522,10 @@ def value_interval(
         spend = rng.gamma(sp["p"][:, None] * counts) / nu[:, None]
         sims = np.zeros((k, n_sims))
         sims[alive] = margin * (spend @ c.factors)
-        lo, hi = np.quantile(sims, [tail, 1.0 - tail], axis=1)
+        lo, hi, one_sided = np.quantile(sims, [tail, 1.0 - tail, prob], axis=1)
+        # no value is below 0: where the lower end is the atom at 0 the lower tail is empty, so
+        # the upper end moves in to the prob-quantile and the interval holds prob, not prob + tail
+        hi = np.where(lo <= 0.0, one_sided, hi)
         out["clv_realised_lower"][pos], out["clv_realised_upper"][pos] = lo, hi
         out["clv_realised_coverage"][pos] = ((sims >= lo[:, None]) & (sims <= hi[:, None])).mean(axis=1)
         out["clv_realised_mean"][pos] = sims.mean(axis=1)

@@ -12,20 +12,22 @@ import pandas as pd
 import pytest
 
 import clvmodels as clv
-from clvmodels.predictive import predictive_interval, purchase_pmf
+from clvmodels.predictive import predictive_interval, purchase_pmf, value_interval
 
 BG = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL (2005) CDNOW estimates, weeks
 GG = dict(p=6.25, q=3.74, gamma=15.44)  # Fader-Hardie (2013) CDNOW estimates
 
 
-def simulate_bgnbd_and_spend(rng, n, T, t, *, r, alpha, a, b, p, q, gamma, k_max=80):
+def simulate_bgnbd_and_spend(rng, n, T, t, *, r, alpha, a, b, p, q, gamma, k_max=80, discount=0.0):
     """Whole customers from the BG/NBD story (Fader, Hardie & Lee 2005, section 3), observed on
     (0, T] and followed on (T, T + t], with Gamma-Gamma spends (Fader & Hardie 2013).
 
     lambda ~ Gamma(r, rate alpha); p ~ Beta(a, b); repeat purchases at the Poisson(lambda)
     arrival times; after each repeat purchase the customer drops out with probability p, so she
     makes J ~ Geometric(p) (support 1, 2, ...) purchases before dying. Spend rate nu ~ Gamma(q,
-    rate gamma); each purchase's spend ~ Gamma(p, rate nu), drawn one by one.
+    rate gamma); each purchase's spend ~ Gamma(p, rate nu), drawn one by one. ``value`` is the
+    future spend, each purchase at time T + u discounted by (1 + discount) ** -ceil(u): to the
+    end of the unit period it falls in.
     """
     lam = rng.gamma(r, 1.0 / alpha, n)
     drop = rng.beta(a, b, n)
@@ -42,7 +44,7 @@ def simulate_bgnbd_and_spend(rng, n, T, t, *, r, alpha, a, b, p, q, gamma, k_max
     spends = rng.gamma(p, 1.0, (n, k_max)) / nu[:, None]
     m = np.where(x > 0, (spends * in_cal).sum(axis=1) / np.maximum(x, 1), 0.0)
     future = made & (times > T) & (times <= T + t)
-    value = (spends * future).sum(axis=1)
+    value = (spends * future * (1.0 + discount) ** -np.ceil(times - T)).sum(axis=1)
     summary = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": np.full(n, float(T)),
                             "monetary_value": m})
     return summary, y, value
@@ -58,19 +60,21 @@ def _se(p, n):
     return np.sqrt(p * (1 - p) / n)
 
 
-def _assert_stated_coverage(pi, y, groups):
+def _assert_stated_coverage(pi, y, groups, prefix="purchases", slack=0.0):
     """The hit rate of realised counts ``y`` matches the stated coverage within 4 binomial SEs, per group.
 
     The interval is exact given the history, so the hit rate must match the stated coverage (not
     merely exceed the nominal probability), overall and in the groups the mean could hide.
+    ``prefix`` names the columns (``<prefix>_lower``, ``_upper``, ``_coverage``); ``slack`` allows
+    for the Monte-Carlo error of a simulated interval.
     """
-    inside = (pi["purchases_lower"].to_numpy() <= y) & (y <= pi["purchases_upper"].to_numpy())
-    stated = pi["purchases_coverage"].to_numpy()
+    inside = (pi[f"{prefix}_lower"].to_numpy() <= y) & (y <= pi[f"{prefix}_upper"].to_numpy())
+    stated = pi[f"{prefix}_coverage"].to_numpy()
     for name, group in groups.items():
         n = int(group.sum())
         assert n > 500, name
         hit, want = inside[group].mean(), stated[group].mean()
-        assert abs(hit - want) < 4 * _se(want, n), (name, n, hit, want)
+        assert abs(hit - want) < 4 * _se(want, n) + slack, (name, n, hit, want)
 
 
 def test_purchase_interval_achieves_its_stated_coverage_on_independently_simulated_customers(simulated):
@@ -324,3 +328,121 @@ def test_bgbb_interval_achieves_its_stated_coverage_on_independently_simulated_c
     model = clv.BetaGeoBetaBinom.from_params(alpha=alpha, beta=beta, gamma=gamma, delta=delta)
     pi = predictive_interval(model, summary, t=t, prob=0.8)
     _assert_stated_coverage(pi, y, {"all": np.ones(n, bool), "x >= 3": x >= 3})
+
+
+
+# --------------------------------------------------------------------------- realised discounted value
+PNBD = dict(r=0.553, alpha=10.578, s=0.606, beta=11.669)  # Fader, Hardie & Lee (2005) CDNOW estimates, weeks
+
+
+def simulate_pareto_nbd_and_spend(rng, n, T, t, *, r, alpha, s, beta, p, q, gamma, k_max=120, discount=0.0):
+    """Whole Pareto/NBD customers (Schmittlein, Morrison & Colombo 1987) with Gamma-Gamma spends:
+    Poisson(lambda) purchases while alive, lifetime Exponential(mu); the future spend discounted
+    as in :func:`simulate_bgnbd_and_spend`."""
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    death = rng.exponential(1.0, n) / rng.gamma(s, 1.0 / beta, n)
+    times = np.cumsum(rng.exponential(1.0, (n, k_max)) / lam[:, None], axis=1)
+    made = times <= death[:, None]
+    assert not np.any(made[:, -1] & (times[:, -1] <= T + t)), "raise k_max"
+    in_cal = made & (times <= T)
+    x = in_cal.sum(axis=1)
+    t_x = np.where(x > 0, np.take_along_axis(times, np.maximum(x - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    nu = rng.gamma(q, 1.0 / gamma, n)
+    spends = rng.gamma(p, 1.0, (n, k_max)) / nu[:, None]
+    m = np.where(x > 0, (spends * in_cal).sum(axis=1) / np.maximum(x, 1), 0.0)
+    future = made & (times > T) & (times <= T + t)
+    value = (spends * future * (1.0 + discount) ** -np.ceil(times - T)).sum(axis=1)
+    summary = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": np.full(n, float(T)),
+                            "monetary_value": m})
+    return summary, value
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd"])
+def test_value_interval_covers_the_realised_discounted_holdout_value_of_simulated_customers(name):
+    # 39 weekly periods at 1 % a week: purchases in week k are discounted by 1.01 ** -k, as
+    # lifetime_value discounts them, and the simulated holdout value is discounted the same way
+    rng = np.random.default_rng(151)
+    if name == "bgnbd":
+        summary, _, realised = simulate_bgnbd_and_spend(rng, 10_000, T=39.0, t=39.0, **BG, **GG, discount=0.01,
+                                                        k_max=200)
+        model = clv.BetaGeo.from_params(**BG, unit="W")
+    else:
+        summary, realised = simulate_pareto_nbd_and_spend(rng, 10_000, T=39.0, t=39.0, **PNBD, **GG, discount=0.01)
+        model = clv.ParetoNBD.from_params(**PNBD, unit="W")
+    v = value_interval(model, clv.GammaGamma.from_params(**GG), summary, horizon=39, unit="W", discount_rate=0.01,
+                       prob=0.9, n_sims=600, random_seed=2)
+    x = summary["frequency"].to_numpy()
+    # about 90 %: where no purchase is at least 90 % likely the interval is [0, 0] and holds more
+    assert 0.9 <= v["clv_realised_coverage"].mean() < 0.92
+    _assert_stated_coverage(v, realised, {"all": np.ones(len(x), bool), "x >= 3": x >= 3},
+                            prefix="clv_realised", slack=0.01)
+    # the simulated holdout's mean value is the expectation lifetime_value gives
+    np.testing.assert_allclose(realised.mean(), v["clv"].mean(), rtol=0.06)
+
+
+def _cdnow():
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    return s, clv.GammaGamma().fit(s[s["frequency"] > 0])
+
+
+@pytest.mark.parametrize("model_class", [clv.BetaGeo, clv.ParetoNBD])
+def test_simulated_mean_of_the_realised_value_is_lifetime_values_expectation(model_class):
+    # point fits and their asymptotic draws; 5 % a month over calendar months (CDNOW's
+    # calibration ends on 30 Sep): discounting a purchase one period off would move the total 5 %
+    s, gg = _cdnow()
+    tm = model_class().fit(s)
+    kw = dict(horizon=12, unit="M", discount_rate=0.05)
+    frequent = (s["frequency"] >= 5).to_numpy()
+    for t_fit, s_fit in ((tm, gg), (tm.sample_asymptotic(200, random_seed=0), gg.sample_asymptotic(200, random_seed=1))):
+        v = value_interval(t_fit, s_fit, s, n_sims=500, random_seed=3, **kw)
+        expected = clv.lifetime_value(t_fit, s_fit, s, hdi_prob=0.9, **kw)
+        expected = expected["mean"] if isinstance(expected, pd.DataFrame) else expected
+        np.testing.assert_allclose(v["clv"], expected, rtol=1e-12)
+        assert ("clv_hdi_lower" in v.columns) == (t_fit.fit_.n_draws > 1)
+        # totals over 2,357 x 500 simulations: Monte-Carlo error well under 1 %
+        np.testing.assert_allclose(v["clv_realised_mean"].sum(), expected.sum(), rtol=0.015)
+        np.testing.assert_allclose(v["clv_realised_mean"][frequent].sum(), expected[frequent].sum(), rtol=0.02)
+        assert (v["clv_realised_lower"] <= v["clv_realised_upper"]).all()
+        # the interval of the realised value is far wider than the HDI of its expectation
+        if "clv_hdi_lower" in v.columns:
+            hdi = (v["clv_hdi_upper"] - v["clv_hdi_lower"])[frequent].mean()
+            assert (v["clv_realised_upper"] - v["clv_realised_lower"])[frequent].mean() > 3 * hdi
+
+
+def test_value_interval_blocks_and_a_discount_rate_of_zero_agree_with_the_undiscounted_value():
+    # one customer per block gives the same distribution; at 0 % the 12-month value is the
+    # undiscounted value of predictive_interval over the same span, simulated another way
+    s = pd.DataFrame({"frequency": [0.0, 2.0, 7.0], "recency": [0.0, 30.43, 36.0], "T": [38.86] * 3,
+                      "monetary_value": [0.0, 20.0, 30.0]})
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    gg = clv.GammaGamma.from_params(**GG)
+    a = value_interval(bg, gg, s, horizon=12, unit="M", n_sims=40_000, random_seed=4)
+    b = value_interval(bg, gg, s, horizon=12, unit="M", n_sims=40_000, random_seed=5, chunk_bytes=1)
+    np.testing.assert_allclose(a["clv_realised_upper"], b["clv_realised_upper"], rtol=0.04)
+    t = a.attrs["horizon_model_units"]
+    pv = predictive_interval(bg, s, t=t, spend_model=gg, n_sims=40_000, random_seed=6)
+    np.testing.assert_allclose(a["clv_realised_mean"], pv["value_mean_simulated"], rtol=0.04)
+    np.testing.assert_allclose(a["clv_realised_mean"], pv["expected_value"], rtol=0.04)
+    # where P(no purchase) > 5 % both lower ends are 0; the one-sided upper end lies inside the
+    # equal-tailed one (the 0.9 rather than the 0.95 quantile of the same distribution)
+    assert (a["clv_realised_lower"] == 0).all() and (pv["value_lower"] == 0).all()
+    assert (a["clv_realised_upper"] < pv["value_upper"]).all()
+
+
+def test_value_interval_refuses_models_it_cannot_simulate_and_bad_arguments():
+    gg = clv.GammaGamma.from_params(**GG)
+    bgbb = clv.BetaGeoBetaBinom.from_params(alpha=1.20, beta=0.75, gamma=0.66, delta=2.78)
+    d = pd.DataFrame({"frequency": [1], "recency": [2], "n_periods": [6], "monetary_value": [10.0]})
+    with pytest.raises(ValueError, match="BG/BB cannot"):
+        value_interval(bgbb, gg, d, horizon=3, unit="M", model_unit="W")
+    s = pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [6.0], "monetary_value": [10.0]})
+    bg = clv.BetaGeo.from_params(**BG, unit="W")
+    with pytest.raises(ValueError, match="prob"):
+        value_interval(bg, gg, s, prob=1.0)
+    with pytest.raises(ValueError, match="n_sims"):
+        value_interval(bg, gg, s, n_sims=0)
+    with pytest.raises(TypeError, match="spend_model"):
+        value_interval(bg, bg, s)
+    with pytest.raises(TypeError, match="transaction_model"):
+        value_interval(gg, gg, s)
