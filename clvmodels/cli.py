@@ -1317,9 +1317,11 @@ def predict(
         float | None,
         typer.Option("--predictive-interval", show_default=False,
                      help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
-                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_lower, "
-                     "purchases_upper, purchases_coverage (, value_lower, value_upper). The HDI columns of a "
-                     "posterior are intervals of the expectation; these are of the realised numbers."),
+                     "she will actually make over the horizon (purchases_lower, purchases_upper, "
+                     "purchases_coverage) and, with a spend model, of the discounted value she will actually bring, "
+                     "on the terms of the clv column (clv_realised_lower, clv_realised_upper, "
+                     "clv_realised_coverage). The HDI columns of a posterior are intervals of the expectation; "
+                     "these are of the realised numbers."),
     ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -1348,24 +1350,36 @@ def predict(
                         margin=margin)
     if predictive_interval is not None:
         from clvmodels.predictive import predictive_interval as interval_of_realised
+        from clvmodels.predictive import value_interval
 
         t_model = float(scores.attrs["horizon_model_units"])
         with _stage(f"Predictive intervals of {len(summary):,} customers ({predictive_interval:g}, "
                     f"{t_model:.4g} {summary.attrs.get('unit') or 'model time units'})"):
-            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval, spend_model=sm,
-                                      random_seed=seed)
-        for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
-            if col in pi.columns:
+            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval)
+            for col in ("purchases_lower", "purchases_upper", "purchases_coverage"):
                 scores[col] = pi[col].reindex(scores.index).to_numpy()
-        typer.echo(f"purchases_lower/upper and value_lower/upper: {predictive_interval:g} intervals of the purchases "
-                   f"and undiscounted spend each customer will make in the horizon (not of their expectation)")
+            if sm is not None and tm.spec.simulate_future is not None:
+                # the realised value on the CLV's own terms: same horizon, discount rate and margin
+                vi = value_interval(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
+                                    margin=margin, prob=predictive_interval, random_seed=seed)
+                for col in ("clv_realised_lower", "clv_realised_upper", "clv_realised_coverage"):
+                    scores[col] = vi[col].reindex(scores.index).to_numpy()
+        typer.echo(f"purchases_lower/upper"
+                   + (" and clv_realised_lower/upper" if "clv_realised_lower" in scores.columns else "")
+                   + f": {predictive_interval:g} intervals of the purchases"
+                   + (" and the discounted value (on the terms of clv)" if "clv_realised_lower" in scores.columns else "")
+                   + " each customer will actually make in the horizon (not of their expectation)")
+        if sm is not None and "clv_realised_lower" not in scores.columns:
+            typer.echo(f"No interval of the realised value: {tm.spec.title} cannot simulate a customer's future "
+                       f"purchase times (BG/NBD, Pareto/NBD and MBG/NBD can).")
     if output is not None:
         with _stage(f"Writing {output}"):
             write_table(scores, output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
     shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
-                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper") if c in scores.columns]
+                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper", "clv_realised_lower",
+                         "clv_realised_upper") if c in scores.columns]
     _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
                         f"--output FILE writes them)")
 

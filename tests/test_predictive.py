@@ -262,7 +262,8 @@ def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
     assert result.exit_code == 0, result.output
     assert "not of their expectation" in result.output
     scores = pd.read_csv(out, index_col=0)
-    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
+    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "clv_realised_lower",
+                "clv_realised_upper", "clv_realised_coverage"):
         assert col in scores.columns
     # the same numbers as the API at the horizon in model units the scores used
     s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
@@ -272,6 +273,12 @@ def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
     np.testing.assert_array_equal(scores["purchases_upper"].sort_index().to_numpy(),
                                   api["purchases_upper"].sort_index().to_numpy())
     assert (scores["purchases_coverage"] >= 0.8).all()
+    # the realised value on the clv column's terms (9 calendar months, 0 %, margin 1), as the API gives it
+    bg, gg = clv.BetaGeo().fit(s), clv.GammaGamma().fit(s[s["frequency"] > 0])
+    vi = value_interval(bg, gg, s, horizon=9, unit="M", prob=0.8, random_seed=1)
+    np.testing.assert_allclose(scores["clv"].sort_index(), vi["clv"].sort_index(), rtol=1e-9)
+    np.testing.assert_allclose(scores["clv_realised_upper"].sort_index(), vi["clv_realised_upper"].sort_index(),
+                               rtol=1e-9)
     bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
     assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
 
