@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvmodels import evaluation, plotting, segments, value
+from clvmodels import evaluation, plotting, predictive, segments, value
 from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.prepare import DataQuality
@@ -49,6 +49,14 @@ __all__ = ["report", "ReportFiles", "customers_csv_path"]
 
 #: Largest customer base whose tracking plots get a simulated predictive interval.
 PREDICTIVE_MAX_CUSTOMERS = 50_000
+
+#: Largest customer base whose table gets each customer's predictive interval (the range of the
+#: purchases and value she will actually make), and the simulations per customer for its value.
+PREDICTIVE_TABLE_MAX_CUSTOMERS = 250_000
+PREDICTIVE_SIMULATIONS = 1000
+#: Customers x simulations at most for those intervals: large bases get fewer simulations.
+PREDICTIVE_BUDGET = 50_000_000
+PREDICTIVE_MIN_SIMULATIONS = 200
 
 #: Parameter draws from the asymptotic normal of a maximum-likelihood fit, for its intervals.
 ASYMPTOTIC_DRAWS = 500
@@ -462,7 +470,8 @@ def _segments_section(data, customers: pd.DataFrame, currency: str, churn_thresh
     return s
 
 
-def _customers_section(customers: pd.DataFrame, top: int, hdi_prob: float, currency: str) -> _Section:
+def _customers_section(customers: pd.DataFrame, top: int, hdi_prob: float, currency: str,
+                       predictive_note: str | None = None) -> _Section:
 
     s = _Section("customers", "Customers")
     horizon, unit = customers.attrs.get("horizon"), customers.attrs.get("horizon_unit")
@@ -471,7 +480,8 @@ def _customers_section(customers: pd.DataFrame, top: int, hdi_prob: float, curre
     page, note = customer_table_html(customers, horizon=horizon, unit=unit, hdi_prob=hdi_prob, currency=currency)
     s.tables.append({"title": None, "html": page,
                      "note": note + " Chance still active: probability the customer has not left for good. The CSV "
-                                    "beside this file has every column, with the sd and interval of every forecast."})
+                                    "beside this file has every column, with the sd and interval of every forecast."
+                                    + (f" {predictive_note}" if predictive_note else "")})
     key = "clv" if "clv" in customers.columns else "expected_purchases"
     lower = next((c for c in customers.columns if c.startswith(f"{key}_") and "lower" in c), None)
     upper = next((c for c in customers.columns if c.startswith(f"{key}_") and "upper" in c), None)
@@ -496,6 +506,41 @@ def _with_intervals(customers: pd.DataFrame, drawn: pd.DataFrame) -> pd.DataFram
     out = pd.concat([customers, drawn[extra]], axis=1)[columns + [e for e in extra if e not in columns]]
     out.attrs = dict(customers.attrs)
     return out
+
+
+def _with_predictive_intervals(customers: pd.DataFrame, model, spend_model, drawn, data, value_kwargs,
+                               prob: float) -> tuple[pd.DataFrame, str | None]:
+    """The table with each customer's predictive intervals (purchases; value with a spend model), and a note.
+
+    The fit with draws (posterior, or the point fit's asymptotic draws) is used when there is
+    one, so the ranges include the parameters' uncertainty besides the randomness of buying.
+    """
+    n = len(customers)
+    if n > PREDICTIVE_TABLE_MAX_CUSTOMERS:
+        return customers, (f"More than {PREDICTIVE_TABLE_MAX_CUSTOMERS:,} customers: the table gives no range of "
+                           f"actual purchases and value (clvmodels.predictive computes it for any number).")
+    tm = drawn[0] if drawn[0] is not None else model
+    sm = drawn[1] if drawn[0] is not None else spend_model
+    out = customers.copy()
+    out.attrs = dict(customers.attrs)
+    t = float(customers.attrs["horizon_model_units"])
+    pi = predictive.predictive_interval(tm, data, t=t, prob=prob)
+    for col in ("purchases_lower", "purchases_upper"):
+        out[col] = pi[col].reindex(out.index).to_numpy()
+    if sm is not None and tm.spec.simulate_future is not None:
+        n_sims = int(min(PREDICTIVE_SIMULATIONS, max(PREDICTIVE_MIN_SIMULATIONS, PREDICTIVE_BUDGET // max(n, 1))))
+        vi = predictive.value_interval(tm, sm, data, prob=prob, n_sims=n_sims, random_seed=0, **value_kwargs)
+        for col in ("clv_realised_lower", "clv_realised_upper"):
+            out[col] = vi[col].reindex(out.index).to_numpy()
+    pct = f"{prob:.0%}"
+    note = (f"Two kinds of range: the CLV {pct} interval says how sure the forecast itself is (the customer's "
+            f"expected value, given what the data tell about the model); the {pct} range of actual purchases "
+            f"and value says where what the customer will really buy and bring falls, given the forecast: it is much "
+            f"wider, because buying is random even when the forecast is exact, and it starts at 0 for anyone who may "
+            f"well buy nothing.")
+    if sm is not None and "clv_realised_lower" not in out.columns:
+        note += f" {model.spec.title} cannot simulate purchase times, so only the purchases have a range."
+    return out, note
 
 
 # --------------------------------------------------------------------------- entry point
@@ -624,6 +669,8 @@ def report(
         if drawn[0] is not None and not (_has_draws(model) and (spend_model is None or _has_draws(spend_model))):
             customers = _with_intervals(customers, value.score_table(drawn[0], drawn[1], data, hdi_prob=hdi_prob,
                                                                      **value_kwargs))
+        customers, predictive_note = _with_predictive_intervals(customers, model, spend_model, drawn, data,
+                                                                value_kwargs, hdi_prob)
         equity, draws = _equity(model, spend_model, drawn, data, value_kwargs, hdi_prob, source)
         appendix, caveats = _appendix_section(model, spend_model, source)
         if equity is not None and equity.lower is not None and equity.lower > 0 and equity.upper > 10 * equity.lower:
@@ -643,7 +690,7 @@ def report(
             caveats.append("No spend model was given: the report forecasts purchases only, no money.")
         summary = summary_section(customers, data, equity=equity, horizon=horizon, unit=unit, hdi_prob=hdi_prob,
                                   currency=currency, errors=errors, caveats=caveats)
-        sections = [summary, *value_sections, _customers_section(customers, top, hdi_prob, currency)]
+        sections = [summary, *value_sections, _customers_section(customers, top, hdi_prob, currency, predictive_note)]
         if holdout is not None:
             sections.append(holdout)
         sections += [_data_section(data, data_quality), _checks_section(model, data), appendix]
