@@ -453,3 +453,26 @@ def test_value_interval_refuses_models_it_cannot_simulate_and_bad_arguments():
         value_interval(bg, bg, s)
     with pytest.raises(TypeError, match="transaction_model"):
         value_interval(gg, gg, s)
+
+
+def test_report_customer_table_shows_the_ranges_of_actual_purchases_and_value_as_the_api_gives_them(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30")
+    bg = clv.BetaGeo.from_params(**BG, unit="W")  # no covariance: the point fit's own ranges
+    gg = clv.GammaGamma.from_params(**GG)
+    files = clv.report(bg, gg, s, tmp_path / "r.html", discount_rate=0.01)
+    table = pd.read_csv(files.customers, index_col=0).sort_index()
+    vi = value_interval(bg, gg, s, horizon=12, unit="M", discount_rate=0.01, prob=0.94, n_sims=1000, random_seed=0)
+    np.testing.assert_allclose(table["clv_realised_upper"], vi["clv_realised_upper"].sort_index(), rtol=1e-9)
+    pi = predictive_interval(bg, s, t=vi.attrs["horizon_model_units"], prob=0.94)
+    np.testing.assert_array_equal(table["purchases_upper"], pi["purchases_upper"].sort_index())
+    page = files.html.read_text()
+    for header in ("Actual purchases, 94% range, low", "Actual purchases, 94% range, high",
+                   "Actual value, 94% range, low", "Actual value, 94% range, high"):
+        assert f">{header}</th>" in page
+    # parameters given, no covariance: no interval of the expectation, still the range of the actual numbers
+    assert "CLV 94% interval" not in page
+    assert "Two kinds of range" in page
