@@ -474,5 +474,5 @@ def test_report_customer_table_shows_the_ranges_of_actual_purchases_and_value_as
                    "Actual value, 94% range, low", "Actual value, 94% range, high"):
         assert f">{header}</th>" in page
     # parameters given, no covariance: no interval of the expectation, still the range of the actual numbers
-    assert "CLV 94% interval" not in page
-    assert "Two kinds of range" in page
+    assert ">CLV 94% interval, high</th>" not in page
+    assert "range of actual purchases and value says where" in page

@@ -538,12 +538,15 @@ def _with_predictive_intervals(customers: pd.DataFrame, model, spend_model, draw
         for col in ("clv_realised_lower", "clv_realised_upper"):
             out[col] = vi[col].reindex(out.index).to_numpy()
     pct = f"{prob:.0%}"
+    what = "purchases and value" if "clv_realised_lower" in out.columns else "purchases"
+    actual = (f"the {pct} range of actual {what} says where what the customer will really buy and "
+              f"bring falls, given the forecast: it is wide, because buying is random even when the forecast is "
+              f"exact, and it starts at 0 for anyone who may well buy nothing.")
     note = (f"Two kinds of range: the CLV {pct} interval says how sure the forecast itself is (the customer's "
-            f"expected value, given what the data tell about the model); the {pct} range of actual purchases "
-            f"and value says where what the customer will really buy and bring falls, given the forecast: it is much "
-            f"wider, because buying is random even when the forecast is exact, and it starts at 0 for anyone who may "
-            f"well buy nothing." + ("" if _has_draws(model) else " The range of actual purchases takes the estimated "
-                                    "parameters as known."))
+            f"expected value, given what the data tell about the model); {actual}" if "clv_hdi_lower" in out.columns
+            else f"The {actual[4:]}")
+    if not _has_draws(model):
+        note += " The range of actual purchases takes the estimated parameters as known."
     if sm is not None and "clv_realised_lower" not in out.columns:
         note += f" {model.spec.title} cannot simulate purchase times, so only the purchases have a range."
     return out, note
