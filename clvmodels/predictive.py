@@ -427,7 +427,7 @@ def value_interval(
     customer in ``clv_realised_coverage``.
 
     Memory is bounded: customers are simulated in blocks of about
-    ``chunk_bytes / (8 (n_sims (3H + 12) + D))`` customers (H periods, D draws), so one block's
+    ``chunk_bytes / (8 (n_sims (6H + 16) + D))`` customers (H periods, D draws), so one block's
     arrays stay near ``chunk_bytes`` (8 MiB by default) whatever the number of customers;
     only four numbers per customer are kept.
 
@@ -502,7 +502,9 @@ def value_interval(
     out = {k: np.empty(n) for k in ("clv_realised_lower", "clv_realised_upper", "clv_realised_coverage",
                                     "clv_realised_mean")}
     tail = (1.0 - prob) / 2.0
-    step = max(1, chunk_bytes // (8 * (n_sims * (3 * H + 12) + D)))
+    # about 6H + 16 arrays of n_sims per customer live at once (counts, their cumulative sums and
+    # spends per period; draws, coins, parameters and values per simulation), and D alive probabilities
+    step = max(1, chunk_bytes // (8 * (n_sims * (6 * H + 16) + D)))
     for start in range(0, n, step):
         pos = np.arange(start, min(n, start + step))
         k = len(pos)
