@@ -469,12 +469,12 @@ def value_interval(
     >>> s = pd.DataFrame({"frequency": [0.0, 2.0, 10.0], "recency": [0.0, 30.43, 38.0], "T": [38.86] * 3,
     ...                   "monetary_value": [0.0, 20.0, 45.0]})
     >>> v = value_interval(bg, gg, s, horizon=12, unit="M", discount_rate=0.01, n_sims=20_000, random_seed=1)
-    >>> v["clv_realised_lower"].tolist()  # most likely no purchase at all
+    >>> v["clv_realised_lower"].tolist()  # each has more than a 5 % chance of buying nothing
     [0.0, 0.0, 0.0]
     >>> bool(((v["clv_realised_mean"] / v["clv"] - 1).abs() < 0.05).all())
     True
-    >>> bool((v["clv_realised_upper"] > 2 * v["clv"]).all())
-    True
+    >>> v["clv_realised_upper"].round(0).tolist()  # the 90 % quantile: the lower tail is empty
+    [28.0, 90.0, 697.0]
     """
     prob = check_probability("prob", prob, where="value_interval")
     n_sims = int(check_number("n_sims", n_sims, low=1, integer=True, where="value_interval"))

@@ -379,8 +379,10 @@ def test_value_interval_covers_the_realised_discounted_holdout_value_of_simulate
     v = value_interval(model, clv.GammaGamma.from_params(**GG), summary, horizon=39, unit="W", discount_rate=0.01,
                        prob=0.9, n_sims=600, random_seed=2)
     x = summary["frequency"].to_numpy()
-    # about 90 %: where no purchase is at least 90 % likely the interval is [0, 0] and holds more
-    assert 0.9 <= v["clv_realised_coverage"].mean() < 0.92
+    # 90 % of the simulations inside, except where buying nothing is more than 90 % likely: the
+    # interval is then [0, 0] and holds that chance
+    cov, nothing = v["clv_realised_coverage"].to_numpy(), v["clv_realised_upper"].to_numpy() == 0
+    assert np.abs(cov[~nothing] - 0.9).max() < 0.005 and (cov[nothing] >= 0.9).all()
     _assert_stated_coverage(v, realised, {"all": np.ones(len(x), bool), "x >= 3": x >= 3},
                             prefix="clv_realised", slack=0.01)
     # the simulated holdout's mean value is the expectation lifetime_value gives
