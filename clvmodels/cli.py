@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the library is imported lazily so that ``--help`` stays ins
     from clvmodels.estimators import CLVModel
 
 __all__ = ["app", "main", "CliError", "DATASETS", "FIT_METHODS", "Prep", "load_transactions", "prepared_log", "summarize",
-           "fit_model"]
+           "fit_model", "parse_init", "Covariates", "covariates_from_file"]
 
 
 class CliError(Exception):
@@ -86,7 +86,9 @@ class ClvGroup(TyperGroup):
             from clvmodels.untrusted_text import terminal_text
 
             # messages name offending ids and values from the data: no escape sequence reaches the terminal
-            message = terminal_text(" ".join(str(exc).split()) or type(exc).__name__)
+            # (in command-line terms where the library has them: --init rather than init={...})
+            message = terminal_text(" ".join(str(getattr(exc, "cli_message", None) or exc).split())
+                                    or type(exc).__name__)
             typer.echo(f"Error: {message} (run with --debug for the traceback)", err=True)
             raise typer.Exit(1) from None
 
@@ -162,13 +164,17 @@ def command(*examples: str, name: str | None = None) -> Callable:
 
 
 # --------------------------------------------------------------------------- data sources
+# the shared defaults (unit, horizon, discount rate): a module of constants, so importing it keeps --help instant
+from clvmodels import defaults as _defaults  # noqa: E402
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A bundled transaction log with the conventions its published analyses use."""
 
     load: Callable[[], pd.DataFrame]
     description: str
-    unit: str = "W"
+    unit: str = _defaults.UNIT
     calibration_end: str | None = None
     columns: dict[str, str] = field(default_factory=lambda: {"customer": "customer_id", "date": "date",
                                                               "amount": "amount"})
@@ -478,30 +484,79 @@ def summarize(
 
 
 # --------------------------------------------------------------------------- fitting
-def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
-    return model_class().fit(summary)
+def _estimator(model_class: type[CLVModel], covariates: dict[str, list[str]] | None) -> CLVModel:
+    """An unfitted model, with the covariate design (process -> columns) when one is given."""
+    return model_class(**{f"{process}_covariates": cols for process, cols in (covariates or {}).items()})
 
 
-def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, **_: Any) -> CLVModel:
-    return model_class().fit(summary, method="map")
+def _fit_mle(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
+             covariates=None, **_: Any) -> CLVModel:
+    return _estimator(model_class, covariates).fit(summary, init=init)
+
+
+def _fit_map(model_class: type[CLVModel], summary: pd.DataFrame, *, init: dict[str, float] | None = None,
+             covariates=None, **_: Any) -> CLVModel:
+    return _estimator(model_class, covariates).fit(summary, method="map", init=init)
 
 
 def _sampler(method: str) -> Callable[..., CLVModel]:
     def fit(model_class: type[CLVModel], summary: pd.DataFrame, *, draws: int = 1000, tune: int = 1000,
-            chains: int = 4, seed: int | None = None, **_: Any) -> CLVModel:
+            chains: int = 4, seed: int | None = None, covariates=None, **_: Any) -> CLVModel:
         # PyMC shows its own progress bar on a terminal and stays quiet otherwise (and in CI)
-        return model_class().sample(summary, draws=draws, tune=tune, chains=chains, random_seed=seed, method=method)
+        return _estimator(model_class, covariates).sample(summary, draws=draws, tune=tune, chains=chains, random_seed=seed, method=method)
 
     return fit
 
 
 #: Inference methods for ``--method``: name -> ``(model_class, summary, **sampling options) -> fitted model``.
-#: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``.
+#: ``mcmc`` (NUTS) and ``advi`` read ``draws``, ``tune``, ``chains`` and ``seed``; a method whose function
+#: takes ``init`` (``mle``, ``map``) accepts ``--init`` starting values; every method reads
+#: ``covariates`` (process -> columns, see :func:`covariates_from_file`).
 FIT_METHODS: dict[str, Callable[..., CLVModel]] = {"mle": _fit_mle, "map": _fit_map, "mcmc": _sampler("nuts"),
                                                     "advi": _sampler("advi")}
 
 
-def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
+def parse_init(text: str | None, option: str = "--init") -> dict[str, float] | None:
+    """Starting values written ``NAME=VALUE,...`` (the ``--init`` option), as a dict; None for no option.
+
+    Only the syntax and the numbers are checked here; the names and ranges are the model's
+    (:func:`clvmodels.inference.mle.starting_values`, called by :func:`fit_model`).
+
+    Examples
+    --------
+    >>> parse_init("r=0.5, alpha=5")
+    {'r': 0.5, 'alpha': 5.0}
+    >>> parse_init("r=half")
+    Traceback (most recent call last):
+    ...
+    clvmodels.cli.CliError: --init r=half: 'half' is not a number; write e.g. --init r=0.5.
+    """
+    if text is None:
+        return None
+    example = f"write e.g. {option} r=0.5,alpha=5"
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise CliError(f"{option} is empty; {example} (starting values by parameter name).")
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name or not value:
+            raise CliError(f"{option}: {item!r} is not NAME=VALUE; {example}.")
+        try:
+            number = float(value)
+        except ValueError:
+            raise CliError(f"{option} {name}={value}: {value!r} is not a number; write e.g. {option} {name}=0.5.") from None
+        if not math.isfinite(number):
+            raise CliError(f"{option} {name}={value}: a starting value must be a finite number; write e.g. "
+                           f"{option} {name}=0.5.")
+        if name in out:
+            raise CliError(f"{option} gives {name} twice ({out[name]:g} and {number:g}); give it once.")
+        out[name] = number
+    return out
+
+
+def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", *, init: str | dict[str, float] | None = None,
+              init_option: str = "--init", **options: Any) -> tuple[CLVModel, dict[str, Any]]:
     """Fit the registered ``model`` on ``summary`` by ``method``; return it and facts about the fit.
 
     Rows a model cannot be fitted on (Gamma-Gamma: customers without a repeat purchase) are
@@ -515,8 +570,15 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
         Per-customer summary.
     method : str
         A key of :data:`FIT_METHODS`.
+    init : str or dict, optional
+        Starting values of the optimiser (``"r=0.5,alpha=5"`` as ``--init`` writes them, or a
+        dict), for the methods that optimise (``mle``, ``map``); the other parameters start at
+        their defaults.
+    init_option : str
+        The option that gave ``init``, named in error messages.
     **options
-        Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``).
+        Settings passed to the method (sampling: ``draws``, ``tune``, ``chains``, ``seed``;
+        ``covariates``: the covariate design, process -> summary columns).
 
     Returns
     -------
@@ -531,6 +593,9 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     >>> gg, facts = fit_model("gamma-gamma", s)
     >>> gg.n_customers_, facts["n_left_out"]
     (946, 1411)
+    >>> bg, facts = fit_model("bgnbd", s, init="r=0.3,alpha=5")  # the same optimum from another start
+    >>> float(bg.params_["r"].round(3)), facts["init"]
+    (0.243, {'r': 0.3, 'alpha': 5.0})
     """
     from clvmodels.data.fittable import fittable_rows
     from clvmodels.estimators import get_model
@@ -542,6 +607,20 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
     fitter = FIT_METHODS.get(method.strip().lower())
     if fitter is None:
         raise CliError(f"Unknown or unavailable method {method!r}; available: {', '.join(FIT_METHODS)}.")
+    init = parse_init(init, init_option) if isinstance(init, str) else init
+    if init is not None:
+        import inspect
+
+        from clvmodels.inference.mle import starting_values
+
+        if "init" not in inspect.signature(fitter).parameters:
+            raise CliError(f"{init_option} sets the optimiser's starting values, for --method mle or map; --method "
+                           f"{method} does not optimise. Leave out {init_option}, or use --method mle.")
+        try:
+            starting_values(model_class.spec, init)
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{init_option}: {exc}") from None
+        options["init"] = init
     missing = [c for c in model_class.spec.data_names if c not in summary.columns]
     if missing:
         hint = " (pass --amount COLUMN with the transaction values)" if "monetary_value" in missing else ""
@@ -557,7 +636,7 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", **options:
         if not isinstance(w.message, IdentificationWarning):
             _note(w.message)
     note_identification(fitted)
-    facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out}
+    facts: dict[str, Any] = {"method": method, "n_left_out": n_left_out, **({"init": init} if init else {})}
     if n_left_out:
         facts["left_out_reason"] = (
             f"{n_left_out} of {len(summary)} customers left out of the fit ({reason}); "
@@ -617,6 +696,7 @@ def model_record(model: CLVModel, facts: dict[str, Any] | None = None, **extra: 
         "n_customers": model.n_customers_,
         "converged": model.converged_,
         "unit": model.unit_,
+        **({"covariates": model.covariates_.to_dict()} if getattr(model, "covariates_", None) else {}),
         **(facts or {}),
         **extra,
     }
@@ -632,10 +712,17 @@ def _console():
 
 
 def _note(message: Any) -> None:
-    """A data note on stderr; warnings quote ids and values from the data, so control characters are escaped."""
+    """A data note on stderr; warnings quote ids and values from the data, so control characters are escaped.
+
+    A library message with a command-line wording (``cli_message``: convergence warnings, advice in
+    options such as ``--init``) is printed in that wording, its lines kept: those are the library's own
+    text, built from numbers and parameter names, never from the data.
+    """
     from clvmodels.untrusted_text import terminal_text
 
-    typer.echo(f"Note: {terminal_text(message)}", err=True)
+    lines = str(message.cli_message).splitlines() if getattr(message, "cli_message", None) else [message]
+    typer.echo("\n".join(f"{'Note: ' if i == 0 else '      '}{terminal_text(line).strip()}"
+                          for i, line in enumerate(lines)), err=True)
 
 
 def _cell(value: Any):
@@ -671,6 +758,55 @@ def _print_fit(console, model: CLVModel, facts: dict[str, Any]) -> None:
         console.print(_cell(facts["left_out_reason"]))
 
 
+def settings_lines(tm: CLVModel, sm: CLVModel | None, summary: pd.DataFrame, *, source: str, horizon: int,
+                   horizon_unit: str, discount_rate: float, margin: float, equity: float | None,
+                   currency: str | None = None) -> list[str]:
+    """The two lines every forecasting command prints: the settings it used, and the customer equity.
+
+    ``source`` says where the models came from (the method, or the model file).
+
+    Examples
+    --------
+    >>> import clvmodels as clv, pandas as pd
+    >>> s = clv.with_unit(pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}), "W",
+    ...                   calibration_end="1997-09-30")
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> for line in settings_lines(bg, gg, s, source="mle", horizon=12, horizon_unit="M", discount_rate=0.01,
+    ...                            margin=1.0, equity=1234.5, currency="$"):
+    ...     print(line)
+    Settings: BG/NBD + Gamma-Gamma (mle); unit weeks; calibration end 1997-09-30; horizon 12 months; discount rate 1% per month; margin 100%.
+    Customer equity: $1,234.50 (sum of 12-month CLV of 1 customer).
+    """
+    from clvmodels.units import UNIT_NAMES, normalize_unit
+    from clvmodels.wording import counted
+
+    def name(unit) -> str:
+        try:
+            return UNIT_NAMES[normalize_unit(unit)]
+        except ValueError:
+            return str(unit)
+
+    unit = summary.attrs.get("unit") or getattr(tm, "unit_", None)
+    end = summary.attrs.get("calibration_end")
+    end = "none" if end is None else str(end)[:10]
+    models = tm.spec.title + (f" + {sm.spec.title}" if sm is not None else "")
+    period = name(horizon_unit)
+    first = (f"Settings: {_cell_text(models)} ({_cell_text(source)}); unit {name(unit) + 's' if unit else 'unknown'}; "
+             f"calibration end {end}; horizon {counted(horizon, period)}; discount rate {discount_rate * 100:.4g}% per "
+             f"{period}; margin {margin * 100:.4g}%.")
+    if equity is None:
+        return [first, "Customer equity: not computed (no spend model: give --amount COLUMN with the transaction values)."]
+    money = f"{(currency or '').strip()}{equity:,.2f}"
+    return [first, f"Customer equity: {money} (sum of {horizon}-{period} CLV of {counted(len(summary), 'customer')})."]
+
+
+def _cell_text(value: Any) -> str:
+    from clvmodels.untrusted_text import terminal_text
+
+    return terminal_text(value, max_length=80)
+
+
 # --------------------------------------------------------------------------- option types
 SourceArg = Annotated[
     Path | None,
@@ -688,8 +824,8 @@ AmountOpt = Annotated[
                  show_default=False),
 ]
 UnitOpt = Annotated[
-    str | None, typer.Option("--unit", help="Time unit: H, D, W, M or Y. [default: the unit of --model-file, else the data "
-                 "set's, else W]", show_default=False)
+    str | None, typer.Option("--unit", help="Time unit of the summary and the model: H, D, W, M or Y. [default: the unit "
+                 f"of --model-file, else the data set's, else {_defaults.UNIT}]", show_default=False)
 ]
 CalibrationOpt = Annotated[
     str | None,
@@ -735,6 +871,17 @@ DrawsOpt = Annotated[int, typer.Option("--draws", min=1, help="mcmc/advi: draws 
 TuneOpt = Annotated[int, typer.Option("--tune", min=0, help="mcmc: tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, help="mcmc/advi: number of chains.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="mcmc/advi: random seed for reproducible draws.")]
+InitOpt = Annotated[
+    str | None,
+    typer.Option("--init", metavar="NAME=VALUE,...", show_default=False,
+                 help="mle/map: starting values of the optimiser for the model's parameters, e.g. r=0.5,alpha=5 "
+                 "(bgnbd); the others start at their defaults. Try other values when a fit does not converge."),
+]
+SpendInitOpt = Annotated[
+    str | None,
+    typer.Option("--spend-init", metavar="NAME=VALUE,...", show_default=False,
+                 help="mle/map: starting values for the Gamma-Gamma spend model, e.g. p=6,q=4,gamma=15."),
+]
 
 
 def _model_file_unit(model_file: Path | None) -> str | None:
@@ -752,7 +899,7 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
     """Defaults for what was not given: the amount column, the unit, the calibration end.
 
     The unit is ``--unit`` when given, else the unit of the ``--model-file`` model, else the
-    data set's, else weeks. A ``--unit`` other than the model file's is refused: the model's
+    data set's, else :data:`clvmodels.defaults.UNIT` (weeks, as ``rfm_summary``). A ``--unit`` other than the model file's is refused: the model's
     rates are per its own unit, and a summary in another unit gives numbers wrong by the ratio.
     """
     from clvmodels.units import normalize_unit
@@ -766,9 +913,234 @@ def _source_defaults(tx: pd.DataFrame, ds: Dataset | None, amount: str | None, u
             f"per {fitted}, and a summary in {unit} would give numbers wrong by the ratio of the units. Leave out "
             f"--unit (the model's unit is used) or refit the model with --unit {unit}."
         )
-    unit = unit or fitted or (ds.unit if ds else "W")
+    unit = unit or fitted or (ds.unit if ds else _defaults.UNIT)
     calibration_end = calibration_end or (ds.calibration_end if ds else None)
     return amount, unit, calibration_end
+
+
+# --------------------------------------------------------------------------- covariates
+def _cols_option(help_text: str, flag: str) -> Any:
+    return Annotated[str | None, typer.Option(flag, help=help_text, show_default=False)]
+
+
+CovariatesOpt = Annotated[
+    Path | None,
+    typer.Option("--covariates", help="Per-customer covariate table (.csv or .parquet): one row per customer, the id "
+                 "in the --customer column (or --covariates-id), covariates in the others; numbers as they are, text "
+                 "as 0/1 columns 'column=level' (the first level in sorted order is the reference). Name what each "
+                 "covariate acts on with --purchase-cols, --dropout-cols, --shared-cols, --spend-cols.",
+                 show_default=False),
+]
+CovariatesIdOpt = Annotated[
+    str | None, typer.Option("--covariates-id", help="Customer id column of --covariates (default: the --customer "
+                             "name).", show_default=False)
+]
+PurchaseColsOpt = _cols_option("Covariates acting on the purchase rate, comma-separated (e.g. gender,channel).",
+                               "--purchase-cols")
+DropoutColsOpt = _cols_option("Covariates acting on the dropout process, comma-separated.", "--dropout-cols")
+SharedColsOpt = _cols_option("Covariates with one coefficient for both purchases and dropout (an equality "
+                             "constraint), comma-separated.", "--shared-cols")
+SpendColsOpt = _cols_option("Covariates acting on the mean spend (Gamma-Gamma), comma-separated.", "--spend-cols")
+
+_COLS_FLAGS = {"purchase": "--purchase-cols", "dropout": "--dropout-cols", "shared": "--shared-cols",
+               "spend": "--spend-cols"}
+_TRANSACTION_PROCESSES = ("purchase", "dropout", "shared")
+
+
+@dataclass(frozen=True)
+class Covariates:
+    """The ``--covariates``, ``--covariates-id`` and ``--*-cols`` options of a command."""
+
+    file: Path | None = None
+    id: str | None = None
+    purchase: str | None = None
+    dropout: str | None = None
+    shared: str | None = None
+    spend: str | None = None
+
+    def requested(self) -> dict[str, list[str]]:
+        """Process -> the column names given for it (processes without columns left out)."""
+        out = {}
+        for process, flag in _COLS_FLAGS.items():
+            text = getattr(self, process)
+            if text is None:
+                continue
+            names = [n.strip() for n in text.split(",") if n.strip()]
+            if not names:
+                raise CliError(f"{flag} is empty; give covariate columns separated by commas, e.g. "
+                               f"{flag} gender,channel.")
+            out[process] = names
+        return out
+
+
+def _covariate_table(path: Path, id_col: str, id_option: str, ids: pd.Index, sep: str | None) -> pd.DataFrame:
+    """The covariate file as a table: text columns that hold only numbers become numbers, ids typed like ``ids``."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise CliError(f"Covariate file '{path}' (given by --covariates) does not exist (or is not a file).")
+    table = _read_file(path, customer=id_col, sep=sep)
+    if id_col not in table.columns:
+        raise CliError(f"The covariate table '{path}' has no id column '{id_col}' ({id_option}); its columns are "
+                       f"{', '.join(repr(str(c)) for c in table.columns)}. Pass --covariates-id COLUMN.")
+    table = table.copy()
+    for col in table.columns:
+        if col == id_col or not (pd.api.types.is_object_dtype(table[col].dtype)
+                                 or pd.api.types.is_string_dtype(table[col].dtype)):
+            continue
+        text = table[col].astype(str).str.strip()
+        # the CSV reader keeps every field as text: covariates written as numbers are numbers (empty = missing)
+        numbers = pd.to_numeric(text.mask(text == ""), errors="coerce")
+        if not (numbers.isna() & (text != "")).any():
+            table[col] = numbers
+    have, want = table[id_col], ids
+    if pd.api.types.is_numeric_dtype(want.dtype) and not pd.api.types.is_numeric_dtype(have.dtype):
+        as_numbers = pd.to_numeric(have, errors="coerce")
+        if as_numbers.notna().all():
+            table[id_col] = as_numbers
+    elif not pd.api.types.is_numeric_dtype(want.dtype) and pd.api.types.is_numeric_dtype(have.dtype):
+        table[id_col] = have.astype(str)
+    return table
+
+
+def _fitted_design(path: Path | None):
+    """The covariate design of a saved model (None without a file or covariates)."""
+    if path is None or not Path(path).is_file():
+        return None  # a missing file is reported where the model is loaded
+    from clvmodels.estimators import load_model
+
+    return load_model(path).covariates_
+
+
+def covariates_from_file(summary: pd.DataFrame, options: Covariates, *, customer: str, sep: str | None = None,
+                         model_file: Path | None = None, spend_model_file: Path | None = None,
+                         ) -> tuple[pd.DataFrame, dict[str, dict[str, list[str]]]]:
+    """The summary with the ``--covariates`` table joined, and the covariate design of each model to fit.
+
+    The table is joined by :func:`clvmodels.join_covariates` (text columns one-hot encoded: a
+    text column named in ``--purchase-cols`` stands for all its ``column=level`` columns). A
+    saved ``--model-file`` / ``--spend-model-file`` brings its own design: its covariates must be
+    in the table, and ``--*-cols`` that differ from it are refused.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The summary (unchanged without ``--covariates``) and ``{"transaction": {...}, "spend": {...}}``,
+        each a design mapping process -> columns (empty when that model has no covariates).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [1.0, 0.0], "recency": [3.0, 0.0], "T": [6.0, 6.0]},
+    ...                  index=pd.Index(["a", "b"], name="customer_id"))
+    >>> covariates_from_file(s, Covariates(purchase="gender"), customer="customer_id")
+    Traceback (most recent call last):
+    ...
+    clvmodels.cli.CliError: --purchase-cols names covariates, but no table gives them: add --covariates FILE (one row per customer: the id and the covariate columns).
+    """
+    import pandas as pd
+
+    requested = options.requested()
+    fitted = {"transaction": _fitted_design(model_file), "spend": _fitted_design(spend_model_file)}
+    flags = ", ".join(_COLS_FLAGS[p] for p in requested)
+    if options.file is None:
+        if requested:
+            raise CliError(f"{flags} {'names' if len(requested) == 1 else 'name'} covariates, but no table gives "
+                           f"them: add --covariates FILE (one row per customer: the id and the covariate columns).")
+        if options.id is not None:
+            raise CliError("--covariates-id names the id column of a covariate table; give the table with "
+                           "--covariates FILE.")
+        for kind, option in (("transaction", "--model-file"), ("spend", "--spend-model-file")):
+            design = fitted[kind]
+            if design:
+                path = model_file if kind == "transaction" else spend_model_file
+                raise CliError(f"The model in '{path}' ({option}) was fitted with covariates ({design.key}): give the "
+                               f"covariate table with --covariates FILE; its columns "
+                               f"{', '.join(design.columns)} are read for every customer.")
+        return summary, {"transaction": {}, "spend": {}}
+    # a saved model fixes its design: --*-cols can only repeat it
+    for kind, processes, path, option in (("transaction", _TRANSACTION_PROCESSES, model_file, "--model-file"),
+                                          ("spend", ("spend",), spend_model_file, "--spend-model-file")):
+        if path is None:
+            continue
+        given = {p: requested[p] for p in processes if p in requested}
+        design = fitted[kind]
+        have = design.to_dict() if design else {}
+        if any(have.get(p) != cols for p, cols in given.items()):
+            raise CliError(f"{', '.join(_COLS_FLAGS[p] for p in given)} set{'s' if len(given) == 1 else ''} the "
+                           f"covariates of a model to fit, but the model in "
+                           f"'{path}' ({option}) was fitted with "
+                           f"{('the covariates ' + design.key) if design else 'no covariates'}; leave them out (the "
+                           f"file's design is used) or refit.")
+        requested.update({p: list(v) for p, v in have.items()})
+    if not requested:
+        raise CliError("--covariates is given, but no covariate acts on anything: name its columns with "
+                       "--purchase-cols, --dropout-cols, --shared-cols or --spend-cols (e.g. --purchase-cols "
+                       "gender,channel).")
+    id_col = options.id or customer
+    table = _covariate_table(Path(options.file), id_col, "--covariates-id" if options.id else "the --customer name",
+                             summary.index, sep)
+    columns: list[str] = []
+    for process, names in requested.items():
+        for name in names:
+            base = name if name in table.columns else name.split("=", 1)[0]
+            if base == id_col or base not in table.columns:
+                others = [str(c) for c in table.columns if c != id_col]
+                raise CliError(f"{_COLS_FLAGS[process]} names '{name}', which is not a covariate column of "
+                               f"'{options.file}' (its covariates: {', '.join(others) or 'none'}).")
+            if base not in columns:
+                columns.append(base)
+    from clvmodels.data.covariates import join_covariates
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        joined = join_covariates(summary, table, customer=id_col, columns=columns, categorical="onehot", extra="warn")
+    for w in caught:
+        _note(w.message)
+    added = list(joined.attrs.get("covariates", []))
+    designs: dict[str, dict[str, list[str]]] = {"transaction": {}, "spend": {}}
+    noted: set[str] = set()
+    for process, names in requested.items():
+        expanded: list[str] = []
+        for name in names:
+            if name in added:
+                expanded.append(name)
+                continue
+            levels = [c for c in added if c.startswith(f"{name}=")]
+            if not levels:
+                raise CliError(f"{_COLS_FLAGS[process]} names '{name}', which the covariate table does not have as a "
+                               f"0/1 column (its columns after encoding: {', '.join(added)}).")
+            if name not in noted:
+                noted.add(name)
+                values = table[name].dropna()
+                reference = sorted(values.unique(), key=str)[0] if len(values) else "?"
+                _note(f"covariate '{name}' is text: it enters as the 0/1 columns {', '.join(levels)} "
+                      f"(reference level: {reference}).")
+            expanded += levels
+        designs["spend" if process == "spend" else "transaction"][process] = expanded
+    used = list(dict.fromkeys(c for d in designs.values() for v in d.values() for c in v))
+    out = joined[[*summary.columns, *used]]
+    out.attrs = {**joined.attrs, "covariates": used}
+    return out, designs
+
+
+def _design_for(model: str, designs: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
+    """The design for the one model ``fit`` fits: refuse the other model's ``--*-cols``."""
+    from clvmodels.estimators import SpendModel, get_model
+
+    try:
+        is_spend = issubclass(get_model(model), SpendModel)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    mine, other = ("spend", "transaction") if is_spend else ("transaction", "spend")
+    if designs[other]:
+        flags = ", ".join(_COLS_FLAGS[p] for p in designs[other])
+        target = ("a transaction model (--model bgnbd, pareto-nbd, ...)" if is_spend
+                  else "the spend model (--model gamma-gamma)")
+        raise CliError(f"{flags} act on {target}, but --model {model} is "
+                       f"{'a spend' if is_spend else 'a transaction'} model; "
+                       + ("use --spend-cols for it." if is_spend else "give --spend-cols when fitting gamma-gamma."))
+    return designs[mine]
 
 
 # --------------------------------------------------------------------------- commands
@@ -802,6 +1174,13 @@ def fit(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     save: Annotated[Path | None, typer.Option("--save", help="Also write the fitted model to this file: JSON for mle, "
                                                         "NetCDF (.nc) for mcmc/advi.")]
@@ -815,12 +1194,16 @@ def fit(
     the output says how many customers were left out.
     """
     _check_output(save, force, option="--save", suffixes=None)
+    parse_init(init)  # a typo in --init is reported before the log is read
     tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
                                            prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep)
     _note_dropped(quality)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end)
     summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit, calibration_end=calibration_end)
-    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep)
+    fitted, facts = fit_model(model, summary, method, draws=draws, tune=tune, chains=chains, seed=seed, init=init,
+                              covariates=_design_for(model, designs))
     if save is not None:
         with _atomic_output(save, force=force) as (temp,):
             fitted.save(temp)
@@ -838,17 +1221,18 @@ def fit(
 def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the output files (created if needed).")]
     = Path("clv-output"),
-    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Discount rate per month for the CLV.")]
-    = 0.01,
-    horizon: Annotated[int, typer.Option("--horizon", help="CLV horizon in months.")] = 12,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
     force: ForceOpt = False,
 ) -> None:
     """The main job on the bundled CDNOW sample, from raw log to customer equity and the report.
 
     Summarises the log in weeks with calibration ending 1997-09-30, fits BG/NBD and
-    Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer:
-    frequency, recency, T, monetary_value, p_alive, expected purchases in the next 52 weeks,
-    expected spend per purchase, discounted CLV over --horizon months), bgnbd.json and
+    Gamma-Gamma by maximum likelihood, and writes to --output: forecast.csv (per customer, the
+    columns of clvmodels predict: frequency, recency, T, monetary_value, p_alive, expected
+    purchases over the horizon, expected spend per purchase, discounted CLV over the horizon and
+    CLV if still active; horizon columns are named like clv_12m), bgnbd.json and
     gamma_gamma.json (the fitted models), summary.json (parameters, log-likelihoods,
     customer equity) and report.html, the HTML report a manager reads (with report.customers.csv
     beside it; the log after the calibration end is its holdout check). Files already in
@@ -856,12 +1240,10 @@ def demo(
     """
     import pandas as pd
 
-    from clvmodels.value import customer_equity, lifetime_value
+    from clvmodels.value import customer_equity, horizon_column, with_horizon_names
 
     if not (math.isfinite(discount_rate) and discount_rate > -1):
-        raise CliError(f"--discount-rate must be a rate per month > -1 (0.01 = 1 %). Got {discount_rate!r}.")
-    if horizon < 1:
-        raise CliError(f"--horizon must be a whole number of months >= 1. Got {horizon!r}.")
+        raise CliError(f"--discount-rate must be a rate per period > -1 (0.01 = 1 %). Got {discount_rate!r}.")
     names = ("forecast.csv", "bgnbd.json", "gamma_gamma.json", "summary.json")
     report_name = "report.html"
     if output.exists() and not output.is_dir():
@@ -872,7 +1254,7 @@ def demo(
         raise CliError(f"Cannot create the output folder '{output}' (given by --output): {exc.strerror or exc}.") from None
     for name in names:
         _check_output(output / name, force, suffixes=None)
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting.builder import customers_csv_path
 
     _check_output(output / report_name, force, suffixes=(".html",))
     _check_output(customers_csv_path(output / report_name), force, suffixes=None)
@@ -883,27 +1265,19 @@ def demo(
                         calibration_end=ds.calibration_end)
     bg, bg_facts = fit_model("bgnbd", summary)
     gg, gg_facts = fit_model("gamma_gamma", summary)
-    weeks = 52
-    clv_col = f"clv_{horizon}m"
-    forecast = pd.DataFrame({
-        "frequency": summary["frequency"],
-        "recency": summary["recency"],
-        "T": summary["T"],
-        "monetary_value": summary["monetary_value"],
-        "p_alive": bg.probability_alive(summary),
-        f"expected_purchases_{weeks}w": bg.expected_purchases(summary, t=weeks),
-        "expected_spend": gg.expected_spend(summary),
-        clv_col: lifetime_value(bg, gg, summary, horizon=horizon, unit="M", discount_rate=discount_rate),
-    })
-    equity = customer_equity(bg, gg, summary, horizon=horizon, unit="M", discount_rate=discount_rate)
+    settings = {"horizon": horizon, "unit": horizon_unit, "discount_rate": discount_rate, "margin": _defaults.MARGIN}
+    # the table of clvmodels predict, named by the same rule
+    forecast = with_horizon_names(_score(bg, gg, summary, **settings))
+    clv_col = horizon_column("clv", horizon, horizon_unit)
+    equity = customer_equity(bg, gg, summary, **settings)
 
     record = {
         "dataset": ds.description,
         "unit": ds.unit,
         "calibration_end": ds.calibration_end,
         "n_customers": int(len(summary)),
-        "clv": {"horizon_months": horizon, "discount_rate_per_month": discount_rate, "margin": 1.0,
-                "column": clv_col},
+        "clv": {"horizon": horizon, "horizon_unit": horizon_unit, "discount_rate_per_period": discount_rate,
+                "margin": _defaults.MARGIN, "column": clv_col},
         "customer_equity": equity,
         "models": [model_record(bg, bg_facts), model_record(gg, gg_facts)],
         "files": [*names, report_name, customers_csv_path(output / report_name).name],
@@ -922,12 +1296,13 @@ def demo(
                   f"weeks, calibration to {ds.calibration_end}")
     _print_fit(console, bg, bg_facts)
     _print_fit(console, gg, gg_facts)
-    console.print(f"Customer equity ({horizon}-month CLV, discount {discount_rate:.2%} per month, revenue): "
-                  f"[bold]{equity:,.2f}[/bold]")
+    for line in settings_lines(bg, gg, summary, source="mle", horizon=horizon, horizon_unit=horizon_unit,
+                               discount_rate=discount_rate, margin=_defaults.MARGIN, equity=equity, currency="$"):
+        typer.echo(line)
     console.print(f"Written to {output}/: forecast.csv ({len(forecast):,} customers), bgnbd.json, "
                   f"gamma_gamma.json, summary.json")
     from clvmodels.output_files import OutputExistsError
-    from clvmodels.report import report
+    from clvmodels.reporting import report
 
     # the report checks the forecasts on the log after the calibration end (the same calibration figures)
     last = str(pd.to_datetime(tx["date"]).max().date())
@@ -935,8 +1310,8 @@ def demo(
                         calibration_end=ds.calibration_end, observation_end=last)
     with _stage(f"Building the report for {len(checked):,} customers"):
         try:
-            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit="M",
-                           discount_rate=discount_rate, currency="$", overwrite=force,
+            files = report(bg, gg, checked, output / report_name, transactions=tx, horizon=horizon, unit=horizon_unit,
+                           discount_rate=discount_rate, margin=_defaults.MARGIN, currency="$", overwrite=force,
                            title="Customer lifetime value report: CDNOW sample")
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
@@ -963,10 +1338,12 @@ PeriodsOpt = Annotated[str, typer.Option("--periods", help="continuous: times fr
 IncludeFirstOpt = Annotated[bool, typer.Option("--include-first-transaction", help="Count the first purchase in "
                                                "frequency and monetary_value (lifetimes' option; models refuse "
                                                "such a summary).")]
+# the defaults of these four are clvmodels.defaults, the same as the Python API's (lifetime_value, report)
 HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, help="CLV horizon, in periods of --horizon-unit.")]
 HorizonUnitOpt = Annotated[str, typer.Option("--horizon-unit", help="Period of the horizon and the discount rate: "
                                               "H, D, W, M or Y.")]
-DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period (0.01 = 1 %).")]
+DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Discount rate per period of --horizon-unit "
+                                            "(0.01 = 1 %; 0 = no discounting).")]
 MarginOpt = Annotated[float, typer.Option("--margin", help="Share of spend that is profit (1 = revenue).")]
 ModelFileOpt = Annotated[
     Path | None,
@@ -1159,11 +1536,21 @@ def _summary_from_source(transactions, dataset, customer, date, amount, unit, ca
     return tx, summary, amount, quality
 
 
-def _models(summary, amount, model, method, model_file, spend_file, **options):
-    """The transaction model and (when spend data exist) the spend model: loaded from files or fitted."""
+def _models(summary, amount, model, method, model_file, spend_file, *, init=None, spend_init=None, covariates=None,
+            **options):
+    """The transaction model and (when spend data exist) the spend model: loaded from files or fitted.
+
+    ``init`` / ``spend_init``: the ``--init`` / ``--spend-init`` starting values of each fit;
+    ``covariates`` is :func:`covariates_from_file`' ``{"transaction": design, "spend": design}``."""
+    covariates = covariates or {}
     from clvmodels.estimators import load_model
     from clvmodels.estimators import SpendModel, TransactionModel
 
+    for option, value, file, file_option in (("--init", init, model_file, "--model-file"),
+                                             ("--spend-init", spend_init, spend_file, "--spend-model-file")):
+        if value is not None and file is not None:
+            raise CliError(f"{option} sets starting values of a fit, but {file_option} loads a fitted model; "
+                           f"give one of the two.")
     if model_file is not None:
         if not Path(model_file).is_file():
             raise CliError(f"Model file '{model_file}' does not exist.")
@@ -1183,7 +1570,7 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             usable = ", ".join(n for n, c in REGISTRY.items() if issubclass(c, TransactionModel))
             raise CliError(f"--model {model} is not a transaction model; give one of {usable} (the Gamma-Gamma spend "
                            f"model is fitted as well when the log has an amount column).")
-        tm, _ = fit_model(model, summary, method, **options)
+        tm, _ = fit_model(model, summary, method, init=init, covariates=covariates.get("transaction"), **options)
     sm = None
     if spend_file is not None:
         if not Path(spend_file).is_file():
@@ -1193,7 +1580,11 @@ def _models(summary, amount, model, method, model_file, spend_file, **options):
             raise CliError(f"'{spend_file}' holds a {sm.spec.title} model, not a spend model.")
         note_identification(sm)
     elif amount is not None and "monetary_value" in summary.columns:
-        sm, _ = fit_model("gamma_gamma", summary, method, **options)
+        sm, _ = fit_model("gamma_gamma", summary, method, init=spend_init, init_option="--spend-init",
+                          covariates=covariates.get("spend"), **options)
+    elif covariates.get("spend"):
+        raise CliError("--spend-cols act on the spend model, but the log has no amounts to fit one on: give --amount "
+                       "COLUMN (or leave out --spend-cols).")
     return tm, sm
 
 
@@ -1307,21 +1698,29 @@ def predict(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
+    spend_init: SpendInitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
-    horizon: HorizonOpt = 12,
-    horizon_unit: HorizonUnitOpt = "M",
-    discount_rate: DiscountOpt = 0.0,
-    margin: MarginOpt = 1.0,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    margin: MarginOpt = _defaults.MARGIN,
     predictive_interval: Annotated[
         float | None,
         typer.Option("--predictive-interval", show_default=False,
                      help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
-                     "she will actually make over the horizon (purchases_lower, purchases_upper, "
-                     "purchases_coverage) and, with a spend model, of the discounted value she will actually bring, "
-                     "on the terms of the clv column (clv_realised_lower, clv_realised_upper, "
-                     "clv_realised_coverage). The HDI columns of a posterior are intervals of the expectation; "
-                     "these are of the realised numbers."),
+                     "she will actually make over the horizon and, with a spend model, of the discounted value she "
+                     "will actually bring, on the terms of the clv column: columns purchases_12m_lower, "
+                     "purchases_12m_upper, purchases_12m_coverage (, clv_realised_12m_lower, clv_realised_12m_upper, "
+                     "clv_realised_12m_coverage) for a 12-month horizon. The HDI columns of a posterior are intervals "
+                     "of the expectation; these are of the realised numbers."),
     ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -1331,7 +1730,7 @@ def predict(
     The models are fitted on the log (--model, --method; a Gamma-Gamma spend model when there is an amount
     column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
     score comes with its sd and HDI. The table is sorted by CLV, highest first. With --predictive-interval the
-    interval of the realised purchases and spend is added (see the docs page "Predictive intervals").
+    interval of the realised purchases and discounted value is added (see the docs page "Predictive intervals").
     """
     _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
     if predictive_interval is not None and not 0.0 < predictive_interval < 1.0:
@@ -1342,9 +1741,12 @@ def predict(
             transactions, dataset, customer, date, amount, unit, calibration_end, None,
             prep=Prep(quantity, price, invoice, drop_missing_ids, returns, dayfirst, date_format, epoch_unit), sep=sep, model_file=model_file)
     _note_dropped(quality)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init, covariates=designs)
     with _stage(f"Scoring {len(summary):,} customers", live=len(summary) <= SCORE_CHUNK):
         scores = _score(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
                         margin=margin)
@@ -1364,24 +1766,37 @@ def predict(
                                     margin=margin, prob=predictive_interval, random_seed=seed)
                 for col in ("clv_realised_lower", "clv_realised_upper", "clv_realised_coverage"):
                     scores[col] = vi[col].reindex(scores.index).to_numpy()
-        typer.echo(f"purchases_lower/upper"
-                   + (" and clv_realised_lower/upper" if "clv_realised_lower" in scores.columns else "")
+        from clvmodels.value import horizon_column
+
+        def named(col: str) -> str:
+            return horizon_column(col, horizon, horizon_unit)
+
+        realised_value = "clv_realised_lower" in scores.columns
+        typer.echo(f"{named('purchases_lower')}/upper"
+                   + (f" and {named('clv_realised_lower')}/upper" if realised_value else "")
                    + f": {predictive_interval:g} intervals of the purchases"
-                   + (" and the discounted value (on the terms of clv)" if "clv_realised_lower" in scores.columns else "")
+                   + (" and the discounted value (on the terms of clv)" if realised_value else "")
                    + " each customer will actually make in the horizon (not of their expectation)")
-        if sm is not None and "clv_realised_lower" not in scores.columns:
+        if sm is not None and not realised_value:
             typer.echo(f"No interval of the realised value: {tm.spec.title} cannot simulate a customer's future "
                        f"purchase times (BG/NBD, Pareto/NBD and MBG/NBD can).")
+    from clvmodels.value import with_horizon_names
+
+    source = method if model_file is None else f"from {model_file}"
+    for line in settings_lines(tm, sm, summary, source=source, horizon=horizon, horizon_unit=horizon_unit,
+                               discount_rate=discount_rate, margin=margin,
+                               equity=float(scores["clv"].sum()) if "clv" in scores.columns else None):
+        typer.echo(line)
     if output is not None:
         with _stage(f"Writing {output}"):
-            write_table(scores, output, overwrite=force)
+            write_table(with_horizon_names(scores, horizon, horizon_unit), output, overwrite=force)
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
     shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
                          "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper", "clv_realised_lower",
                          "clv_realised_upper") if c in scores.columns]
-    _print_head(scores[shown], f"Top customers ({horizon} {horizon_unit} horizon; {len(scores):,} customers in all, "
-                        f"--output FILE writes them)")
+    _print_head(with_horizon_names(scores[shown], horizon, horizon_unit), f"Top customers ({len(scores):,} customers in all, --output FILE "
+                                                   f"writes them)")
 
 
 @command(
@@ -1418,12 +1833,20 @@ def report_command(
     tune: TuneOpt = 1000,
     chains: ChainsOpt = 4,
     seed: SeedOpt = None,
+    init: InitOpt = None,
+    spend_init: SpendInitOpt = None,
+    covariates: CovariatesOpt = None,
+    covariates_id: CovariatesIdOpt = None,
+    purchase_cols: PurchaseColsOpt = None,
+    dropout_cols: DropoutColsOpt = None,
+    shared_cols: SharedColsOpt = None,
+    spend_cols: SpendColsOpt = None,
     model_file: ModelFileOpt = None,
     spend_model_file: SpendFileOpt = None,
-    horizon: HorizonOpt = 12,
-    horizon_unit: HorizonUnitOpt = "M",
-    discount_rate: DiscountOpt = 0.0,
-    margin: MarginOpt = 1.0,
+    horizon: HorizonOpt = _defaults.HORIZON,
+    horizon_unit: HorizonUnitOpt = _defaults.HORIZON_UNIT,
+    discount_rate: DiscountOpt = _defaults.DISCOUNT_RATE,
+    margin: MarginOpt = _defaults.MARGIN,
     top: Annotated[int, typer.Option("--top", min=1, help="Customers in the top-customers chart (the table holds all customers).")] = 20,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.", show_default=False)] = None,
     currency: Annotated[str | None, typer.Option("--currency", help="Put before money amounts in the report, e.g. "
@@ -1443,8 +1866,8 @@ def report_command(
     """
     import pandas as pd
 
-    from clvmodels.report import report
-    from clvmodels.report.builder import customers_csv_path
+    from clvmodels.reporting import report
+    from clvmodels.reporting.builder import customers_csv_path
 
     # both files are checked before the fit: a typo in --output must not cost a sampling run
     _check_output(output, force, suffixes=(".html", ".htm"))
@@ -1460,9 +1883,12 @@ def report_command(
     with _stage("Summarising the transaction log", live=False):
         summary = summarize(tx, customer=customer, date=date, amount=amount, unit=unit,
                             calibration_end=calibration_end, observation_end=observation_end)
+    cov_options = Covariates(covariates, covariates_id, purchase_cols, dropout_cols, shared_cols, spend_cols)
+    summary, designs = covariates_from_file(summary, cov_options, customer=customer, sep=sep, model_file=model_file,
+                                            spend_model_file=spend_model_file)
     with _stage(_models_stage(model, method, model_file, spend_model_file), live=method.strip().lower() == "mle"):
         tm, sm = _models(summary, amount, model, method, model_file, spend_model_file, draws=draws, tune=tune,
-                         chains=chains, seed=seed)
+                         chains=chains, seed=seed, init=init, spend_init=spend_init, covariates=designs)
     from clvmodels.output_files import OutputExistsError
 
     with _stage(f"Building the report for {len(summary):,} customers (figures, holdout checks, segments)"):
@@ -1472,6 +1898,10 @@ def report_command(
                            title=title, overwrite=force, data_quality=quality, currency=currency)
         except OutputExistsError as exc:  # a file appeared while the report was built
             raise CliError(str(OutputExistsError(exc.path, "--force"))) from None
+    for line in settings_lines(tm, sm, summary, source=method if model_file is None else f"from {model_file}",
+                               horizon=horizon, horizon_unit=horizon_unit, discount_rate=discount_rate, margin=margin,
+                               equity=files.customer_equity, currency=currency):
+        typer.echo(line)
     typer.echo(f"Report written to {files.html} (per-customer table: {files.customers})")
 
 

@@ -6,7 +6,11 @@ the fix, in the manner of scikit-learn's parameter validation.
 
 from __future__ import annotations
 
+import textwrap
+
 __all__ = [
+    "WARNING_WIDTH",
+    "warning_text",
     "ClvDataError",
     "NotFittedError",
     "ConvergenceWarning",
@@ -27,12 +31,43 @@ class NotFittedError(ValueError, AttributeError):
     """A prediction was asked of a model that has no parameters yet (scikit-learn's wording)."""
 
 
-class ConvergenceError(RuntimeError):
+#: Longest line of a warning's text: 100 on a terminal after the CLI's ``Note: `` prefix.
+WARNING_WIDTH = 94
+
+
+def warning_text(headline: str, *paragraphs: str) -> str:
+    """A warning as a short first line (what is wrong) and indented detail lines, wrapped at
+    :data:`WARNING_WIDTH` characters: readable in a log or a terminal, unlike one 700-character line.
+
+    Examples
+    --------
+    >>> print(warning_text("BG/NBD did not converge.", "Try other starting values."))
+    BG/NBD did not converge.
+      Try other starting values.
+    """
+    lines = [headline]
+    for text in paragraphs:
+        lines.extend(textwrap.wrap(text, width=WARNING_WIDTH, initial_indent="  ", subsequent_indent="  ",
+                                   break_on_hyphens=False, break_long_words=False))
+    return "\n".join(lines)
+
+
+class _CliMessage:
+    """A message with a second wording for the command line (``cli_message``): the same facts, with the
+    advice in options (``--init r=0.5``) instead of Python arguments (``fit(..., init={...})``)."""
+
+    def __init__(self, message: str = "", *args: object, cli_message: str | None = None):
+        super().__init__(message, *args)
+        self.cli_message = str(message) if cli_message is None else cli_message
+
+
+class ConvergenceError(_CliMessage, RuntimeError):
     """The optimiser did not reach a maximum of the likelihood."""
 
 
-class ConvergenceWarning(UserWarning):
-    """A fit finished but its convergence checks are not all satisfied."""
+class ConvergenceWarning(_CliMessage, UserWarning):
+    """A fit finished but its convergence checks are not all satisfied: one warning per problem, a short
+    first line saying what, indented lines with the details and what helps."""
 
 
 class IdentificationWarning(ConvergenceWarning):

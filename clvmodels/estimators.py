@@ -23,17 +23,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvmodels import identification, io, predict
+from clvmodels import backend, identification, io, predict
 from clvmodels.checks import check_number, check_numbers, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.data.contractual import renewals_from_survival
 from clvmodels.data.fittable import fittable_rows
 from clvmodels.data.validation import as_summary_frame, validate_fit_data, validate_summary
-from clvmodels.errors import DataWarning, IdentificationWarning, NotFittedError
+from clvmodels.errors import ConvergenceError, DataWarning, IdentificationWarning, NotFittedError
 from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
-from clvmodels.models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.intervals import summarize
+from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
+from clvmodels.models.correlation import OMEGA, correlation, with_correlation
+from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
 from clvmodels.models.spec import ModelSpec
 
@@ -46,6 +49,9 @@ __all__ = [
     "ModifiedBetaGeo",
     "BetaGeoBetaBinom",
     "ShiftedBetaGeo",
+    "BetaDiscreteWeibull",
+    "ContractualModel",
+    "GGompertzNBD",
     "GammaGamma",
     "REGISTRY",
     "get_model",
@@ -59,10 +65,70 @@ def _summary_unit(data) -> str | None:
     return getattr(data, "attrs", {}).get("unit") if isinstance(data, pd.DataFrame) else None
 
 
+def _plain_start(spec: ModelSpec, arrays: Mapping[str, np.ndarray], weights) -> dict[str, float]:
+    """Starting values for a covariate model: the plain model's estimates on the same customers
+    (coefficients start at 0). That fit is cheap (the plain columns compress well) and halves
+    the quasi-Newton iterations; where it fails, the defaults are used."""
+    plain = spec.plain
+    unique, counts, _ = compress({k: arrays[k] for k in plain.data_names}, weights)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = mle.fit_mle(plain, unique, counts)
+    except (ConvergenceError, ValueError, ArithmeticError):
+        return {}
+    return dict(result.params) if result.converged else {}
+
+
 class CLVModel:
     """Base of all clvmodels models: fitting, the fitted value, parameter tables, persistence."""
 
     spec: ClassVar[ModelSpec]
+
+    def __init__(self, *, purchase_covariates=None, dropout_covariates=None, shared_covariates=None,
+                 spend_covariates=None, covariate_prior_sigma: float = 1.0, correlation: bool = False) -> None:
+        """A model, optionally with time-invariant customer covariates.
+
+        Parameters
+        ----------
+        purchase_covariates, dropout_covariates : sequence of str, optional
+            Summary columns (see :func:`clvmodels.join_covariates`) acting on the purchase rate
+            and on dropout: ``alpha_i = alpha * exp(-gamma' z_i)`` (purchase), and for
+            Pareto/NBD ``beta_i = beta * exp(-gamma' z_i)``, for BG/NBD and MBG/NBD
+            ``a_i = a * exp(gamma_a' z_i)``, ``b_i = b * exp(gamma_b' z_i)`` (dropout).
+        shared_covariates : sequence of str, optional
+            Covariates with one coefficient for both processes (an equality constraint).
+        spend_covariates : sequence of str, optional
+            Gamma-Gamma: ``gamma_i = gamma * exp(delta' z_i)``, so that a positive coefficient
+            means a higher mean spend.
+        covariate_prior_sigma : float
+            Standard deviation of the coefficients' Normal(0, sigma) prior in :meth:`sample`.
+        correlation : bool
+            Pareto/NBD: correlate the purchase and dropout rates through the Sarmanov family
+            (one more parameter, ``omega``; CLVTools' ``use.cor``), see
+            :mod:`clvmodels.models.correlation` and :meth:`rate_correlation`.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> clv.ParetoNBD(purchase_covariates=["channel"]).spec.param_names
+        ('r', 'alpha', 's', 'beta', 'purchase:channel')
+        """
+        design = CovariateDesign(purchase=purchase_covariates, dropout=dropout_covariates,
+                                 shared=shared_covariates, spend=spend_covariates)
+        base = with_correlation(type(self).spec) if correlation else type(self).spec
+        if correlation and not design:
+            self.spec = base
+        if design:
+            sigma = check_number("covariate_prior_sigma", covariate_prior_sigma, low=0, where=type(self).__name__)
+            if sigma <= 0:
+                raise ValueError(f"covariate_prior_sigma must be > 0. Got {covariate_prior_sigma!r} instead.")
+            self.spec = with_covariates(base, design, prior_sigma=sigma)
+
+    @property
+    def covariates_(self) -> CovariateDesign | None:
+        """The covariate design of this model (None without covariates)."""
+        return self.spec.covariates
 
     # ----------------------------------------------------------------- fitted state
     def _require_fit(self) -> Fit:
@@ -77,6 +143,10 @@ class CLVModel:
     def _set_fit(self, fit: Fit) -> Self:
         if fit.spec is not self.spec and fit.spec.name != self.spec.name:
             raise ValueError(f"A {fit.spec.title} fit cannot be held by a {type(self).__name__}.")
+        if fit.spec.key != self.spec.key:
+            if self.spec.key != type(self).spec.key:
+                raise ValueError(f"This {type(self).__name__} is the model {self.spec.key}; the fit is of {fit.spec.key}.")
+            self.spec = fit.spec  # a plain estimator takes on the fit's covariates (from_fit, load)
         self.__dict__["fit_"] = fit
         return self
 
@@ -184,7 +254,8 @@ class CLVModel:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_params(cls, params: Mapping[str, float] | None = None, /, *, unit: str | None = None, **values: float) -> Self:
+    def from_params(cls, params: Mapping[str, float] | None = None, /, *, unit: str | None = None,
+                    covariates: CovariateDesign | Mapping | None = None, **values: float) -> Self:
         """Build a model from known parameter values, ready to predict without fitting.
 
         Parameters
@@ -193,6 +264,9 @@ class CLVModel:
             Parameter values by name; or give them as keyword arguments.
         unit : str, optional
             Time unit the parameters refer to (``"W"`` for the published CDNOW values).
+        covariates : CovariateDesign or mapping, optional
+            The covariate design (``{"purchase": ["channel"]}``); its coefficients are then
+            among the parameters (``{"purchase:channel": 0.2}``).
 
         Examples
         --------
@@ -202,7 +276,9 @@ class CLVModel:
         1.197
         """
         merged = {**(dict(params) if params is not None else {}), **values}
-        return cls.from_fit(PointFit(cls.spec, merged, unit=io.checked_unit(unit)))
+        spec = with_correlation(cls.spec) if OMEGA in merged else cls.spec
+        spec = with_covariates(spec, covariates) if covariates else spec
+        return cls.from_fit(PointFit(spec, merged, unit=io.checked_unit(unit)))
 
     @classmethod
     def from_fit(cls, fit: Fit) -> Self:
@@ -311,6 +387,8 @@ class CLVModel:
                               stacklevel=2)
         index, arrays, weights = validate_fit_data(self.spec, data, weights)
         unique, counts, _ = compress(arrays, weights)
+        if self.spec.covariates is not None and not set(self.spec.base_params) <= set(init or {}):
+            init = {**_plain_start(self.spec, arrays, weights), **(init or {})}
         result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower,
                              log_prior=log_prior)
         info = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
@@ -327,8 +405,10 @@ class CLVModel:
         notes = identification.messages(self.spec, result.params, result.cov, converged=result.converged)
         if notes:
             info["identification"] = notes
-        for note in notes:
-            warnings.warn(f"{self.spec.title}: {note}", IdentificationWarning, stacklevel=3)
+        for problem in identification.problems(self.spec, result.params, result.cov, converged=result.converged):
+            title, params = self.spec.title, result.params
+            warnings.warn(IdentificationWarning(problem.warning(title, params),
+                                                cli_message=problem.warning(title, params, cli=True)), stacklevel=3)
         fit = PointFit(
             self.spec, result.params, se=result.se, cov=result.cov, loglik=float(result.loglik),
             converged=result.converged,
@@ -571,10 +651,24 @@ class CLVModel:
                                     return_draws=bool(return_draws), **kwargs)
 
     def _predict_population(self, name: str, label: str, values, *, hdi_prob: float = 0.94,
-                            return_draws: bool = False, **fixed):
-        """A population-level prediction over a scalar or a 1-d array argument (already checked)."""
+                            return_draws: bool = False, covariates: Mapping[str, float] | None = None, **fixed):
+        """A population-level prediction over a scalar or a 1-d array argument (already checked).
+
+        In a covariate model it is that of a customer with the ``covariates`` given (0 for
+        those left out: the baseline customer)."""
         fit = self._require_fit()
         hdi_prob = check_probability("hdi_prob", hdi_prob, where=name)
+        design = fit.spec.covariates
+        if covariates is not None:
+            if design is None:
+                raise ValueError(f"This {type(self).__name__} has no covariates; leave out covariates=.")
+            unknown = sorted(set(covariates) - set(design.columns))
+            if unknown:
+                raise ValueError(f"covariates= names {', '.join(map(repr, unknown))}, which the model does not use; its "
+                                 f"covariates are {', '.join(design.columns)}.")
+        if design is not None:
+            given = dict(covariates or {})
+            fixed.update({c: check_number(c, given.get(c, 0.0), where=name) for c in design.columns})
         return predict.population(fit, self._prediction(name, "population"), label, values, name=name, hdi_prob=hdi_prob,
                                   return_draws=bool(return_draws), **fixed)
 
@@ -691,7 +785,8 @@ class TransactionModel(CLVModel):
         """
         return self._predict("probability_alive", data, hdi_prob=hdi_prob, return_draws=return_draws)
 
-    def probability_of_purchases(self, n, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False):
+    def probability_of_purchases(self, n, t: float, *, hdi_prob: float = 0.94, return_draws: bool = False,
+                                 covariates: Mapping[str, float] | None = None):
         """P(X(t) = n): probability that a customer just acquired makes ``n`` purchases in ``t``.
 
         Parameters
@@ -704,6 +799,9 @@ class TransactionModel(CLVModel):
             Posterior only: probability of the highest-density interval.
         return_draws : bool
             Posterior only: return the draws (xarray DataArray) instead of the summary.
+        covariates : mapping, optional
+            A covariate model: the new customer's covariate values (``{"channel": 1}``); those
+            left out are 0, so without it this is the baseline customer.
 
         Returns
         -------
@@ -722,7 +820,7 @@ class TransactionModel(CLVModel):
         counts = check_numbers("n", n, low=0, integer=True, where="probability_of_purchases")
         t = check_number("t", t, low=0, where="probability_of_purchases")
         return self._predict_population("probability_of_purchases", "n", counts, t=t, hdi_prob=hdi_prob,
-                                        return_draws=return_draws)
+                                        return_draws=return_draws, covariates=covariates)
 
     def conditional_probability_of_purchases(self, data, n, t: float, *, hdi_prob: float = 0.94,
                                              return_draws: bool = False):
@@ -802,7 +900,31 @@ class TransactionModel(CLVModel):
         return self._predict("discounted_expected_transactions", data, discount_rate=rate, hdi_prob=hdi_prob,
                              return_draws=return_draws)
 
-    def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False):
+    def rate_correlation(self, *, hdi_prob: float = 0.94):
+        """Corr(purchase rate, dropout rate) of a model fitted with ``correlation=True``.
+
+        A float for a point fit; for a posterior a Series of mean, sd and HDI bounds.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> m = clv.ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669, omega=10.0)
+        >>> round(m.rate_correlation(), 4)
+        0.0357
+        """
+        fit = self._require_fit()
+        if OMEGA not in fit.spec.param_names:
+            raise ValueError(f"This {type(self).__name__} has independent purchase and dropout rates; fit it with "
+                             f"{type(self).__name__}(correlation=True) to estimate their correlation.")
+        draws = predict.flat_draws(fit)
+        value = correlation(backend.numpy, *(np.asarray(draws[k], dtype=float) for k in ("r", "alpha", "s", "beta", OMEGA)))
+        if fit.n_draws == 1:
+            return float(np.ravel(value)[0])
+        stats = summarize(np.reshape(value, (-1, 1)), check_probability("hdi_prob", hdi_prob))
+        return pd.Series({k: float(v[0]) for k, v in stats.items()}, name="rate_correlation")
+
+    def expected_purchases_new_customer(self, t, *, hdi_prob: float = 0.94, return_draws: bool = False,
+                                        covariates: Mapping[str, float] | None = None):
         """E[X(t)]: expected purchases in the first ``t`` time units of a customer just acquired.
 
         Parameters
@@ -813,6 +935,9 @@ class TransactionModel(CLVModel):
             Posterior only: probability of the highest-density interval.
         return_draws : bool
             Posterior only: return the draws (xarray DataArray) instead of the summary.
+        covariates : mapping, optional
+            A covariate model: the new customer's covariate values (``{"channel": 1}``); those
+            left out are 0, so without it this is the baseline customer.
 
         Examples
         --------
@@ -823,7 +948,7 @@ class TransactionModel(CLVModel):
         """
         t = check_numbers("t", t, low=0, where="expected_purchases_new_customer")
         return self._predict_population("expected_purchases_new_customer", "t", t, hdi_prob=hdi_prob,
-                                        return_draws=return_draws)
+                                        return_draws=return_draws, covariates=covariates)
 
 
 class SpendModel(CLVModel):
@@ -915,6 +1040,24 @@ class ModifiedBetaGeo(TransactionModel):
     """
 
     spec = mbgnbd.SPEC
+
+
+class GGompertzNBD(TransactionModel):
+    """GGompertz/NBD: Poisson purchases and gamma-Gompertz lifetimes (Bemmaor & Glady 2012).
+
+    Pareto/NBD with a dropout hazard that may change with age (``b``); ``b -> 0`` is the
+    Pareto/NBD. The same calls as :class:`ParetoNBD` except DERT and the pmf, which have no
+    closed form here.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> gg = clv.GGompertzNBD.from_params(r=0.553, alpha=10.578, b=0.0002, s=0.603, beta=0.0026, unit="W")
+    >>> round(gg.expected_purchases_new_customer(39), 3)
+    1.256
+    """
+
+    spec = ggompertz_nbd.SPEC
 
 
 class BetaGeoBetaBinom(TransactionModel):
@@ -1029,23 +1172,12 @@ class GammaGamma(SpendModel):
                                priors=priors)
 
 
-class ShiftedBetaGeo(CLVModel):
-    """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
+class ContractualModel(CLVModel):
+    """Base of the models of contract renewals: cohort survival, retention, churn and DERL.
 
     Fit on individual renewal data (``period``, ``churned``, one row per customer) or on a
     cohort's survival table via :meth:`fit_survival`.
-
-    Examples
-    --------
-    >>> import clvmodels as clv
-    >>> sbg = clv.ShiftedBetaGeo().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
-    >>> {k: round(v, 3) for k, v in sbg.params_.items()}
-    {'alpha': 0.668, 'beta': 3.806}
-    >>> sbg.survival([1, 2]).round(3).tolist()
-    [0.851, 0.747]
     """
-
-    spec = sbg.SPEC
 
     def fit_survival(self, survival, n_customers: int, **kwargs):
         """Fit from a cohort's survival table (shares with ``n_customers``, or counts).
@@ -1114,10 +1246,48 @@ class ShiftedBetaGeo(CLVModel):
                                         return_draws=return_draws)
 
 
+class ShiftedBetaGeo(ContractualModel):
+    """Shifted-beta-geometric model of contract renewals (Fader & Hardie 2007).
+
+    Fit on individual renewal data (``period``, ``churned``, one row per customer) or on a
+    cohort's survival table via :meth:`fit_survival`.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> sbg = clv.ShiftedBetaGeo().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
+    >>> {k: round(v, 3) for k, v in sbg.params_.items()}
+    {'alpha': 0.668, 'beta': 3.806}
+    >>> sbg.survival([1, 2]).round(3).tolist()
+    [0.851, 0.747]
+    """
+
+    spec = sbg.SPEC
+
+
+class BetaDiscreteWeibull(ContractualModel):
+    """Beta-discrete-Weibull model of contract renewals with duration dependence (Fader et al. 2018).
+
+    The sBG with each customer's churn probability changing with tenure (``c < 1``: falling);
+    ``c = 1`` is the sBG. The same data and calls as :class:`ShiftedBetaGeo`.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> bdw = clv.BetaDiscreteWeibull().fit_survival([.869, .743, .653, .593, .551, .517, .491], n_customers=1000)
+    >>> bdw.converged_, bool(bdw.loglik_ >= clv.ShiftedBetaGeo().fit_survival(
+    ...     [.869, .743, .653, .593, .551, .517, .491], n_customers=1000).loglik_)
+    (True, True)
+    """
+
+    spec = bdw.SPEC
+
+
 # --------------------------------------------------------------------------- registry
 #: Every model class by its ``spec.name`` (what JSON files and the CLI call it).
 REGISTRY: dict[str, type[CLVModel]] = {
-    cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo)
+    cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo,
+                                   BetaDiscreteWeibull, GGompertzNBD)
 }
 
 

@@ -38,7 +38,7 @@ from clvmodels import predict
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.holdout import HOLDOUT_COLUMNS, validate_holdout_table
 from clvmodels.data.dates import parse_dates
-from clvmodels.data.validation import check_summary_unit, offenders
+from clvmodels.data.validation import check_summary_unit, offenders, validate_summary
 from clvmodels.errors import ClvDataError
 from clvmodels.fit import Fit, Posterior
 from clvmodels.intervals import hdi, summarize
@@ -80,7 +80,7 @@ def _theta(fit: Fit) -> dict[str, np.ndarray]:
 def _expected_holdout(model, fit: Fit, table: pd.DataFrame) -> np.ndarray:
     """Conditional expected purchases over each customer's own holdout duration, draws x customers."""
     fn = model._prediction("expected_purchases")
-    _, arrays = model._validated(table[["frequency", "recency", "T"]], for_fit=False)
+    _, arrays = model._validated(table[list(model.spec.data_names)], for_fit=False)
     theta = _theta(fit)
     out = np.empty((fit.n_draws, len(table)))
     durations = table["duration_holdout"].to_numpy()
@@ -244,16 +244,29 @@ def tracking(
     starts = (k - 1) * period
     actual = np.bincount(np.floor(repeat_time / period + 1e-9).astype(int), minlength=n_periods)[:n_periods]
 
-    births, counts = np.unique(birth_days / days_per_unit, return_counts=True)
+    # customers are grouped by birth day and, in a covariate model, by their covariates too: the
+    # expectation of a new customer is each group's own
+    covariates = model.spec.covariates.columns if model.spec.covariates is not None else ()
+    z = validate_summary(model.spec, summary, for_fit=False)[1] if covariates else {}
+    keys = np.column_stack([birth_days / days_per_unit, *(z[c] for c in covariates)])
+    keys, counts = np.unique(keys, axis=0, return_counts=True)
+    births = keys[:, 0]
     ages = np.clip(ends[:, None] - births[None, :], 0.0, None)
 
     fit = _thin(model.fit_, max_draws)
     new_customer = model._prediction("expected_purchases_new_customer")
 
     def cumulative_expected(at: np.ndarray) -> np.ndarray:
-        """Expected repeat purchases of all customers by ages ``at`` (periods x births), per draw."""
-        values = predict.evaluate(new_customer, _theta(fit), {"t": at.reshape(-1)}, fit.n_draws)
-        return values.reshape(fit.n_draws, *at.shape) @ counts
+        """Expected repeat purchases of all customers by ages ``at`` (periods x groups), per draw."""
+        total = np.zeros((fit.n_draws, at.shape[0]))
+        step = max(1, predict.CHUNK_BYTES // (8 * fit.n_draws * at.shape[0]))  # bounded memory: groups in blocks
+        for start in range(0, at.shape[1], step):
+            block = at[:, start:start + step]
+            rows = {"t": block.reshape(-1), **{c: np.broadcast_to(keys[start:start + step, j + 1], block.shape).reshape(-1)
+                                               for j, c in enumerate(covariates)}}
+            values = predict.evaluate(new_customer, _theta(fit), rows, fit.n_draws)
+            total += values.reshape(fit.n_draws, *block.shape) @ counts[start:start + step]
+        return total
 
     out = pd.DataFrame(index=pd.Index(k, name="period"))
     out["start"] = starts
@@ -418,7 +431,7 @@ def conditional_expectations(
     1                  0     NaN
     2+                 2     3.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     hdi_prob = check_probability("hdi_prob", hdi_prob, where="conditional_expectations")
     max_frequency = int(check_number("max_frequency", max_frequency, low=1, integer=True, where="conditional_expectations"))
     labels = _group_labels(data, by, max_frequency, bins)
@@ -437,6 +450,12 @@ def conditional_expectations(
     _add_interval(out, "expected", per_draw, hdi_prob)
     out["customers"] = out["customers"].astype(int)
     return out
+
+
+def _holdout_table(model, table: pd.DataFrame) -> pd.DataFrame:
+    """The checked calibration/holdout columns, with the model's covariates carried along."""
+    design = model.spec.covariates
+    return validate_holdout_table(table, unit=model.unit_, keep=design.columns if design is not None else ())
 
 
 def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_frequency: int = 7, bins=None) -> pd.DataFrame:
@@ -473,7 +492,7 @@ def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_fre
     >>> bool(abs(e.loc["all", "bias"] - (e.loc["all", "expected"] - 3) / 2) < 1e-12)
     True
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     # a model with many draws gives the mean over its draws
     expected = pd.Series(_expected_holdout(model, model.fit_, data).mean(axis=0), index=data.index)
     err = expected - data["frequency_holdout"]
@@ -536,9 +555,9 @@ def p_alive_calibration(model, table: pd.DataFrame, *, bins=10) -> pd.DataFrame:
     [0, 0.5]          1           0.0
     (0.5, 1]          2           0.5
     """
-    data = validate_holdout_table(table, unit=model.unit_)
+    data = _holdout_table(model, table)
     fit = model.fit_
-    index, arrays = model._validated(data[["frequency", "recency", "T"]], for_fit=False)
+    index, arrays = model._validated(data[list(model.spec.data_names)], for_fit=False)
     alive = predict.evaluate(model._prediction("probability_alive"), _theta(fit), arrays, fit.n_draws)
     p = pd.Series(alive.mean(axis=0), index=index)  # many draws: the mean
     expected = pd.Series(_expected_holdout(model, fit, data).mean(axis=0), index=data.index)

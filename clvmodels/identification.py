@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clvmodels.errors import warning_text
 from clvmodels.models.spec import ModelSpec
 
-__all__ = ["SPAN_LIMIT", "Problem", "PROBLEMS", "weak_parameters", "messages", "check"]
+__all__ = ["SPAN_LIMIT", "Problem", "PROBLEMS", "weak_parameters", "messages", "problems", "check"]
 
 #: The largest ratio of the 95 % interval's ends (on the log or odds scale) of a parameter the data identify.
 SPAN_LIMIT = 100.0
@@ -48,6 +49,13 @@ class Problem:
         consequence = self.consequence(params) if callable(self.consequence) else self.consequence
         return (f"These data do not identify {self.what} ({names}): {consequence}. "
                 f"{self.cli_advice if cli else self.advice}")
+
+    def warning(self, title: str, params: Mapping[str, float], cli: bool = False) -> str:
+        """The same sentence as a warning's text: a short first line, then the consequence and the advice
+        wrapped below it (:func:`clvmodels.errors.warning_text`)."""
+        consequence = self.consequence(params) if callable(self.consequence) else self.consequence
+        return warning_text(f"{title}: These data do not identify {self.what} ({' and '.join(self.params)}).",
+                            f"{consequence[:1].upper()}{consequence[1:]}.", f"{self.cli_advice if cli else self.advice}.")
 
 
 def _bg_dropout(params: Mapping[str, float]) -> str:
@@ -167,11 +175,26 @@ def messages(spec: ModelSpec, params: Mapping[str, float], cov, *, converged: bo
     >>> [m[:50] for m in messages(SPEC, p, np.diag([0.01, 0.1, 0.1, 500.0]) ** 2)]
     ['These data do not identify how customers drop out ']
     """
+    return [problem.message(params, cli=cli) for problem in problems(spec, params, cov, converged=converged)]
+
+
+def problems(spec: ModelSpec, params: Mapping[str, float], cov, *, converged: bool = True) -> list[Problem]:
+    """The identification problems behind :func:`messages` (same arguments), as :class:`Problem` objects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> p = {"r": 0.24, "alpha": 4.4, "a": 0.01, "b": 50.0}
+    >>> print(problems(SPEC, p, np.diag([0.01, 0.1, 0.1, 500.0]) ** 2)[0].warning("BG/NBD", p))
+    BG/NBD: These data do not identify how customers drop out (a and b).
+      P(alive) is close to 1 for nearly everyone, so CLV rests on the purchase rate alone.
+      A longer history, or a Bayesian fit (sample()) with an informative prior on a and b, helps.
+    """
     if cov is None or not converged and not np.all(np.isfinite(np.asarray(cov, dtype=float))):
         return []
     weak = set(weak_parameters(spec, params, cov))
-    return [problem.message(params, cli=cli) for problem in PROBLEMS.get(spec.name, ())
-            if weak.intersection(problem.params)]
+    return [problem for problem in PROBLEMS.get(spec.name, ()) if weak.intersection(problem.params)]
 
 
 def check(model, *, cli: bool = False) -> list[str]:

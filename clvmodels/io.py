@@ -24,6 +24,8 @@ import xarray as xr
 from clvmodels._version import __version__
 from clvmodels.errors import ModelFileError
 from clvmodels.fit import Fit, PointFit, Posterior
+from clvmodels.models.correlation import with_correlation
+from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import SPECS
 from clvmodels.models.spec import ModelSpec
 from clvmodels.output_files import atomic_path, write_json_atomic
@@ -86,6 +88,8 @@ def point_fit_to_dict(fit: PointFit) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "clvmodels_version": __version__,
         "model": fit.spec.name,
+        "variant": fit.spec.variant or None,
+        "covariates": fit.spec.covariates.to_dict() if fit.spec.covariates is not None else None,
         "params": {k: float(v) for k, v in fit.params.items()},
         "se": None if fit.se is None else {k: _json_number(v) for k, v in fit.se.items()},
         "cov": None if fit.cov is None else [[_json_number(v) for v in row] for row in np.asarray(fit.cov)],
@@ -118,6 +122,8 @@ def save_fit(fit: Fit, path: str | Path) -> Path:
         "clvmodels_version": __version__,
         "model": fit.spec.name,
         "param_names": json.dumps(list(fit.spec.param_names)),
+        "covariates": json.dumps(fit.spec.covariates.to_dict() if fit.spec.covariates is not None else None),
+        "variant": fit.spec.variant,
         "priors": tree.attrs.get("priors", json.dumps({})),
         "unit": fit.unit or "",
         "data_fingerprint": fit.fingerprint or "",
@@ -144,14 +150,39 @@ def is_posterior_file(path: str | Path) -> bool:
         return fh.read(8) == _HDF5_MAGIC
 
 
-def _spec_for(name, source: str, expect: str | None, kind: str = "model") -> ModelSpec:
+def spec_for(name, source: str, expect: str | None, kind: str = "model", covariates=None, variant=None) -> ModelSpec:
+    """The spec a model file names: the registered model, with its variant and covariate design.
+
+    Examples
+    --------
+    >>> spec_for("pareto_nbd", "m.json", None, covariates={"purchase": ["channel"]}, variant="correlation").key
+    'pareto_nbd+correlation[purchase=channel]'
+    """
     if not isinstance(name, str) or name not in SPECS:
         raise ModelFileError(f"{source} holds an unknown model {name!r}: field 'model' must name a clvmodels model "
                              f"({', '.join(SPECS)}).")
     if expect is not None and name != expect:
         raise ModelFileError(f"{source} holds a '{name}' {kind}, not '{expect}'. "
                              f"Use clvmodels.load_model(path) to get whichever model it holds.")
-    return SPECS[name]
+    spec = SPECS[name]
+    if variant not in (None, "", "correlation"):
+        raise ModelFileError(f"{source}: field 'variant' must be null or 'correlation'. Got {variant!r} instead.")
+    if variant == "correlation":
+        try:
+            spec = with_correlation(spec)
+        except ValueError as exc:
+            raise ModelFileError(f"{source}: {exc}") from None
+    if covariates is None:
+        return spec
+    ok = isinstance(covariates, Mapping) and all(
+        isinstance(v, list) and all(isinstance(c, str) for c in v) for v in covariates.values())
+    try:
+        if not ok:
+            raise ValueError("it must map processes to lists of column names")
+        return with_covariates(spec, CovariateDesign.from_dict(covariates))
+    except ValueError as exc:
+        raise ModelFileError(f"{source}: field 'covariates' is not a covariate design of {SPECS[name].title} "
+                             f"({exc}). Got {covariates!r}.") from None
 
 
 def _number(payload: Mapping, key: str, source: str, *, optional: bool = True, finite: bool = True) -> float | None:
@@ -196,7 +227,8 @@ def point_fit_from_dict(payload: Any, *, expect: str | None = None, source: str 
             f"{FORMAT_VERSION}. Refit the model, or load it with the clvmodels version that wrote it "
             f"({payload.get('clvmodels_version')})."
         )
-    spec = _spec_for(payload.get("model"), source, expect)
+    spec = spec_for(payload.get("model"), source, expect, covariates=payload.get("covariates"),
+                     variant=payload.get("variant"))
     names = list(spec.param_names)
     params = payload.get("params")
     if not isinstance(params, Mapping):
@@ -257,7 +289,12 @@ def _read_posterior(path: Path, expect: str | None) -> Posterior:
             f"{POSTERIOR_FORMAT_VERSION}. Load it with the clvmodels version that wrote it "
             f"({attrs.get('clvmodels_version')}) or sample again."
         )
-    spec = _spec_for(attrs.get("model"), source, expect, kind="posterior")
+    try:
+        design = json.loads(attrs.get("covariates", "null"))
+    except (TypeError, json.JSONDecodeError):
+        raise ModelFileError(f"{source}: attribute 'covariates' is not JSON: {attrs.get('covariates')!r}.") from None
+    spec = spec_for(attrs.get("model"), source, expect, kind="posterior", covariates=design,
+                     variant=attrs.get("variant") or None)
     try:
         names = json.loads(attrs.get("param_names", "[]"))
     except (TypeError, json.JSONDecodeError):

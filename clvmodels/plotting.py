@@ -478,7 +478,7 @@ def plot_alive_path(path: pd.DataFrame, *, ax=None, label: str = "P(alive)"):
     Parameters
     ----------
     path : DataFrame
-        As returned by :func:`clvmodels.alive_path.alive_path`: ``date``, ``p_alive``,
+        As returned by :func:`clvmodels.alive_history.alive_path`: ``date``, ``p_alive``,
         ``new_purchases`` and, from a posterior, ``p_alive_hdi_lower``/``..._upper`` (drawn
         as a band).
     ax : matplotlib Axes, optional
@@ -494,7 +494,7 @@ def plot_alive_path(path: pd.DataFrame, *, ax=None, label: str = "P(alive)"):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import clvmodels as clv, pandas as pd
-    >>> from clvmodels.alive_path import alive_path
+    >>> from clvmodels.alive_history import alive_path
     >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
     >>> path = alive_path(bg, pd.DataFrame({"date": ["1997-01-01", "1997-01-15"]}), t=10)
     >>> ax = plot_alive_path(path)
@@ -504,7 +504,7 @@ def plot_alive_path(path: pd.DataFrame, *, ax=None, label: str = "P(alive)"):
     """
     for col in ("date", "p_alive", "new_purchases"):
         if col not in path.columns:
-            raise ValueError(f"plot_alive_path draws the table of clvmodels.alive_path.alive_path; the column {col!r} "
+            raise ValueError(f"plot_alive_path draws the table of clvmodels.alive_history.alive_path; the column {col!r} "
                              f"is missing (columns: {list(path.columns)}).")
     ax = _axes(ax, figsize=(7.5, 3.6))
     dates = pd.to_datetime(path["date"])

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from clvmodels import predict, value
+from clvmodels import defaults, predict, value
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.estimators import SpendModel, TransactionModel
@@ -386,10 +386,10 @@ def value_interval(
     spend_model,
     data: pd.DataFrame,
     *,
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     prob: float = 0.9,
     n_sims: int = 1000,
     model_unit: str | None = None,
@@ -442,7 +442,8 @@ def value_interval(
         Customer summary with the columns both models read (``attrs`` as
         :func:`clvmodels.rfm_summary` sets them, for calendar months).
     horizon, unit, discount_rate, margin, model_unit
-        As in :func:`clvmodels.value.lifetime_value`.
+        As in :func:`clvmodels.value.lifetime_value`, with the same defaults
+        (:mod:`clvmodels.defaults`: 12 months, 1 % a month, margin 1).
     prob : float
         Probability of the interval.
     n_sims : int

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clvmodels import defaults
 from clvmodels.checks import check_number
 from clvmodels.data.summary import rfm_summary
 from clvmodels.errors import ClvDataError
@@ -90,7 +91,7 @@ def rfm_scores(
     date_col: str = "date",
     amount_col: str | None = "amount",
     observation_end=None,
-    unit: str = "D",
+    unit: str = defaults.UNIT,
 ) -> pd.DataFrame:
     """RFM scores by quantile, with named segments.
 
@@ -118,7 +119,7 @@ def rfm_scores(
     observation_end : date-like, optional
         For a transaction log: the date recency is measured at (default: its last date).
     unit : str
-        For a transaction log: the time unit of the summary.
+        For a transaction log: the time unit of the summary (default weeks, :data:`clvmodels.defaults.UNIT`).
 
     Returns
     -------

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvmodels import defaults
 from clvmodels import predict
 from clvmodels.checks import check_number, check_numbers, check_probability
 from clvmodels.data.compress import compress
@@ -35,6 +36,8 @@ __all__ = [
     "customer_equity",
     "clv_table",
     "score_table",
+    "horizon_column",
+    "with_horizon_names",
     "continuous_rate",
     "customer_equity_by_cohort",
     "customer_equity_by_cohort_posterior",
@@ -195,10 +198,10 @@ def lifetime_value(
     spend_model,
     data: pd.DataFrame,
     *,
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     model_unit: str | None = None,
     hdi_prob: float = 0.94,
     return_draws: bool = False,
@@ -221,13 +224,15 @@ def lifetime_value(
     data : DataFrame
         Customer summary with the columns both models read.
     horizon : int
-        Number of periods.
+        Number of periods (default 12, :data:`clvmodels.defaults.HORIZON`).
     unit : {"H", "D", "W", "M", "Y"}
-        Length of one period; ``discount_rate`` is per period of this unit.
+        Length of one period; ``discount_rate`` is per period of this unit (default ``"M"``,
+        :data:`clvmodels.defaults.HORIZON_UNIT`).
     discount_rate : float
-        Discount rate per period (0.01 = 1 % per period), > -1.
+        Discount rate per period (0.01 = 1 % per period), > -1 (default 0.01 per month,
+        :data:`clvmodels.defaults.DISCOUNT_RATE`; 0 gives undiscounted value).
     margin : float
-        Share of spend that is profit, in [0, 1] (1.0 = revenue).
+        Share of spend that is profit, in [0, 1] (1.0 = revenue, the default).
     model_unit : str, optional
         Time unit of the transaction model, if neither the model nor the summary records it.
     hdi_prob, return_draws : float, bool
@@ -286,9 +291,9 @@ def customer_equity(transaction_model, spend_model, data: pd.DataFrame, *, hdi_p
     unknown = set(kwargs) - {"horizon", "unit", "discount_rate", "margin", "model_unit"}
     if unknown:
         raise TypeError(f"customer_equity got unexpected keyword arguments {', '.join(sorted(unknown))}.")
-    margin = _margin(kwargs.pop("margin", 1.0))
-    discount_rate = _discount_rate(kwargs.pop("discount_rate", 0.0))
-    c = _inputs(transaction_model, spend_model, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+    margin = _margin(kwargs.pop("margin", defaults.MARGIN))
+    discount_rate = _discount_rate(kwargs.pop("discount_rate", defaults.DISCOUNT_RATE))
+    c = _inputs(transaction_model, spend_model, data, horizon=kwargs.get("horizon", defaults.HORIZON), unit=kwargs.get("unit", defaults.HORIZON_UNIT),
                 discount_rate=discount_rate, model_unit=kwargs.get("model_unit"))
     totals = np.zeros(c.n_draws)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -388,9 +393,9 @@ def clv_table(
     spend_model,
     data: pd.DataFrame,
     *,
-    horizon: int | None = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
+    horizon: int | None = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
     margin=1.0,
     service_cost=None,
     discounting: str = "discrete",
@@ -429,9 +434,9 @@ def clv_table(
     horizon : int or None
         Number of periods of ``unit`` (discrete); ``None`` with continuous discounting.
     unit : {"H", "D", "W", "M", "Y"}
-        Length of one period; ``discount_rate`` is per period of this unit.
+        Length of one period; ``discount_rate`` is per period of this unit (default months).
     discount_rate : float
-        Discount rate per period of ``unit``.
+        Discount rate per period of ``unit`` (default 0.01, :data:`clvmodels.defaults.DISCOUNT_RATE`).
     margin : float or Series
         Share of spend that is profit (in [0, 1]), overall or per customer.
     service_cost : float or Series, optional
@@ -515,10 +520,10 @@ def score_table(
     spend_model,
     data: pd.DataFrame,
     *,
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     hdi_prob: float = 0.94,
 ) -> pd.DataFrame:
     """One row per customer: history, P(alive), expected purchases and spend, CLV (with intervals for many draws).
@@ -589,6 +594,75 @@ def score_table(
     out.attrs.update(data.attrs, horizon=horizon, horizon_unit=unit, horizon_model_units=t_horizon)
     key = "clv" if "clv" in out.columns else "expected_purchases"
     return out.sort_values(key, ascending=False, kind="stable")
+
+
+#: Quantities measured over the forecast horizon: in output files their names carry it (longest first, so that
+#: ``clv_if_active`` is not read as ``clv`` + ``_if_active``).
+HORIZON_QUANTITIES = ("expected_purchases", "clv_if_active", "value_at_risk", "clv_realised", "purchases", "clv",
+                      "value")
+#: Statistics that may follow a quantity's name (``clv_sd``, ``clv_hdi_lower``, ``purchases_lower``).
+_STATISTIC_SUFFIXES = ("", "_sd", "_hdi_lower", "_hdi_upper", "_lower", "_upper", "_coverage")
+
+
+def horizon_column(name: str, horizon: int, unit: str) -> str:
+    """The output name of a column: a quantity over the horizon gets ``_<horizon><unit>`` after its name.
+
+    The one naming rule of every per-customer table written or printed (``clvmodels demo``,
+    ``predict``, ``report``): ``clv`` over 12 months is ``clv_12m``, its HDI bound
+    ``clv_12m_hdi_lower``, expected purchases over 52 weeks ``expected_purchases_52w``. Columns
+    that do not depend on the horizon (``p_alive``, ``expected_spend``, the history) keep their name.
+
+    Parameters
+    ----------
+    name : str
+        A column of :func:`score_table` (or a predictive-interval column such as ``purchases_lower``).
+    horizon : int
+        Number of periods of ``unit``.
+    unit : str
+        Period of the horizon (``"M"``, ``"W"``...).
+
+    Examples
+    --------
+    >>> horizon_column("clv", 12, "M"), horizon_column("clv_hdi_lower", 12, "M")
+    ('clv_12m', 'clv_12m_hdi_lower')
+    >>> horizon_column("expected_purchases", 52, "W"), horizon_column("p_alive", 52, "W")
+    ('expected_purchases_52w', 'p_alive')
+    >>> horizon_column("clv_if_active", 1, "Y"), horizon_column("monetary_value", 1, "Y")
+    ('clv_if_active_1y', 'monetary_value')
+    """
+    tag = f"_{int(horizon)}{normalize_unit(unit).lower()}"
+    for stem in HORIZON_QUANTITIES:
+        rest = name[len(stem):]
+        if name.startswith(stem) and rest in _STATISTIC_SUFFIXES:
+            return f"{stem}{tag}{rest}"
+    return name
+
+
+def with_horizon_names(table: pd.DataFrame, horizon: int | None = None, unit: str | None = None) -> pd.DataFrame:
+    """A copy of a per-customer table with its columns named by :func:`horizon_column`.
+
+    ``horizon`` and ``unit`` default to the table's ``attrs`` (``horizon``, ``horizon_unit``,
+    set by :func:`score_table`).
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+    ...                     unit="W", calibration_end="1997-09-30")
+    >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
+    >>> gg = clv.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> with_horizon_names(score_table(bg, gg, s, horizon=6, unit="M")).columns.tolist()[4:]
+    ['p_alive', 'expected_purchases_6m', 'expected_spend', 'clv_6m', 'clv_if_active_6m']
+    """
+    attrs = getattr(table, "attrs", {})
+    horizon = attrs.get("horizon") if horizon is None else horizon
+    unit = attrs.get("horizon_unit") if unit is None else unit
+    if horizon is None or unit is None:
+        raise ValueError("with_horizon_names needs the horizon and its unit: pass horizon= and unit=, or give a table "
+                         "from score_table (its attrs hold them).")
+    out = table.rename(columns={c: horizon_column(str(c), horizon, unit) for c in table.columns})
+    out.attrs.update(attrs)
+    return out
 
 
 def _acquisition_period(data: pd.DataFrame, cohort_unit: str, calibration_end=None, model_unit=None) -> pd.Series:
@@ -727,12 +801,12 @@ def customer_equity_by_cohort(
 def _equity_by_cohort_from_fits(tm, sm, data, *, cohort, cohort_unit, calibration_end, model_unit, hdi_prob,
                                 chunk_bytes, **kwargs) -> pd.DataFrame:
     hdi_prob = check_probability("hdi_prob", hdi_prob, where="customer_equity_by_cohort")
-    margin = _margin(kwargs.pop("margin", 1.0))
-    discount_rate = _discount_rate(kwargs.pop("discount_rate", 0.0))
+    margin = _margin(kwargs.pop("margin", defaults.MARGIN))
+    discount_rate = _discount_rate(kwargs.pop("discount_rate", defaults.DISCOUNT_RATE))
     unknown = set(kwargs) - {"horizon", "unit"}
     if unknown:
         raise TypeError(f"customer_equity_by_cohort got unexpected keyword arguments {', '.join(sorted(unknown))}.")
-    c = _inputs(tm, sm, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+    c = _inputs(tm, sm, data, horizon=kwargs.get("horizon", defaults.HORIZON), unit=kwargs.get("unit", defaults.HORIZON_UNIT),
                 discount_rate=discount_rate, model_unit=model_unit)
     labels = _cohort_labels(data, c.index, cohort, cohort_unit, calibration_end, model_unit)
     names, codes = np.unique(labels.to_numpy(), return_inverse=True)
@@ -745,7 +819,7 @@ def _equity_by_cohort_from_fits(tm, sm, data, *, cohort, cohort_unit, calibratio
     _finite(totals, "customer equity by cohort")
     counts = np.bincount(codes, minlength=len(names))
     if c.n_draws == 1:
-        clv_ = lifetime_value(tm, sm, data, horizon=kwargs.get("horizon", 12), unit=kwargs.get("unit", "M"),
+        clv_ = lifetime_value(tm, sm, data, horizon=kwargs.get("horizon", defaults.HORIZON), unit=kwargs.get("unit", defaults.HORIZON_UNIT),
                               discount_rate=discount_rate, margin=margin, model_unit=model_unit)
         return customer_equity_by_cohort(clv_, data, cohort=labels)
     per_draw = np.column_stack([totals, totals.sum(axis=1)])

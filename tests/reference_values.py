@@ -29,6 +29,8 @@ __all__ = [
     "GAMMA_GAMMA_FIRST_TEN",
     "BGBB_FHS2010",
     "SBG_FH2007_HIGH_END",
+    "GGOMNBD_BG2012",
+    "BDW_AT_SBG_FH2007_HIGH_END",
     "SBG_FH2007_REGULAR",
     "TRACKING_FHL2005",
 ]
@@ -207,3 +209,25 @@ TRACKING_FHL2005 = {
     "source": FHL2005,
     "where": "tracking plot of cumulative repeat transactions, weeks 1-78",
 }
+
+
+GGOMNBD_BG2012 = Published(
+    model="ggompertz_nbd",
+    data="CDNOW sample, weeks, calibration to 1997-09-30 (as FHL2005)",
+    params={"r": "0.553", "alpha": "10.578", "b": "0.0002", "s": "0.603", "beta": "0.0026"},
+    loglik="-9594.98",
+    source='Bemmaor & Glady (2012), "Modeling purchasing behavior with sudden death: a flexible customer '
+           'lifetime model", Management Science 58(5), 1012-1021',
+    where="Table 2, p. 1018 (CDNOW)",
+    note="the likelihood is flat along b -> 0; the optimum is reproduced with b held at 0.0002",
+)
+
+BDW_AT_SBG_FH2007_HIGH_END = Published(
+    model="bdw",
+    data=SBG_FH2007_HIGH_END.data,
+    params={"alpha": "0.668", "beta": "3.806", "c": "1"},
+    loglik=None,
+    source=FH2007,
+    where="the sBG's High End estimates at c = 1, where the BdW is the sBG",
+    note="no published BdW estimates in shared/REFERENCE.md; the BdW nests the sBG",
+)

@@ -11,7 +11,7 @@ import pytest
 
 import clvmodels as clv
 from clvmodels import plotting
-from clvmodels.alive_path import alive_path
+from clvmodels.alive_history import alive_path
 from clvmodels.errors import ClvDataError, UnitMismatchError
 
 from reference_values import BGNBD_FHL2005

@@ -65,7 +65,7 @@ def test_NaT_in_a_datetime_column(log):
     tx = log.copy()
     tx["day"] = pd.to_datetime(tx["day"])
     tx.loc[102, "day"] = pd.NaT
-    msg = raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable dates at 1 row", summarise, tx)
+    msg = raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable date at 1 row", summarise, tx)
     assert "first: 102" in msg and "'u2'" in msg
 
 
@@ -82,7 +82,7 @@ def test_unparsable_amounts(log):
     tx = log.copy()
     tx["value"] = tx["value"].astype(object)
     tx.loc[100, "value"] = "ten"
-    msg = raises_unchanged(tx, ClvDataError, r"Column 'value' must hold finite, non-negative numbers; 1 are", summarise, tx)
+    msg = raises_unchanged(tx, ClvDataError, r"Column 'value' must hold finite, non-negative numbers; 1 is missing", summarise, tx)
     assert "'ten'" in msg
 
 
@@ -252,5 +252,16 @@ def test_date_format_reads_other_layouts(log):
     expected = summarise(log, unit="D")
     pd.testing.assert_frame_equal(s, expected)
     tx.loc[100, "day"] = "2024-01-01"  # one row in another layout is named, not guessed
-    raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable dates at 1 row \(first: 100\)",
+    raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable date at 1 row \(first: 100\)",
                      summarise, tx, date_format="%d/%m/%Y")
+
+
+def test_covariate_named_like_a_parameter_is_refused_with_the_fix():
+    # before the check, BG/NBD with a covariate 'b' failed deep in the likelihood with
+    # "got multiple values for keyword argument 'b'"
+    with pytest.raises(ValueError, match=r"'b' is a parameter of BG/NBD, so it cannot also name a covariate column; "
+                                         r"rename the covariate \(e.g. 'b_cov'\)"):
+        clv.BetaGeo(dropout_covariates=["b"])
+    with pytest.raises(ValueError, match=r"'alpha' is a parameter of Pareto/NBD"):
+        clv.ParetoNBD(purchase_covariates=["alpha"])
+    assert clv.BetaGeo(dropout_covariates=["b_cov"]).spec.param_names[-2:] == ("dropout_a:b_cov", "dropout_b:b_cov")

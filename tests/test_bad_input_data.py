@@ -442,7 +442,7 @@ def test_dates_in_both_orders_name_the_rows(log):
     raises_unchanged(tx, ClvDataError, r"Column 'day' has dates day first \(row 100: '13/01/2024'\) and month first "
                      r"\(row 101: '01/14/2024'\).*date_format=", summarise, tx)
     # with a format, the rows in the other order are named
-    raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable dates at 1 row \(first: 101\)",
+    raises_unchanged(tx, ClvDataError, r"Column 'day' has 1 missing or unparsable date at 1 row \(first: 101\)",
                      summarise, tx, date_format="%d/%m/%Y")
 
 
@@ -503,7 +503,7 @@ def test_cli_ids_are_read_as_written(tmp_path):
 def test_cli_empty_id_is_a_missing_id_named_by_row(tmp_path):
     path = write_csv(tmp_path / "tx.csv", "customer_id,date,amount\n1,2024-01-01,1\n,2024-01-02,2\n")
     result = invoke("summarize", path)
-    assert result.exit_code == 1 and "Column 'customer_id' has 1 missing customer ids (rows 1)" in result.stderr
+    assert result.exit_code == 1 and "Column 'customer_id' has 1 missing customer id (rows 1)" in result.stderr
 
 
 def test_cli_parquet_ids_keep_their_type(tmp_path):

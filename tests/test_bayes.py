@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import warnings
 
 import arviz as az
@@ -257,9 +258,20 @@ def test_diagnostics_flag_disagreeing_chains_and_divergences_with_advice():
     bad = diagnostics_table(_tree(shifted, diverging=7))
     assert not bad.loc[bad.check == "r_hat", "ok"].item()
     assert bad.loc[bad.check == "divergences", "value"].item() == 7
-    with pytest.warns(ConvergenceWarning, match=r"r_hat of r is .* \(want <= 1.01\): the chains disagree.*"
-                                                r"divergences of all is 7 \(want == 0\): .*target_accept"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert warn_if_unconverged(bad, "BG/NBD") is False
+    # one warning per failed check, each a short first line and wrapped detail (issue 15)
+    texts = {str(w.message).splitlines()[0]: " ".join(str(w.message).split()) for w in caught}
+    assert all(issubclass(w.category, ConvergenceWarning) for w in caught) and len(texts) == len(caught)
+    r_hat = texts.pop("The BG/NBD posterior may not be reliable: R-hat (want <= 1.01).")
+    assert re.search(r"r_hat of r is \S+: the chains disagree", r_hat)
+    divergences = texts.pop("The BG/NBD posterior may not be reliable: divergent transitions (want == 0).")
+    assert "divergences of all is 7: " in divergences and "target_accept" in divergences
+    assert all("r_hat" not in t and "divergences" not in t for t in texts.values())  # the others: ESS, if any
+    assert all(len(line) <= 94 for w in caught for line in str(w.message).splitlines())
+    cli = [w.message.cli_message for w in caught if "R-hat" in str(w.message)][0]
+    assert "--tune" in cli and "--draws" in cli
 
 
 # --------------------------------------------------------------------------- arguments

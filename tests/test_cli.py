@@ -166,13 +166,14 @@ def test_demo_writes_forecast_models_and_equity(tmp_path):
 
     forecast = pd.read_csv(out_dir / "forecast.csv", index_col="customer_id")
     assert forecast.columns.tolist() == ["frequency", "recency", "T", "monetary_value", "p_alive",
-                                         "expected_purchases_52w", "expected_spend", "clv_12m"]
+                                         "expected_purchases_12m", "expected_spend", "clv_12m", "clv_if_active_12m"]
     assert len(forecast) == CDNOW["n_customers"]
     assert forecast["frequency"].sum() == CDNOW["sum_frequency"]
     assert forecast["p_alive"].between(0, 1).all() and (forecast["clv_12m"] >= 0).all()
 
     record = json.loads((out_dir / "summary.json").read_text())
-    assert record["clv"]["discount_rate_per_month"] == 0.01 and record["clv"]["horizon_months"] == 12
+    assert record["clv"]["discount_rate_per_period"] == 0.01 and record["clv"]["horizon"] == 12
+    assert record["clv"]["horizon_unit"] == "M" and record["clv"]["column"] == "clv_12m"
     # the CSV is written to 6 significant digits
     np.testing.assert_allclose(record["customer_equity"], forecast["clv_12m"].sum(), rtol=1e-5)
     assert f"{record['customer_equity']:,.2f}" in result.stdout

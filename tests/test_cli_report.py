@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import clvmodels as clv
 from clvmodels.cli import app
-from clvmodels.report import customer_table
+from clvmodels.reporting import customer_table
 
 from conftest import cdnow_summary_copy
 
@@ -118,11 +118,11 @@ def test_predict_cdnow_scores_equal_the_python_api(tmp_path):
     s = clv.rfm_summary(clv.datasets.load_cdnow(), unit="W", calibration_end="1997-09-30", amount_col="amount")
     bg = clv.BetaGeo().fit(s)
     gg = clv.GammaGamma().fit(s[s["frequency"] > 0])
-    assert len(scores) == 2357 and scores["clv"].is_monotonic_decreasing
+    assert len(scores) == 2357 and scores["clv_12m"].is_monotonic_decreasing
     scores = scores.loc[s.index]
     np.testing.assert_allclose(scores["p_alive"], bg.probability_alive(s), rtol=1e-9)
     np.testing.assert_allclose(scores["expected_spend"], gg.expected_spend(s), rtol=1e-9)
-    np.testing.assert_allclose(scores["clv"], clv.lifetime_value(bg, gg, s, horizon=12, unit="M", discount_rate=0.01),
+    np.testing.assert_allclose(scores["clv_12m"], clv.lifetime_value(bg, gg, s, horizon=12, unit="M", discount_rate=0.01),
                                rtol=1e-9)
 
 
@@ -142,8 +142,8 @@ def test_predict_apparel_json_records(tmp_path, apparel):
        "--horizon-unit", "Y", "--output", out)
     records = json.loads(out.read_text())
     assert len(records) == APPAREL_CUSTOMERS
-    assert {"customer_id", "p_alive", "expected_purchases", "expected_spend", "clv"} <= set(records[0])
-    assert records[0]["clv"] == max(r["clv"] for r in records)
+    assert {"customer_id", "p_alive", "expected_purchases_2y", "expected_spend", "clv_2y"} <= set(records[0])
+    assert records[0]["clv_2y"] == max(r["clv_2y"] for r in records)
 
 
 def test_predict_on_the_cdnow_master_file_leaves_zero_spend_repeat_buyers_out_of_the_spend_fit(tmp_path):
@@ -196,7 +196,7 @@ def test_report_apparel_by_the_installed_script(tmp_path, apparel, apparel_summa
     bg = clv.BetaGeo().fit(apparel_summary)
     gg = clv.GammaGamma().fit(apparel_summary[apparel_summary["frequency"] > 0])
     expected = customer_table(bg, gg, apparel_summary).loc[apparel_summary.index]
-    np.testing.assert_allclose(table["clv"], expected["clv"], rtol=1e-9)
+    np.testing.assert_allclose(table["clv_12m"], expected["clv"], rtol=1e-9)
     assert (table["frequency_holdout"] == apparel_summary["frequency_holdout"]).all()
 
 
@@ -227,7 +227,7 @@ def test_predict_and_report_from_saved_tiny_posteriors_on_apparel(tmp_path, appa
     ok("predict", *data, *files, "--output", out)
     scores = pd.read_csv(out, index_col="customer_id")
     assert len(scores) == APPAREL_CUSTOMERS
-    assert ((scores["clv_hdi_lower"] <= scores["clv"]) & (scores["clv"] <= scores["clv_hdi_upper"])).all()
+    assert ((scores["clv_12m_hdi_lower"] <= scores["clv_12m"]) & (scores["clv_12m"] <= scores["clv_12m_hdi_upper"])).all()
     ok("report", *data, *files, "--output", tmp_path / "post.html")
     page = (tmp_path / "post.html").read_text()
     assert "94% interval" in page and "posterior (Bayesian fit)" in page and "convergence diagnostics" in page

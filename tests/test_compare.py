@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import clvmodels as clv
-from clvmodels.compare import likelihood_ratio_test
+from clvmodels.comparison import likelihood_ratio_test
 from conftest import cdnow_summary_copy
 from reference_values import BGNBD_FHL2005, MBGNBD_BTYDPLUS, PARETO_NBD_FHL2005, printed_rtol, value
 
@@ -55,6 +55,52 @@ def test_lrt_nested_sbg_cohorts_pooled_vs_separate():
     sep = [clv.ShiftedBetaGeo().fit(t, weights=t["count"].to_numpy(float)) for t in (hi, reg)]
     out = likelihood_ratio_test((pooled.loglik_, 2), (sep[0].loglik_ + sep[1].loglik_, 4))
     assert out["statistic"] > 0 and out["p_value"] < 1e-10  # the segments differ (FH 2007)
+
+
+@pytest.fixture(scope="module")
+def covariate_fits():
+    """CDNOW with a continuous and a binary covariate unrelated to the purchases (fixed seed):
+    plain BG/NBD and BG/NBD with 1 purchase and 2 dropout coefficients, by maximum likelihood."""
+    s = cdnow_summary_copy()
+    rng = np.random.default_rng(0)
+    cov = pd.DataFrame({"u": rng.normal(size=len(s)), "seg": rng.integers(0, 2, size=len(s))}, index=s.index)
+    s = clv.join_covariates(s, cov)
+    full = clv.BetaGeo(purchase_covariates=["u"], dropout_covariates=["seg"]).fit(s)
+    return s, clv.BetaGeo().fit(s), full
+
+
+def test_lrt_plain_vs_covariate_model_counts_the_coefficients_and_matches_per_customer_logliks(covariate_fits):
+    s, plain, full = covariate_fits
+    out = likelihood_ratio_test(plain, full)
+    assert full.spec.param_names[4:] == ("purchase:u", "dropout_a:seg", "dropout_b:seg")
+    assert out["df"] == 3
+    # the statistic from the customer-by-customer log-likelihoods (uncompressed rows)
+    stat = 2 * (full.log_likelihood(s).sum() - plain.log_likelihood(s).sum())
+    assert out["statistic"] == pytest.approx(stat, rel=1e-9)
+    assert out["p_value"] == pytest.approx(stats.chi2.sf(stat, 3), rel=1e-9)
+    assert out == likelihood_ratio_test((plain.loglik_, 4), (full.loglik_, 7))
+    # the plain model is the covariate model with its coefficients at 0: the full fit is no worse
+    assert full.loglik_ >= plain.loglik_
+    # covariates unrelated to the data: no evidence against the plain model at this seed
+    assert out["p_value"] > 0.01
+
+
+def test_lrt_refuses_pairs_that_are_not_nested_or_not_maximum_likelihood(covariate_fits):
+    s, plain, full = covariate_fits
+    with pytest.raises(ValueError, match="not nested in MBG/NBD"):
+        likelihood_ratio_test(plain, clv.ModifiedBetaGeo(purchase_covariates=["u"]).fit(s))
+    with pytest.raises(ValueError, match="smaller model first"):
+        likelihood_ratio_test(full, plain)
+    with pytest.raises(ValueError, match="differ in their customers"):
+        likelihood_ratio_test(clv.BetaGeo().fit(s.iloc[:1000]), full)
+    with pytest.raises(ValueError, match="method='map'"):
+        likelihood_ratio_test(plain, clv.BetaGeo(purchase_covariates=["u"]).fit(s, method="map"))
+    with pytest.raises(ValueError, match="penalizer=0.1"):
+        likelihood_ratio_test(clv.BetaGeo().fit(s, penalizer=0.1), full)
+    # compare: a plain and a covariate model read different columns; the customer count still tells
+    with pytest.raises(ValueError, match="different data"):
+        clv.compare(clv.BetaGeo().fit(s.iloc[:1000]), full, names=["plain", "covariates"])
+    assert list(clv.compare(plain, full, names=["plain", "covariates"])["n_params"].sort_values()) == [4, 7]
 
 
 def test_compare_refuses_different_data_and_mixed_fits(fits):

@@ -1,15 +1,22 @@
-"""Documentation that must stay true: the mkdocs site builds with ``--strict``, the Python
-examples of README.md and the getting-started page run, and the set-up commands README gives
-are the ones CI runs.
+"""Documentation that must stay true: the mkdocs site builds with ``--strict`` (the notebooks
+executed, with their outputs), loads nothing from the network, shows no reStructuredText left over
+from the docstrings and the signatures' defaults; the Python examples of README.md and the
+getting-started page run, and the set-up commands README gives are the ones CI runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
+import json
 import os
 import re
 import subprocess
 import sys
+import time
+import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +49,55 @@ def require(module: str) -> None:
 
 
 # --------------------------------------------------------------------------- the site
-def test_mkdocs_site_builds_strict(tmp_path):
+NOTEBOOK_PAGES = {path.stem: f"notebooks/{path.stem}.html" for path in sorted((REPO / "notebooks").glob("*.ipynb"))}
+#: where a CDN or a web font would be fetched from; the site must load nothing from the network
+CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "fonts.googleapis.com", "fonts.gstatic.com",
+             "polyfill.io", "code.jquery.com", "ajax.googleapis.com")
+#: Sphinx roles and directives of the numpydoc docstrings, which must not reach a page literally
+RST_LEFTOVER = re.compile(r":(?:py:)?(?:class|func|meth|data|mod|attr|exc|obj|const|math):(?:`|<code>)|\.\. math::"
+                          r"|\.\. \[\w+\]|\[\w+\]_")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The site, built once per session with ``--strict``, notebooks executed (what CI builds).
+
+    The build runs in a scratch folder (mkdocs-jupyter's cache lands there, so every session
+    really executes the notebooks), and the notebooks' ``python3`` kernel is this interpreter
+    (a kernelspec found first through ``JUPYTER_PATH``), whatever kernels the machine has.
+    """
     require("mkdocs")
     require("mkdocstrings_handlers.python")
-    site = tmp_path / "site"
+    require("mkdocs_jupyter")
+    work = tmp_path_factory.mktemp("docs-build")
+    spec_dir = work / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "clvmodels docs", "language": "python",
+    }))
+    site = work / "site"
+    start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(DOCS / "mkdocs.yml"), "-d", str(site)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True, text=True, timeout=900, cwd=work,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "JUPYTER_PATH": str(work / "jupyter"),
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    print(f"docs site built in {time.perf_counter() - start:.0f} s (notebooks executed)")
+    return site
+
+
+def html_pages(site: Path) -> list[Path]:
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    return pages
+
+
+def test_mkdocs_site_builds_strict(site):
     for page in ("index.html", "getting-started.html", "models/bgnbd.html", "models/gamma-gamma.html",
-                 "cli.html", "api.html", "benchmarks.html"):
+                 "cli.html", "api.html", "benchmarks.html", *NOTEBOOK_PAGES.values()):
         assert (site / page).is_file(), f"{page} missing from the site"
     # equations go through arithmatex, and the API reference is generated from the docstrings
     assert "arithmatex" in (site / "models" / "bgnbd.html").read_text()
@@ -60,6 +105,171 @@ def test_mkdocs_site_builds_strict(tmp_path):
     for anchor in ("clvmodels.data.summary.rfm_summary", "clvmodels.estimators.BetaGeo.expected_purchases",
                    "clvmodels.estimators.GammaGamma.expected_spend", "clvmodels.value.lifetime_value"):
         assert f'id="{anchor}"' in api, f"API reference has no entry {anchor}"
+
+
+class _Assets(HTMLParser):
+    """The URLs a page loads: scripts, stylesheets, fonts, icons and preconnects."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe") and attrs.get("src"):
+            self.loaded.append(attrs["src"])
+        if tag == "link" and attrs.get("href") and attrs.get("rel") != "canonical":
+            self.loaded.append(attrs["href"])
+
+
+def test_site_loads_nothing_from_the_network_and_bundles_mathjax(site):
+    for page in html_pages(site):
+        text = page.read_text()
+        parser = _Assets()
+        parser.feed(text)
+        remote = [url for url in parser.loaded if re.match(r"(https?:)?//", url)]
+        assert not remote, f"{page.relative_to(site)} loads {remote}"
+        named = [host for host in CDN_HOSTS if host in text]
+        assert not named, f"{page.relative_to(site)} names {named}"
+    # the equations: MathJax from the site itself, with the fonts it looks for beside the script
+    parser = _Assets()
+    parser.feed((site / "models" / "bgnbd.html").read_text())
+    mathjax = [url for url in parser.loaded if "mathjax" in url.lower() and url.endswith(".js")]
+    assert any(url.endswith("tex-chtml-full.js") for url in mathjax), mathjax
+    script = site / "javascripts" / "mathjax" / "tex-chtml-full.js"
+    assert script.stat().st_size > 1_000_000  # the real MathJax, not a stub
+    fonts = script.parent / "output" / "chtml" / "fonts" / "woff-v2"
+    assert (fonts / "MathJax_Main-Regular.woff").stat().st_size > 10_000
+    assert "woff-v2" in script.read_text()  # where MathJax looks for them
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_PAGES), ids=sorted(NOTEBOOK_PAGES))
+def test_notebook_pages_show_the_outputs_of_a_run(site, notebook):
+    text = (site / NOTEBOOK_PAGES[notebook]).read_text()
+    source = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text())
+    code_cells = [c for c in source["cells"] if c["cell_type"] == "code"]
+    assert not any(c["outputs"] for c in code_cells)  # so every output on the page comes from the build
+    outputs = len(re.findall(r'class="[^"]*\bjp-OutputArea-output\b', text))
+    assert outputs >= len(code_cells) // 2, f"{notebook}: {outputs} outputs for {len(code_cells)} code cells"
+    assert "Traceback" not in text
+    figures = len(re.findall(r'<img[^>]*src="data:image/png;base64,', text))
+    drawn = sum("plt.show()" in "".join(c["source"]) or "plotting.plot_" in "".join(c["source"]) for c in code_cells)
+    assert figures >= drawn > 0, f"{notebook}: {figures} figures on the page, {drawn} cells draw one"
+    # markdown cells' equations go through arithmatex like the pages', for the bundled MathJax
+    assert 'class="arithmatex"' in text
+
+
+def test_quickstart_page_prints_the_published_fit(site):
+    text = re.sub(r"<[^>]+>", "", (site / NOTEBOOK_PAGES["01_quickstart"]).read_text())
+    printed = re.search(r"log-likelihood (-[\d.]+), converged: True", text)
+    assert printed, "the quick-start page does not show the BG/NBD fit's output"
+    np.testing.assert_allclose(float(printed.group(1)), value(BGNBD_FHL2005.loglik),
+                               rtol=printed_rtol(BGNBD_FHL2005.loglik))
+
+
+def test_no_page_shows_a_sphinx_role_or_directive(site):
+    for page in html_pages(site):
+        leftovers = RST_LEFTOVER.findall(page.read_text())
+        assert not leftovers, f"{page.relative_to(site)} shows {sorted(set(leftovers))}"
+        # and no TeX that missed arithmatex (it would show as raw "\\frac{...}" text)
+        prose = re.sub(r'<(div|span) class="arithmatex">.*?</\1>|<(pre|code|script|style)\b.*?</\2>', "",
+                       page.read_text(), flags=re.S)
+        raw_tex = re.findall(r"\\(?:frac|lambda|alpha|Gamma|mathrm|sum|left|mid)\b", re.sub(r"<[^>]+>", "", prose))
+        assert not raw_tex, f"{page.relative_to(site)} shows untypeset TeX {sorted(set(raw_tex))}"
+    api = (site / "api.html").read_text()
+    # roles became links where the site documents the object
+    assert re.search(r'<a class="autorefs[^"]*"[^>]*href="#clvmodels\.errors\.DataWarning"', api)
+
+
+class _ParameterTables(HTMLParser):
+    """(object id, parameter, rendered default) from mkdocstrings' parameter tables."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[tuple[str, str, str]] = []
+        self._object = None
+        self._header: list[str] = []
+        self._in_params = False
+        self._cells: list[str] | None = None
+        self._cell_text: list[str] | None = None
+        self._th = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag.startswith("h") and "doc-heading" in (attrs.get("class") or "") and attrs.get("id"):
+            self._object = attrs["id"]
+        elif tag == "table":
+            self._header = []
+        elif tag == "th":
+            self._th = True
+            self._header.append("")
+        elif tag == "tr" and "doc-section-item" in (attrs.get("class") or ""):
+            self._cells = []
+        elif tag == "td" and self._cells is not None:
+            self._cell_text = []
+
+    def handle_endtag(self, tag):
+        if tag == "th":
+            self._th = False
+        elif tag == "td" and self._cell_text is not None:
+            self._cells.append(" ".join("".join(self._cell_text).split()))
+            self._cell_text = None
+        elif tag == "tr" and self._cells is not None:
+            if self._header == ["Name", "Type", "Description", "Default"] and len(self._cells) == 4:
+                self.rows.append((self._object, self._cells[0], self._cells[3]))
+            self._cells = None
+
+    def handle_data(self, data):
+        if self._th:
+            self._header[-1] += data.strip()
+        elif self._cell_text is not None:
+            self._cell_text.append(data)
+
+
+def _documented_object(identifier: str):
+    parts = identifier.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            obj = getattr(obj, name)
+        return obj
+    raise LookupError(identifier)
+
+
+def test_every_documented_default_is_the_signatures(site):
+    checked = 0
+    for page in html_pages(site):
+        parser = _ParameterTables()
+        parser.feed(page.read_text())
+        for identifier, name, shown in parser.rows:
+            obj = _documented_object(identifier)
+            try:
+                parameter = inspect.signature(obj).parameters[name]
+            except (KeyError, TypeError, ValueError):
+                continue  # *args-style or builtin entries
+            where = f"{page.relative_to(site)}: {identifier}({name}) shows default {shown!r}"
+            if parameter.default is inspect.Parameter.empty:
+                assert shown == "required", where + ", the signature has none"
+            else:
+                module = sys.modules[getattr(obj, "__module__", None) or obj.__name__]
+                rendered = eval(shown, vars(module))  # noqa: S307 - the source text of our own defaults
+                assert rendered == parameter.default or (rendered is parameter.default), \
+                    where + f", the signature {parameter.default!r}"
+            checked += 1
+    assert checked > 200
+    # the two that were wrong: a shared entry ("customer_col, date_col : str") and a value set
+    rows = {(i, n): d for p in [site / "api.html"] for i, n, d in _parse_rows(p)}
+    assert rows[("clvmodels.data.summary.rfm_summary", "date_col")] == "'date'"
+    assert rows[("clvmodels.data.summary.rfm_summary", "unit")] == "'D'"
+
+
+def _parse_rows(page: Path):
+    parser = _ParameterTables()
+    parser.feed(page.read_text())
+    return parser.rows
 
 
 # --------------------------------------------------------------------------- examples
@@ -176,3 +386,26 @@ def test_predictive_intervals_page_example_runs_and_prints_what_the_page_shows(t
             assert (ns["pi"]["purchases_coverage"] >= 0.9).all()
         else:
             assert (ns["v"]["clv_realised_coverage"] >= 0.9 - 0.005).all()
+
+
+def test_covariates_page_example_runs_on_the_apparel_data(monkeypatch):
+    from conftest import shared_data_dir
+
+    page = DOCS / "pages" / "covariates.md"
+    blocks = python_blocks(page)
+    assert len(blocks) == 1
+    monkeypatch.chdir(shared_data_dir().parent.parent)  # the example reads shared/data/...
+    ns = run_example(blocks[0], str(page))
+    pnbd, plain, lrt = ns["pnbd"], ns["plain"], ns["lrt"]
+    assert pnbd.converged_ and plain.converged_
+    # the page's comment: 4 coefficients (purchase on alpha, dropout on beta, for 2 covariates)
+    assert lrt["df"] == 4 and pnbd.spec.param_names[4:] == (
+        "purchase:gender", "purchase:channel", "dropout:gender", "dropout:channel")
+    assert lrt["statistic"] == pytest.approx(2 * (pnbd.loglik_ - plain.loglik_), rel=1e-12)
+    assert np.isfinite([pnbd.se_[p] for p in pnbd.spec.param_names]).all()
+    # the page says a prior override takes a coefficient's name, and MAP uses those priors
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", clv.IdentificationWarning)  # BG/NBD's dropout on these data; not the subject
+        map_fit = clv.BetaGeo(purchase_covariates=["channel"]).fit(
+            ns["s"], method="map", priors={"purchase:channel": ("Normal", {"mu": 0, "sigma": 0.5})})
+    assert map_fit.fit_info_["priors"]["purchase:channel"] == "Normal(mu=0, sigma=0.5)"

@@ -22,6 +22,8 @@ FLOORS = {
     "clvmodels._version": 0,
     "clvmodels.errors": 0,
     "clvmodels.checks": 0,
+    "clvmodels.defaults": 0,  # the shared default unit, horizon and discount rate (constants only)
+    "clvmodels.wording": 0,  # counts in words ("1 purchase", "2 purchases")
     "clvmodels.units": 1,
     "clvmodels.intervals": 1,
     "clvmodels.backend": 1,
@@ -42,12 +44,12 @@ FLOORS = {
     "clvmodels.estimators": 11,
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,
-    "clvmodels.alive_path": 12,
+    "clvmodels.alive_history": 12,
     "clvmodels.segments": 12,
-    "clvmodels.compare": 12,
+    "clvmodels.comparison": 12,
     "clvmodels.predictive": 13,  # predictive intervals: over estimators, predict and value (its CLV periods)
     "clvmodels.plotting": 13,
-    "clvmodels.report": 14,
+    "clvmodels.reporting": 14,
     "clvmodels.spark": 14,  # summaries, fits and scores on Spark: uses data, estimators and value
     "clvmodels.cli": 15,
 }

@@ -93,7 +93,8 @@ def test_the_lifetimes_quick_start_clv_on_weekly_data_is_a_360_week_horizon(cdno
     quick_start = quietly(ggf.customer_lifetime_value, *args, time=12, discount_rate=0.0)
     bg, gg = clv.BetaGeo.from_params(params, unit="W"), clv.GammaGamma.from_params(gg_params)
     np.testing.assert_allclose(quick_start.to_numpy(),
-                               clv.lifetime_value(bg, gg, s, horizon=360, unit="W").to_numpy(), rtol=1e-6)
+                               clv.lifetime_value(bg, gg, s, horizon=360, unit="W", discount_rate=0.0).to_numpy(),
+                               rtol=1e-6)
     # with freq="W" lifetimes' month is 4.345 weeks: 12 of them are 52.14 weeks
     weekly = quietly(ggf.customer_lifetime_value, *args, time=12, discount_rate=0.0, freq="W")
     expected = bg.expected_purchases(s, t=12 * 4.345) * gg.expected_spend(s)

@@ -689,7 +689,7 @@ def test_predict_neutralises_ids_in_csv_and_keeps_them_exact_in_parquet_and_json
             assert "'" + nasty in csv_ids and nasty not in csv_ids
     assert "$x^2$" in csv_ids and "[/bold]" in csv_ids  # only formula starts are changed
     assert {restore_csv_cell(i) for i in csv_ids} == set(parquet.index)
-    np.testing.assert_allclose(csv["clv"].to_numpy(), parquet["clv"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(csv["clv_12m"].to_numpy(), parquet["clv_12m"].to_numpy(), rtol=1e-12)
 
 
 def test_report_csv_is_neutralised_and_the_page_states_its_hash(tmp_path, nasty_summary, point_models):

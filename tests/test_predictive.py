@@ -262,22 +262,26 @@ def test_cli_predict_adds_the_predictive_interval_columns_of_the_api(tmp_path):
     assert result.exit_code == 0, result.output
     assert "not of their expectation" in result.output
     scores = pd.read_csv(out, index_col=0)
-    for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "clv_realised_lower",
-                "clv_realised_upper", "clv_realised_coverage"):
+    # named with the horizon, as every per-customer output (clvmodels.value.horizon_column)
+    for col in ("purchases_9m_lower", "purchases_9m_upper", "purchases_9m_coverage", "clv_realised_9m_lower",
+                "clv_realised_9m_upper", "clv_realised_9m_coverage"):
         assert col in scores.columns
     # the same numbers as the API at the horizon in model units the scores used
     s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
                         calibration_end="1997-09-30")
     t_model = clv.units.period_edges(9, "M", "W", start=s.attrs["calibration_end"])[-1]
     api = predictive_interval(clv.BetaGeo().fit(s), s, t=float(t_model), prob=0.8)
-    np.testing.assert_array_equal(scores["purchases_upper"].sort_index().to_numpy(),
+    np.testing.assert_array_equal(scores["purchases_9m_upper"].sort_index().to_numpy(),
                                   api["purchases_upper"].sort_index().to_numpy())
-    assert (scores["purchases_coverage"] >= 0.8).all()
-    # the realised value on the clv column's terms (9 calendar months, 0 %, margin 1), as the API gives it
+    assert (scores["purchases_9m_coverage"] >= 0.8).all()
+    # the realised value replaces the undiscounted value_* columns of predictive_interval
+    assert "value_9m_lower" not in scores.columns and "value_9m_upper" not in scores.columns
+    # the realised value on the clv column's terms (9 calendar months, the shared default rate of 1 % a month,
+    # margin 1), as the API gives it with its defaults
     bg, gg = clv.BetaGeo().fit(s), clv.GammaGamma().fit(s[s["frequency"] > 0])
     vi = value_interval(bg, gg, s, horizon=9, unit="M", prob=0.8, random_seed=1)
-    np.testing.assert_allclose(scores["clv"].sort_index(), vi["clv"].sort_index(), rtol=1e-9)
-    np.testing.assert_allclose(scores["clv_realised_upper"].sort_index(), vi["clv_realised_upper"].sort_index(),
+    np.testing.assert_allclose(scores["clv_9m"].sort_index(), vi["clv"].sort_index(), rtol=1e-9)
+    np.testing.assert_allclose(scores["clv_realised_9m_upper"].sort_index(), vi["clv_realised_upper"].sort_index(),
                                rtol=1e-9)
     bad = CliRunner().invoke(app, ["predict", "--dataset", "cdnow", "--predictive-interval", "1.5"])
     assert bad.exit_code != 0 and "--predictive-interval must be a probability" in bad.output
@@ -426,8 +430,9 @@ def test_value_interval_blocks_and_a_discount_rate_of_zero_agree_with_the_undisc
                       "monetary_value": [0.0, 20.0, 30.0]})
     bg = clv.BetaGeo.from_params(**BG, unit="W")
     gg = clv.GammaGamma.from_params(**GG)
-    a = value_interval(bg, gg, s, horizon=12, unit="M", n_sims=40_000, random_seed=4)
-    b = value_interval(bg, gg, s, horizon=12, unit="M", n_sims=40_000, random_seed=5, chunk_bytes=1)
+    a = value_interval(bg, gg, s, horizon=12, unit="M", discount_rate=0.0, n_sims=40_000, random_seed=4)
+    b = value_interval(bg, gg, s, horizon=12, unit="M", discount_rate=0.0, n_sims=40_000, random_seed=5,
+                       chunk_bytes=1)
     np.testing.assert_allclose(a["clv_realised_upper"], b["clv_realised_upper"], rtol=0.04)
     t = a.attrs["horizon_model_units"]
     pv = predictive_interval(bg, s, t=t, spend_model=gg, n_sims=40_000, random_seed=6)
@@ -468,9 +473,10 @@ def test_report_customer_table_shows_the_ranges_of_actual_purchases_and_value_as
     files = clv.report(bg, gg, s, tmp_path / "r.html", discount_rate=0.01)
     table = pd.read_csv(files.customers, index_col=0).sort_index()
     vi = value_interval(bg, gg, s, horizon=12, unit="M", discount_rate=0.01, prob=0.94, n_sims=1000, random_seed=0)
-    np.testing.assert_allclose(table["clv_realised_upper"], vi["clv_realised_upper"].sort_index(), rtol=1e-9)
+    # the CSV names them with the horizon, as every per-customer output (clvmodels.value.horizon_column)
+    np.testing.assert_allclose(table["clv_realised_12m_upper"], vi["clv_realised_upper"].sort_index(), rtol=1e-9)
     pi = predictive_interval(bg, s, t=vi.attrs["horizon_model_units"], prob=0.94)
-    np.testing.assert_array_equal(table["purchases_upper"], pi["purchases_upper"].sort_index())
+    np.testing.assert_array_equal(table["purchases_12m_upper"], pi["purchases_upper"].sort_index())
     page = files.html.read_text()
     for header in ("Actual purchases, 94% range, low", "Actual purchases, 94% range, high",
                    "Actual value, 94% range, low", "Actual value, 94% range, high"):

@@ -316,12 +316,14 @@ def test_cli_from_the_messy_export_to_a_report_in_three_commands(messy_csv, trut
     out = ok("summarize", messy_csv, *PREP, "--output", summary).stdout
     dropped = truth["missing"] + truth["returns"] + truth["cancelled"]
     assert f"Read {truth['rows_read']:,} rows; kept {truth['kept']:,}." in out
-    assert (f"Dropped {dropped:,} rows: {truth['missing']} missing customer id; {truth['returns']} returns and "
+    assert min(truth["missing"], truth["returns"], truth["cancelled"]) > 1  # the plural wording below
+    assert (f"Dropped {dropped:,} rows: {truth['missing']} rows without a customer id; {truth['returns']} returns and "
             f"cancellations (negative amounts); {truth['cancelled']} purchases cancelled by a matching return.") in out
     assert (f"Dates {truth['first']} to {truth['last']}; {truth['invoices']:,} transactions, "
             f"{truth['purchase_days']:,} purchase days, {truth['customers']:,} customers.") in out
     assert f"Flag: {truth['float_ids']:,} customer ids were written like numbers" in out
-    assert f"Flag: {truth['high_spenders']:,} customers spend on average more than 10 x the median" in out
+    assert truth["high_spenders"] == 1  # the giant order's buyer: in the singular
+    assert "Flag: 1 customer spends on average more than 10 x the median" in out
     assert f"Flag: {truth['giant_orders']:,} single orders are worth more than 10 x the median order" in out
     written = pd.read_csv(summary, index_col=0)
     assert len(written) == truth["customers"] and not written.index.astype(str).str.contains(r"\.").any()
@@ -369,3 +371,33 @@ def test_the_docs_page_example_runs_and_states_its_numbers(capsys):
     assert shown
     for line in "\n".join(shown).splitlines():
         assert line.strip() in printed, line
+
+
+def test_quality_lines_agree_in_number_with_their_counts():
+    """One of a kind reads in the singular, several in the plural ("1 purchases cancelled" was printed)."""
+    def quality(n: int) -> clv.DataQuality:
+        return clv.DataQuality(rows_read=n + 1, rows_kept=1, dropped={MISSING_ID: n, CANCELLED: n, RETURN_ROWS: n,
+                                                                  NET_DAYS: n},
+                           first_date="2024-01-01", last_date="2024-01-02", transactions=n, purchase_days=n,
+                           customers=n, unmatched_returns=n, returns_netted=n, float_like_ids=n, high_spenders=("a",),
+                           n_high_spenders=n, giant_orders=(("a", "7", 100.0),), n_giant_orders=n)
+
+    one = quality(1).lines()
+    assert one[0] == "Read 2 rows; kept 1."
+    assert one[1] == ("Dropped 4 rows: 1 row without a customer id; 1 purchase cancelled by a matching return; "
+                      "1 return or cancellation (negative amount); 1 row of a customer-day whose net amount is <= 0.")
+    assert one[2].startswith("1 return matched no earlier purchase") and one[2].endswith("only the return was dropped.")
+    assert one[3] == "1 return was netted into the same customer's purchases of that day."
+    assert one[4] == "Dates 2024-01-01 to 2024-01-02; 1 transaction, 1 purchase day, 1 customer."
+    assert one[5].startswith("Flag: 1 customer id was written like numbers")
+    assert one[6].startswith("Flag: 1 customer spends on average")
+    assert one[7].startswith("Flag: 1 single order is worth more")
+
+    many = quality(1234).lines()
+    assert many[1] == ("Dropped 4,936 rows: 1,234 rows without a customer id; 1,234 purchases cancelled by a matching "
+                       "return; 1,234 returns and cancellations (negative amounts); 1,234 rows of customer-days whose "
+                       "net amount is <= 0.")
+    assert many[3] == "1,234 returns were netted into the same customer's purchases of that day."
+    assert many[4] == "Dates 2024-01-01 to 2024-01-02; 1,234 transactions, 1,234 purchase days, 1,234 customers."
+    assert many[6].startswith("Flag: 1,234 customers spend on average")
+    assert many[7].startswith("Flag: 1,234 single orders are worth more")

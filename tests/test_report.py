@@ -107,7 +107,7 @@ def test_customer_csv_holds_the_public_api_predictions(mle_report, fitted):
     table = table.loc[summary.index]
     np.testing.assert_allclose(table["p_alive"], bg.probability_alive(summary), rtol=1e-12)
     np.testing.assert_allclose(table["expected_spend"], gg.expected_spend(summary), rtol=1e-12)
-    np.testing.assert_allclose(table["clv"], clv.lifetime_value(bg, gg, summary, **VALUE), rtol=1e-12)
+    np.testing.assert_allclose(table["clv_12m"], clv.lifetime_value(bg, gg, summary, **VALUE), rtol=1e-12)
     assert set(table["tier"]) == {"platinum", "gold", "iron", "lead"}
     assert table["segment"].notna().all()
 
@@ -174,7 +174,8 @@ def test_report_without_holdout_or_spend_model_says_so(tmp_path, fitted):
     assert "No holdout period" in section_html(page, "data-summary")
     assert "No spend model" in section_html(page, "customer-equity")
     assert "No accuracy check" in section_html(page, "summary")
-    assert "clv" not in pd.read_csv(files.customers).columns
+    columns = pd.read_csv(files.customers).columns
+    assert "expected_purchases_12m" in columns and not any(c.startswith("clv") for c in columns)
     assert "Top 5 customers by expected purchases" in section_html(page, "customers")
 
 
@@ -232,8 +233,9 @@ def test_posterior_report_shows_intervals_and_diagnostics(tmp_path):
     assert "94% interval" in equity and "posterior (Bayesian fit)" in equity and equity.count("<img") == 1
     assert "could not be drawn" not in page
     table = pd.read_csv(files.customers, index_col="customer_id")
-    assert (table["clv_hdi_lower"] <= table["clv"] + 1e-9).all() and (table["clv"] <= table["clv_hdi_upper"] + 1e-9).all()
-    assert (table["clv_hdi_upper"] > table["clv_hdi_lower"]).mean() > 0.99
+    assert (table["clv_12m_hdi_lower"] <= table["clv_12m"] + 1e-9).all()
+    assert (table["clv_12m"] <= table["clv_12m_hdi_upper"] + 1e-9).all()
+    assert (table["clv_12m_hdi_upper"] > table["clv_12m_hdi_lower"]).mean() > 0.99
 
 
 # --------------------------------------------------------------------------- real browser
@@ -352,7 +354,7 @@ def test_stylesheet_and_script_are_embedded_verbatim(mle_report):
     from importlib import resources
 
     _, page, _ = mle_report
-    templates = resources.files("clvmodels.report").joinpath("templates")
+    templates = resources.files("clvmodels.reporting").joinpath("templates")
     assert templates.joinpath("report.css").read_text(encoding="utf-8") in page
     assert templates.joinpath("table.js").read_text(encoding="utf-8") in page
     assert "&#34;" not in page.split("</style>")[0]
@@ -367,8 +369,8 @@ def test_point_fits_get_intervals_from_asymptotic_draws(mle_report, fitted):
     bga, gga = bg.sample_asymptotic(500, random_seed=0), gg.sample_asymptotic(500, random_seed=0)
     drawn = clv.lifetime_value(bga, gga, summary, **VALUE)
     for col in ("sd", "hdi_lower", "hdi_upper"):
-        np.testing.assert_allclose(table[f"clv_{col}"], drawn[col], rtol=1e-9)
-    np.testing.assert_allclose(table["clv"], clv.lifetime_value(bg, gg, summary, **VALUE), rtol=1e-12)
+        np.testing.assert_allclose(table[f"clv_12m_{col}"], drawn[col], rtol=1e-9)
+    np.testing.assert_allclose(table["clv_12m"], clv.lifetime_value(bg, gg, summary, **VALUE), rtol=1e-12)
     draws = np.asarray(clv.value.customer_equity(bga, gga, summary, return_draws=True, **VALUE)).ravel()
     from clvmodels.intervals import hdi
 
@@ -383,9 +385,9 @@ def test_summary_sentences_hold_the_public_numbers(mle_report, fitted):
     text = section_html(page, "summary")
     table = pd.read_csv(files.customers, index_col="customer_id")
     at_risk = table["p_alive"] < 0.5
-    lost = ((1 - table["p_alive"]) * table["clv_if_active"])[at_risk].sum()
+    lost = ((1 - table["p_alive"]) * table["clv_if_active_12m"])[at_risk].sum()
     assert f"{at_risk.sum():,} ({at_risk.mean():.1%})" in text and f"{lost:,.0f}" in text
-    platinum = table.loc[table["tier"] == "platinum", "clv"].sum() / table["clv"].sum()
+    platinum = table.loc[table["tier"] == "platinum", "clv_12m"].sum() / table["clv_12m"].sum()
     assert f"holds {platinum:.1%} of customer equity" in text
     errors = clv.evaluation.holdout_errors(bg, summary).loc["all"]
     assert f"forecast {errors['expected']:,.0f} repeat purchases and customers made {errors['actual']:,.0f}" in text
@@ -407,7 +409,7 @@ def test_a_fit_that_did_not_converge_is_a_caveat_with_the_optimisers_message(tmp
 
 
 def test_customer_table_is_bounded_and_says_so(fitted):
-    from clvmodels.report.customers import customer_table_html
+    from clvmodels.reporting.customers import customer_table_html
 
     summary, bg, gg = fitted
     table = clv.value.score_table(bg, gg, summary)
@@ -422,7 +424,7 @@ def test_currency_must_be_short_text(tmp_path, fitted):
 
 
 def test_large_bases_get_fewer_asymptotic_draws_and_the_page_says_how_many(tmp_path, fitted, monkeypatch):
-    from clvmodels.report import builder
+    from clvmodels.reporting import builder
 
     summary, bg, gg = fitted
     monkeypatch.setattr(builder, "ASYMPTOTIC_BUDGET", 100 * len(summary) + 1)  # as for a base 5x larger
@@ -431,4 +433,4 @@ def test_large_bases_get_fewer_asymptotic_draws_and_the_page_says_how_many(tmp_p
     table = pd.read_csv(files.customers, index_col="customer_id").loc[summary.index]
     drawn = clv.lifetime_value(bg.sample_asymptotic(100, random_seed=0), gg.sample_asymptotic(100, random_seed=0),
                                summary, **VALUE)
-    np.testing.assert_allclose(table["clv_hdi_upper"], drawn["hdi_upper"], rtol=1e-9)
+    np.testing.assert_allclose(table["clv_12m_hdi_upper"], drawn["hdi_upper"], rtol=1e-9)

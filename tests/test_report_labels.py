@@ -1,4 +1,4 @@
-"""The report's words and number formats (clvmodels.report.labels), checked against Python's own formatting."""
+"""The report's words and number formats (clvmodels.reporting.labels), checked against Python's own formatting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from clvmodels import segments
-from clvmodels.report import labels
+from clvmodels.reporting import labels
 
 
 @pytest.mark.parametrize("value", [0.0, 0.5, 12.345, 99.994, 100.0, 1234.5, 75873.35, 1e9, -1500.0, -3.25])

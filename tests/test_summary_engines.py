@@ -164,7 +164,7 @@ def test_bad_row_of_the_second_file_is_numbered_across_the_files(tmp_path):
     b = pd.DataFrame({"c": [3, 4], "d": ["2024-01-03", "soon"]})
     a.to_parquet(tmp_path / "a.parquet")
     b.to_parquet(tmp_path / "b.parquet")
-    with pytest.raises(ClvDataError, match=r"1 missing or unparsable dates at 1 row \(first: 3\) of customers 4;"):
+    with pytest.raises(ClvDataError, match=r"1 missing or unparsable date at 1 row \(first: 3\) of customers 4;"):
         clv.rfm_summary(tmp_path / "*.parquet", "c", "d")
 
 
@@ -173,7 +173,7 @@ def test_numeric_dates_need_their_format(tmp_path):
     pd.DataFrame({"c": [1, 1], "d": [19970101, 19970108]}).to_parquet(tmp_path / "n.parquet")
     with pytest.raises(ClvDataError, match=r"Column 'd' holds bare numbers \(e.g. \[19970101, 19970108\]\).*date_format= \(e.g. '%Y%m%d'"):
         clv.rfm_summary(tmp_path / "n.parquet", "c", "d")
-    s = clv.rfm_summary(tmp_path / "n.parquet", "c", "d", date_format="%Y%m%d")
+    s = clv.rfm_summary(tmp_path / "n.parquet", "c", "d", date_format="%Y%m%d", unit="D")
     assert s.loc[1, ["frequency", "recency"]].tolist() == [1.0, 7.0]
 
 

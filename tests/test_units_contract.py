@@ -66,7 +66,8 @@ def test_a_weekly_fit_refuses_a_daily_summary_naming_both_units(name, weekly_fit
 
 def test_the_issue_reproduction_gives_the_weekly_equity_or_an_error(weekly_fit_daily_summary):
     _, s_w, s_d, bg, gg = weekly_fit_daily_summary
-    assert clv.customer_equity(bg, gg, s_w) == pytest.approx(75873.35, abs=0.01)
+    # 12 months undiscounted, as the issue computed it (the default rate is 1 % a month)
+    assert clv.customer_equity(bg, gg, s_w, horizon=12, unit="M", discount_rate=0.0) == pytest.approx(75873.35, abs=0.01)
     with pytest.raises(UnitMismatchError):
         clv.customer_equity(bg, gg, s_d)
 

@@ -100,7 +100,7 @@ def test_per_customer_margin_and_service_cost_align_on_customer_ids(two_customer
     margin = pd.Series([0.2, 0.5], index=["b", "a"])
     cost = pd.Series([3.0, 0.0], index=["b", "a"])
     t = value.clv_table(LinearBuyer(1.0), FixedSpend(10.0), two_customers, horizon=1, unit="W", margin=margin,
-                        service_cost=cost)
+                        service_cost=cost, discount_rate=0.0)
     # one period of one week, no discounting: 1 purchase; a: 0.5*10 - 0 = 5, b: 0.2*10 - 3 = -1
     assert t["clv"].to_dict() == pytest.approx({"a": 5.0, "b": -1.0}, rel=1e-14)
     with pytest.raises(ValueError, match="'margin' Series has no value for 1 customers"):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from clvmodels.data.validation import offending_rows as _where
 from clvmodels.errors import ClvDataError, DataWarning
+from clvmodels.wording import counted
 
 __all__ = ["parse_dates", "to_day", "unparsable_dates_error", "EPOCH_UNITS"]
 
@@ -206,10 +207,10 @@ def unparsable_dates_error(column: str, n: int, where: str, first: list) -> ClvD
     Examples
     --------
     >>> str(unparsable_dates_error("day", 1, "1 row (first: 0)", ["x"]))[:47]
-    "Column 'day' has 1 missing or unparsable dates "
+    "Column 'day' has 1 missing or unparsable date a"
     """
     return ClvDataError(
-        f"Column '{column}' has {n} missing or unparsable dates at {where}; "
+        f"Column '{column}' has {counted(n, 'missing or unparsable date')} at {where}; "
         f"values there: {first!r}. Fix or drop those rows, or pass date_format= (e.g. '%Y%m%d'; command line: "
         f"--date-format) if the dates are in another layout."
     )

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from clvmodels import defaults
 from clvmodels.data.dates import parse_dates, unparsable_dates_error
 from clvmodels.data.validation import describe_rows
 from clvmodels.errors import ClvDataError, DataWarning
@@ -338,7 +339,7 @@ def rfm_summary_duckdb(
     date_col: str = "date",
     amount_col: str | None = None,
     *,
-    unit: str = "D",
+    unit: str = defaults.UNIT,
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,

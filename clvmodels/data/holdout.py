@@ -27,7 +27,7 @@ _RULES = {
 }
 
 
-def validate_holdout_table(table, *, unit: str | None = None) -> pd.DataFrame:
+def validate_holdout_table(table, *, unit: str | None = None, keep=()) -> pd.DataFrame:
     """Check a calibration/holdout table and return a copy restricted to :data:`HOLDOUT_COLUMNS` (float).
 
     Parameters
@@ -40,6 +40,9 @@ def validate_holdout_table(table, *, unit: str | None = None) -> pd.DataFrame:
     unit : str, optional
         The unit the model was fitted in: a table whose ``attrs["unit"]`` differs is refused
         (:func:`clvmodels.data.validation.check_summary_unit`).
+    keep : sequence of str
+        Further columns to carry along unchanged (a covariate model's covariates; the model
+        checks them when it predicts).
 
     Returns
     -------
@@ -92,5 +95,13 @@ def validate_holdout_table(table, *, unit: str | None = None) -> pd.DataFrame:
             f"Check the table's time unit, or rebuild it with clvmodels.rfm_summary(..., observation_end=...)."
         )
     check_consistent_rows(table, {"frequency": out["frequency"].to_numpy(), "recency": out["recency"].to_numpy()})
+    absent = [c for c in keep if c not in table.columns]
+    if absent:
+        raise ClvDataError(
+            f"The calibration/holdout table has no column {', '.join(map(repr, absent))}, which the model reads (its "
+            f"covariates). Join them with clvmodels.join_covariates(table, covariates, customer=...)."
+        )
+    for col in keep:
+        out[col] = table[col]
     out.attrs.update(table.attrs)
     return out

@@ -30,6 +30,7 @@ from clvmodels.data.dates import parse_dates
 from clvmodels.data.summary import bad_amounts_error, empty_log_error, missing_columns_error
 from clvmodels.data.validation import offending_rows as _where
 from clvmodels.errors import ClvDataError
+from clvmodels.wording import counted
 
 __all__ = ["prepare_transactions", "DataQuality", "RETURN_RULES"]
 
@@ -41,6 +42,10 @@ MISSING_ID = "missing customer id"
 RETURN_ROWS = "returns and cancellations (negative amounts)"
 CANCELLED = "purchases cancelled by a matching return"
 NET_DAYS = "customer-days whose net amount is <= 0"
+#: Each reason for one row (the keys above are the plural).
+_ONE = {MISSING_ID: "row without a customer id", RETURN_ROWS: "return or cancellation (negative amount)",
+        CANCELLED: "purchase cancelled by a matching return", NET_DAYS: "row of a customer-day whose net amount is <= 0"}
+_MANY = {MISSING_ID: "rows without a customer id", NET_DAYS: "rows of customer-days whose net amount is <= 0"}
 
 _FLOAT_ID = re.compile(r"^([+-]?\d+)\.0+$")
 
@@ -92,7 +97,7 @@ class DataQuality:
     >>> q = DataQuality(rows_read=3, rows_kept=2, dropped={"missing customer id": 1}, first_date="2024-01-01",
     ...                 last_date="2024-01-05", transactions=2, purchase_days=2, customers=1)
     >>> print(q.lines()[1])
-    Dropped 1 row: 1 missing customer id.
+    Dropped 1 row: 1 row without a customer id.
     """
 
     rows_read: int
@@ -124,30 +129,38 @@ class DataQuality:
         ['Read 1 row; kept 1.', 'Dropped no rows.']
         """
         k = f"{self.outlier_factor:g}"
-        out = [f"Read {self.rows_read:,} row{'s' if self.rows_read != 1 else ''}; kept {self.rows_kept:,}."]
+        out = [f"Read {counted(self.rows_read, 'row')}; kept {self.rows_kept:,}."]
         total = sum(self.dropped.values())
         if total:
-            why = "; ".join(f"{n:,} {reason}" for reason, n in self.dropped.items() if n)
-            out.append(f"Dropped {total:,} row{'s' if total != 1 else ''}: {why}.")
+            why = "; ".join(counted(n, _ONE.get(reason, reason), _MANY.get(reason, reason))
+                            for reason, n in self.dropped.items() if n)
+            out.append(f"Dropped {counted(total, 'row')}: {why}.")
         else:
             out.append("Dropped no rows.")
         if self.unmatched_returns:
-            out.append(f"{self.unmatched_returns:,} returns matched no earlier purchase of the same amount by the same "
-                       f"customer (partial returns, or purchases before the log began); only the return was dropped.")
+            n = self.unmatched_returns
+            out.append(f"{counted(n, 'return')} matched no earlier purchase of the same amount by the same customer "
+                       f"(a partial return, or a purchase before the log began); only the return "
+                       f"{'was' if n == 1 else 'rows were'} dropped.")
         if self.returns_netted:
-            out.append(f"{self.returns_netted:,} returns were netted into the same customer's purchases of that day.")
-        out.append(f"Dates {self.first_date} to {self.last_date}; {self.transactions:,} transactions, "
-                   f"{self.purchase_days:,} purchase days, {self.customers:,} customers.")
+            n = self.returns_netted
+            out.append(f"{counted(n, 'return')} {'was' if n == 1 else 'were'} netted into the same customer's "
+                       f"purchases of that day.")
+        out.append(f"Dates {self.first_date} to {self.last_date}; {counted(self.transactions, 'transaction')}, "
+                   f"{counted(self.purchase_days, 'purchase day')}, {counted(self.customers, 'customer')}.")
         if self.float_like_ids:
-            out.append(f"Flag: {self.float_like_ids:,} customer ids were written like numbers with a decimal part "
-                       f"(e.g. 17850.0) and were read without the '.0'.")
+            n = self.float_like_ids
+            out.append(f"Flag: {counted(n, 'customer id')} {'was' if n == 1 else 'were'} written like numbers with a "
+                       f"decimal part (e.g. 17850.0) and read without the '.0'.")
         if self.n_high_spenders:
-            out.append(f"Flag: {self.n_high_spenders:,} customers spend on average more than {k} x the median "
-                       f"customer's mean per purchase day (first: {', '.join(self.high_spenders[:3])}).")
+            n = self.n_high_spenders
+            out.append(f"Flag: {counted(n, 'customer')} {'spends' if n == 1 else 'spend'} on average more than {k} x "
+                       f"the median customer's mean per purchase day (first: {', '.join(self.high_spenders[:3])}).")
         if self.n_giant_orders:
             biggest = self.giant_orders[0]
-            out.append(f"Flag: {self.n_giant_orders:,} single orders are worth more than {k} x the median order "
-                       f"(largest: customer {biggest[0]}, {biggest[1]}, {biggest[2]:,.2f}).")
+            n = self.n_giant_orders
+            out.append(f"Flag: {counted(n, 'single order')} {'is' if n == 1 else 'are'} worth more than {k} x the "
+                       f"median order (largest: customer {biggest[0]}, {biggest[1]}, {biggest[2]:,.2f}).")
         out.extend(self.notes)
         return out
 
@@ -404,7 +417,7 @@ def prepare_transactions(
         dropped[MISSING_ID] = int(blank.sum())
     elif blank.any():
         raise ClvDataError(
-            f"Column '{customer_col}' has {int(blank.sum())} missing customer ids (rows "
+            f"Column '{customer_col}' has {counted(int(blank.sum()), 'missing customer id')} (rows "
             f"{', '.join(map(str, transactions.index[blank][:5].tolist()))}). Drop them with "
             f"drop_missing_ids=True (command line: --drop-missing-ids; they are counted), or fill them first."
         )

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvmodels import defaults
 from clvmodels.errors import ClvDataError, DataWarning
+from clvmodels.wording import counted
 from clvmodels.data.dates import parse_dates, to_day
 from clvmodels.data.duckdb_engine import is_duckdb_source, rfm_summary_duckdb
 from clvmodels.data.validation import offending_rows as _where
@@ -38,7 +40,7 @@ def empty_log_error() -> ClvDataError:
 def missing_ids_error(column: str, n: int, labels: list) -> ClvDataError:
     """``n`` rows without a customer id; ``labels``: the first few row labels."""
     return ClvDataError(
-        f"Column '{column}' has {n} missing customer ids (rows "
+        f"Column '{column}' has {counted(n, 'missing customer id')} (rows "
         f"{', '.join(map(str, labels))}). Drop or fill those rows first."
     )
 
@@ -53,7 +55,7 @@ def bad_amounts_error(column: str, n: int, where: str, shown: list) -> ClvDataEr
     """``n`` amounts missing, unparsable, infinite or negative; ``where`` from ``offending_rows``."""
     comma = any(isinstance(v, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", v) for v in shown)
     return ClvDataError(
-        f"Column '{column}' must hold finite, non-negative numbers; {n} are missing, "
+        f"Column '{column}' must hold finite, non-negative numbers; {n:,} {'is' if n == 1 else 'are'} missing, "
         f"unparsable, infinite or negative at {where} (values {shown!r}). "
         + ("They use decimal commas: convert them (.str.replace(',', '.')) or read the file with "
            "decimal=','. " if comma else "")
@@ -96,7 +98,7 @@ def rfm_summary(
     date_col: str = "date",
     amount_col: str | None = None,
     *,
-    unit: str = "D",
+    unit: str = defaults.UNIT,
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,
@@ -150,7 +152,8 @@ def rfm_summary(
     amount_col : str, optional
         Column of transaction values; gives ``monetary_value``.
     unit : {"H", "D", "W", "M", "Y"}
-        Time unit of ``recency``, ``T`` and ``duration_holdout``.
+        Time unit of ``recency``, ``T`` and ``duration_holdout``; default weeks
+        (:data:`clvmodels.defaults.UNIT`, the unit of the command line too).
     calibration_end : date-like, optional
         Last day of the calibration period; defaults to the last transaction date. Customers
         first seen after it are left out (with a :class:`~clvmodels.errors.DataWarning`

@@ -25,6 +25,7 @@ _RULES = {
     "positive_time": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
     "positive": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
     "binary": ("0 or 1", lambda v: (v == 0) | (v == 1)),
+    "real": ("a finite number", np.isfinite),
 }
 
 _FIXES = {

@@ -1,4 +1,4 @@
-"""Convergence diagnostics of a posterior: one tidy table and one warning that says what to do.
+"""Convergence diagnostics of a posterior: one tidy table, and one warning per failed check that says what to do.
 
 Thresholds follow Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021), "Rank-normalization,
 folding, and localization: an improved R-hat for assessing convergence of MCMC", Bayesian
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from clvmodels.errors import ConvergenceWarning
+from clvmodels.errors import ConvergenceWarning, warning_text
 
 __all__ = ["RHAT_MAX", "ESS_PER_CHAIN", "BFMI_MIN", "diagnostics_table", "warn_if_unconverged"]
 
@@ -32,6 +32,17 @@ _ADVICE = {
     "bfmi": "the momentum resampling explores the energy poorly: longer tuning, or reparametrise (e.g. "
             "tighter priors)",
 }
+#: The same advice in command-line options (``clvmodels fit --method mcmc``).
+_CLI_ADVICE = {
+    "r_hat": "the chains disagree: sample longer (larger --tune and --draws) or check the model's identification",
+    "ess_bulk": "too few effective draws for the posterior mean: increase --draws",
+    "ess_tail": "too few effective draws for the intervals: increase --draws",
+    "divergences": "the sampler hit regions it cannot explore: a longer --tune may help; from Python, raise "
+                   "target_accept (e.g. 0.95) or use priors that rule out extreme values",
+    "bfmi": "the momentum resampling explores the energy poorly: a longer --tune, or tighter priors (from Python)",
+}
+_LABELS = {"r_hat": "R-hat", "ess_bulk": "bulk effective sample size", "ess_tail": "tail effective sample size",
+           "divergences": "divergent transitions", "bfmi": "E-BFMI"}
 
 
 def diagnostics_table(tree: xr.DataTree) -> pd.DataFrame:
@@ -89,7 +100,7 @@ def diagnostics_table(tree: xr.DataTree) -> pd.DataFrame:
 
 
 def warn_if_unconverged(table: pd.DataFrame, title: str, *, stacklevel: int = 3) -> bool:
-    """Issue one :class:`~clvmodels.errors.ConvergenceWarning` naming every failed check and the fix.
+    """Issue one :class:`~clvmodels.errors.ConvergenceWarning` per failed check, naming the values and the fix.
 
     Returns True when all checks pass.
 
@@ -102,20 +113,21 @@ def warn_if_unconverged(table: pd.DataFrame, title: str, *, stacklevel: int = 3)
     ...     warnings.simplefilter("always")
     ...     warn_if_unconverged(t, "BG/NBD")
     False
-    >>> "r_hat of r is 1.2" in str(w[0].message)
-    True
+    >>> print(w[0].message)
+    The BG/NBD posterior may not be reliable: R-hat (want <= 1.01).
+      r_hat of r is 1.2: the chains disagree: sample longer (more tune and draws) or check the
+      model's identification. See model.diagnostics() for the full table.
     """
     bad = table[~table["ok"].astype(bool)]
     if bad.empty:
         return True
-    parts = []
     for check, group in bad.groupby("check", sort=False):
+        headline = (f"The {title} posterior may not be reliable: {_LABELS.get(check, check)} "
+                    f"(want {group['threshold'].iloc[0]}).")
         items = ", ".join(f"{check} of {row.parameter} is {row.value:.4g}" for row in group.itertuples())
-        parts.append(f"{items} (want {group['threshold'].iloc[0]}): {_ADVICE.get(check, '')}")
-    warnings.warn(
-        f"The {title} posterior may not be reliable: " + "; ".join(parts)
-        + ". See model.diagnostics() for the full table.",
-        ConvergenceWarning,
-        stacklevel=stacklevel,
-    )
+
+        python = warning_text(headline, f"{items}: {_ADVICE.get(check, 'see the diagnostics')}. See "
+                                        f"model.diagnostics() for the full table.")
+        cli = warning_text(headline, f"{items}: {_CLI_ADVICE.get(check, 'see the diagnostics')}.")
+        warnings.warn(ConvergenceWarning(python, cli_message=cli), stacklevel=stacklevel)
     return False

@@ -24,11 +24,12 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 from clvmodels import backend
+from clvmodels.checks import check_number
 from clvmodels.data.compress import column_codes
-from clvmodels.errors import ConvergenceError, ConvergenceWarning
+from clvmodels.errors import ConvergenceError, ConvergenceWarning, warning_text
 from clvmodels.models.spec import ModelSpec
 
-__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales", "prior_terms"]
+__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales", "prior_terms", "starting_values"]
 
 _COMPILED: dict[str, object] = {}
 #: Above this many distinct rows the quasi-Newton phase runs on a random subset of _SUBSET rows.
@@ -74,7 +75,8 @@ class _Ridge:
             self.runaway, self.start = runaway, thetas[0]
             raise StopIteration
 
-    def describe(self, spec: ModelSpec, theta: np.ndarray) -> str:
+    def describe(self, spec: ModelSpec, theta: np.ndarray) -> tuple[list[str], str]:
+        """The parameters that ran away, and a sentence on how (with the model's own reading of that ridge)."""
         names = [p.name for p, hit in zip(spec.params, self.runaway) if hit]
         moves = ", ".join(
             f"{p.name} {float(p.from_unconstrained(self.start[i])):.4g} -> {float(p.from_unconstrained(theta[i])):.4g}"
@@ -86,12 +88,47 @@ class _Ridge:
             ratio_then, ratio_now = self.start[i] - self.start[j], theta[i] - theta[j]
             if abs(ratio_now - ratio_then) < 0.1:
                 together = f"; {names[0]}/{names[1]} stays near {np.exp(ratio_now):.4g}"
-        return (
-            f"the likelihood keeps rising toward the edge of the parameter space ({moves} over the last "
-            f"{_RIDGE_WINDOW} iterations for a log-likelihood gain below {_RIDGE_GAIN}{together}), so it has no "
-            f"maximum inside it: these data do not identify {' and '.join(names)}. A longer calibration period "
-            f"usually does (for Pareto/NBD, s and beta growing together mean one common dropout rate)"
-        )
+        # only the fitted model's own explanation of this ridge, never another model's
+        notes = [text for params, text in spec.ridges if set(params) == set(names)]
+        detail = (f"The likelihood keeps rising toward the edge of the parameter space ({moves} over the last "
+                  f"{_RIDGE_WINDOW} iterations, log-likelihood gain below {_RIDGE_GAIN}{together}), so it has no "
+                  f"maximum inside it.")
+        return names, " ".join([detail, *notes])
+
+
+def _warn(headline: str, detail: str, advice: str, cli_advice: str) -> None:
+    # stacklevel 6: the user's call of the estimator's fit (fit, _fit_point, fit_mle, _warn_unconverged, _warn)
+    warnings.warn(ConvergenceWarning(warning_text(headline, detail, advice),
+                                     cli_message=warning_text(headline, detail, cli_advice)), stacklevel=6)
+
+
+def _warn_unconverged(spec: ModelSpec, values: np.ndarray, *, ridge: _Ridge, theta: np.ndarray, grad_norm: float,
+                      gtol: float, positive_definite: bool, penalized: bool) -> None:
+    """One :class:`~clvmodels.errors.ConvergenceWarning` per problem of a fit that did not converge."""
+    title, names = spec.title, spec.param_names
+    estimates = ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, values))
+    py_start = f"fit(..., init={{{names[0]!r}: ..., {names[-1]!r}: ...}})"
+    cli_start = f"--init {names[0]}=VALUE,{names[-1]}=VALUE"
+    penalizer = "" if penalized else ", or a penalizer (fit(..., penalizer=0.01))"
+    if ridge.runaway is not None:
+        runaway, detail = ridge.describe(spec, theta)
+        them = "them" if len(runaway) > 1 else "it"
+        _warn(f"{title} maximum likelihood did not converge: these data do not identify {' and '.join(runaway)}.",
+              detail, f"A longer calibration period usually identifies {them}{penalizer}.",
+              f"A longer calibration period (a later --calibration-end) usually identifies {them}.")
+    elif grad_norm >= gtol:
+        _warn(f"{title} maximum likelihood did not converge: the gradient is not zero.",
+              f"Largest component {grad_norm:.2e} per customer (tolerance {gtol:.0e}) at {estimates}.",
+              f"Try other starting values ({py_start}), a coarser time unit{penalizer}.",
+              f"Try other starting values ({cli_start}) or a coarser time unit (--unit).")
+    if not positive_definite:
+        _warn(f"{title} maximum likelihood: no standard errors (the Hessian is not positive definite).",
+              f"At {estimates} the likelihood is flat or curves upward along some direction, so the "
+              f"estimates are not a well-defined maximum.",
+              f"Try other starting values ({py_start}){penalizer}, or check that the data carry information on "
+              f"every parameter (e.g. enough repeat buyers).",
+              f"Try other starting values ({cli_start}), or check that the data carry information on every "
+              f"parameter (e.g. enough repeat buyers).")
 
 
 def _lbfgs(objective, theta0, options, callback=None, bounds=None):
@@ -195,7 +232,7 @@ def _lift_gathers(fgraph) -> None:
 
 def _compile(spec: ModelSpec):
     """Compile ``(theta, *(values, codes) per column, weights) -> (total loglik, gradient)`` once per process."""
-    fn = _COMPILED.get(spec.name)
+    fn = _COMPILED.get(spec.key)
     if fn is None:
         import pytensor
         import pytensor.tensor as pt
@@ -212,7 +249,7 @@ def _compile(spec: ModelSpec):
         graph = FunctionGraph(inputs, [total, grad], clone=True)
         _lift_gathers(graph)
         fn = pytensor.function(graph.inputs, graph.outputs, on_unused_input="ignore")
-        _COMPILED[spec.name] = fn
+        _COMPILED[spec.key] = fn
     return fn
 
 
@@ -233,15 +270,24 @@ def loglik_and_grad(spec: ModelSpec, theta: np.ndarray, data: Mapping[str, np.nd
     return float(total), np.asarray(grad, dtype=float)
 
 
-def _hessian(spec, theta, data, weights, step=1e-5):
-    """Hessian of the total log-likelihood by central differences of the exact gradient."""
+def _hessian(spec, theta, data, weights, step=1e-5, forward=False):
+    """Hessian of the total log-likelihood by central differences of the exact gradient.
+
+    ``forward=True``: forward differences (k + 1 gradient passes instead of 2 k, with a
+    relative error of ~1e-6 instead of ~1e-10), for fits on many distinct rows, where each
+    pass costs most and the standard errors are far smaller than that error matters for.
+    """
     k = len(theta)
     hess = np.empty((k, k))
+    g0 = loglik_and_grad(spec, theta, data, weights)[1] if forward else None
     for i in range(k):
-        h = step * max(1.0, abs(theta[i]))
+        h = (step / 10 if forward else step) * max(1.0, abs(theta[i]))
         e = np.zeros(k)
         e[i] = h
-        hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - loglik_and_grad(spec, theta - e, data, weights)[1]) / (2 * h)
+        if forward:
+            hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - g0) / h
+        else:
+            hess[:, i] = (loglik_and_grad(spec, theta + e, data, weights)[1] - loglik_and_grad(spec, theta - e, data, weights)[1]) / (2 * h)
     return 0.5 * (hess + hess.T)
 
 
@@ -318,8 +364,7 @@ def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float)
     """
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
-    # second derivative of value(theta): exp'' = exp; logistic'' = v' (1 - 2 v)
-    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    d2 = np.array([float(p.curvature(v)) for p, v in zip(spec.params, values)])
     s2 = scales ** 2
     return (float(coef * np.sum(s2 * values ** 2)), 2.0 * coef * s2 * values * d1,
             2.0 * coef * s2 * (d1 ** 2 + values * d2))
@@ -342,9 +387,59 @@ def prior_terms(spec: ModelSpec, theta: np.ndarray, log_prior) -> tuple[float, n
     """
     values = np.array([float(p.from_unconstrained(theta[i])) for i, p in enumerate(spec.params)])
     d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
-    d2 = np.array([v if p.support == "positive" else j * (1.0 - 2.0 * v) for p, v, j in zip(spec.params, values, d1)])
+    d2 = np.array([float(p.curvature(v)) for p, v in zip(spec.params, values)])
     lp, g, h = log_prior(values)
     return float(lp), g * d1, h * d1 ** 2 + g * d2
+
+
+def starting_values(spec: ModelSpec, init: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The optimiser's starting values: ``init`` checked against the model, each missing one its default.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    init : mapping, optional
+        Starting values on the natural scale for some or all parameters, by name.
+
+    Returns
+    -------
+    dict
+        One float per parameter of ``spec``, in its order.
+
+    Raises
+    ------
+    ValueError
+        For a name the model does not have, or a value outside the parameter's support.
+    TypeError
+        For a value that is not a real number.
+
+    Examples
+    --------
+    >>> from clvmodels.models.bgnbd import SPEC
+    >>> starting_values(SPEC, {"r": 0.5})
+    {'r': 0.5, 'alpha': 1.0, 'a': 1.0, 'b': 1.0}
+    >>> starting_values(SPEC, {"beta": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: BG/NBD has no parameter 'beta' to start from; its parameters are r, alpha, a, b.
+    """
+    init = dict(init or {})
+    unknown = [name for name in init if name not in spec.param_names]
+    if unknown:
+        raise ValueError(f"{spec.title} has no parameter {', '.join(map(repr, unknown))} to start from; "
+                         f"its parameters are {', '.join(spec.param_names)}.")
+    out = {}
+    for p in spec.params:
+        if p.name not in init:
+            out[p.name] = float(p.init)
+            continue
+        value = check_number(p.name, init[p.name], where=f"the {spec.title} starting values")
+        if not p.in_support(value):
+            raise ValueError(f"The starting value of {spec.title}'s '{p.name}' must be {p.support_text}. "
+                             f"Got {init[p.name]!r} instead.")
+        out[p.name] = value
+    return out
 
 
 def fit_mle(
@@ -370,7 +465,8 @@ def fit_mle(
     weights : ndarray
         Number of customers behind each row.
     init : mapping, optional
-        Starting values on the natural scale (defaults: each parameter's ``init``).
+        Starting values on the natural scale for some or all parameters (defaults: each
+        parameter's ``init``); checked by :func:`starting_values`.
     maxiter : int
         Iteration limit of the quasi-Newton phase.
     gtol : float
@@ -422,8 +518,8 @@ def fit_mle(
     if reason is not None:
         raise ConvergenceError(f"{spec.title} maximum likelihood cannot succeed: {reason}")
     total_w = float(weights.sum())
-    init = dict(init or {})
-    theta0 = np.array([float(p.to_unconstrained(init.get(p.name, p.init))) for p in spec.params])
+    start = starting_values(spec, init)
+    theta0 = np.array([float(p.to_unconstrained(start[p.name])) for p in spec.params])
     coef = float(penalizer)
     scales = penalty_scales(spec, data)
     lower = dict(lower or {})
@@ -480,11 +576,13 @@ def fit_mle(
 
     f0, _ = objective(theta0)
     if not np.isfinite(f0):
+        where = ", ".join(f"{n} = {v:.4g}" for n, v in start.items())
+        message = f"The {spec.title} log-likelihood is not finite at the starting values {where}."
         raise ConvergenceError(
-            f"The {spec.title} log-likelihood is not finite at the starting values "
-            f"{dict(zip(spec.param_names, [p.init for p in spec.params]))}. Pass init={{...}} with values "
-            f"nearer the data's scale, or check the summary's time unit."
-        )
+            warning_text(message, "Pass init={...} with values nearer the data's scale, or check the summary's time "
+                                  "unit."),
+            cli_message=warning_text(message, "Pass --init name=value,... with values nearer the data's scale, or check "
+                                        "--unit."))
     lbfgs_options = {"maxiter": maxiter, "gtol": gtol * 1e-2, "ftol": 1e-15, "maxcor": 20}
     if len(weights) > _LARGE:
         # Many distinct rows: find the optimum's neighbourhood on a subset of rows, so that the
@@ -562,7 +660,7 @@ def fit_mle(
         fresh = False
     pg = projected(theta, g)
     grad_norm = float(np.max(np.abs(pg))) if np.isfinite(f) else float("inf")
-    hess = -_hessian(spec, theta, columns, weights)
+    hess = -_hessian(spec, theta, columns, weights, forward=len(weights) > _LARGE)
     if regularized:
         hess = hess + total_w * np.diag(regularizer(theta)[2])
     # a parameter held at its bound is fixed: the curvature and covariance are those of the others
@@ -582,20 +680,8 @@ def fit_mle(
     else:
         cov = np.full((len(values), len(values)), np.nan)
     if not converged:
-        reasons = [ridge.describe(spec, theta)] if ridge.runaway is not None else []
-        if grad_norm >= gtol and ridge.runaway is None:
-            reasons.append(f"the gradient is not zero (largest component {grad_norm:.2e} per customer)")
-        if not positive_definite:
-            reasons.append("the Hessian is not positive definite, so no standard errors")
-        advice = "" if coef else ", a penalizer (fit(..., penalizer=0.01))"
-        warnings.warn(
-            f"{spec.title} maximum likelihood did not converge: {'; '.join(reasons)}. "
-            f"Estimates {dict(zip(spec.param_names, np.round(values, 6).tolist()))}. Try other starting "
-            f"values (fit(..., init={{...}})), a coarser time unit{advice}, or check that the data carry "
-            f"information on every parameter (e.g. enough repeat buyers).",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+        _warn_unconverged(spec, values, ridge=ridge, theta=theta, grad_norm=grad_norm, gtol=gtol,
+                          positive_definite=positive_definite, penalized=bool(coef))
     # the log-likelihood itself, without the penalty or prior
     loglik = -f * total_w if not regularized else loglik_and_grad(spec, theta, columns, weights)[0]
     return MLEResult(

@@ -154,12 +154,12 @@ def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
     ...                                frequency=2, recency=30.43, T=38.86, t=39)), 3)
     1.226
     """
-    def factor(x, T):
+    def factor(x, T, r, alpha, a, b):
         log_u = xp.log(alpha + T) - xp.log(alpha + T + t)
         return _purchases_factor(xp, r, a, b, x, log_u, t / (alpha + T + t))
 
     # the factor depends on (x, T) alone, which many customers share: evaluated once per pair
-    return on_distinct(xp, factor, frequency, T) * probability_alive(
+    return on_distinct(xp, factor, frequency, T, params=(r, alpha, a, b)) * probability_alive(
         xp, r, alpha, a, b, frequency=frequency, recency=recency, T=T
     )
 
@@ -430,4 +430,5 @@ SPEC = ModelSpec(
     simulate=simulate,
     simulate_future=simulate_future,
     aliases=("bg_nbd", "betageo"),
+    covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))},
 )

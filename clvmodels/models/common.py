@@ -109,31 +109,41 @@ def distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [col[row] for col in cols], inverse
 
 
-def on_distinct(xp, fn, *columns):
-    """``fn(*columns)``, evaluated once per distinct combination of the data ``columns``.
+def on_distinct(xp, fn, *columns, params=()):
+    """``fn(*columns, *params)``, evaluated once per distinct combination of the data ``columns``.
 
     For a costly factor that depends on few of the summary's columns (BG/NBD's hypergeometric
     factor depends on frequency and T alone: ~27,000 distinct pairs among 10,000,000
-    customers). ``fn`` may close over parameters (draws x 1) and horizons of any shape; the
-    columns must vary along their last axis only (``(1, rows)`` or ``(rows,)``). Other
-    shapes, small inputs and the PyTensor backend evaluate ``fn`` directly: the result is the
-    same array either way.
+    customers). ``params`` are the model parameters ``fn`` reads: draws x 1 for a model
+    without covariates, passed through as they are; a parameter that varies by customer (a
+    covariate model's ``alpha_i``) becomes one more column of the distinct rows. The columns
+    must vary along their last axis only (``(1, rows)`` or ``(rows,)``). Other shapes, small
+    inputs and the PyTensor backend evaluate ``fn`` directly: the result is the same array
+    either way.
 
     Examples
     --------
     >>> from clvmodels import backend
     >>> import numpy as np
     >>> x = np.tile([0.0, 1.0, 2.0], 2000)[None, :]
-    >>> out = on_distinct(backend.numpy, lambda v: v ** 2 + 1.0, x)
+    >>> out = on_distinct(backend.numpy, lambda v, c: v ** 2 + c, x, params=(1.0,))
     >>> out.shape, out[0, :4].tolist()
     ((1, 6000), [1.0, 2.0, 5.0, 1.0])
+    >>> c = np.tile([1.0, 2.0], 3000)[None, :]  # a parameter per customer
+    >>> on_distinct(backend.numpy, lambda v, c: v ** 2 + c, x, params=(c,))[0, :4].tolist()
+    [1.0, 3.0, 5.0, 2.0]
     """
+    params = tuple(params)
     if xp.name != "numpy":
-        return fn(*columns)
-    cols = np.broadcast_arrays(*(np.asarray(c, dtype=float) for c in columns))
+        return fn(*columns, *params)
+    per_row = [np.ndim(p) > 0 and np.shape(p)[-1] > 1 for p in params]
+    varying = [p for p, row in zip(params, per_row) if row]
+    cols = np.broadcast_arrays(*(np.asarray(c, dtype=float) for c in (*columns, *varying)))
     shape = cols[0].shape
     if len(shape) == 0 or shape[-1] < _DISTINCT_MIN_ROWS or any(d != 1 for d in shape[:-1]):
-        return fn(*columns)
+        return fn(*columns, *params)
     values, inverse = distinct(*cols)
-    out = np.asarray(fn(*(v.reshape(shape[:-1] + (len(v),)) for v in values)))
+    values = [v.reshape(shape[:-1] + (len(v),)) for v in values]
+    given, rows = iter(values[len(columns):]), values[:len(columns)]
+    out = np.asarray(fn(*rows, *(next(given) if row else p for p, row in zip(params, per_row))))
     return np.take(out, inverse, axis=-1)

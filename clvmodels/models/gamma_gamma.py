@@ -121,4 +121,5 @@ SPEC = ModelSpec(
     reference="Fader & Hardie (2013), The Gamma-Gamma model of monetary value",
     simulate=simulate,
     aliases=("gammagamma", "gg"),
+    covariate_links={"spend": (("gamma", 1.0),)},
 )

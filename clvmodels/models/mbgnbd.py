@@ -262,4 +262,5 @@ SPEC = ModelSpec(
     simulate=simulate,
     simulate_future=simulate_future,
     aliases=("mbg_nbd",),
+    covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))},
 )

@@ -384,6 +384,9 @@ SPEC = ModelSpec(
     ),
     data=RFM_FIELDS,
     loglik=loglik,
+    # s, beta -> inf with s/beta fixed: the gamma mixing distribution of dropout rates collapses to a point
+    ridges=((("s", "beta"), "For Pareto/NBD, s and beta growing together mean one common dropout rate s/beta, "
+                            "the same for every customer."),),
     predictions={
         "expected_purchases": expected_purchases,
         "probability_alive": probability_alive,
@@ -396,4 +399,6 @@ SPEC = ModelSpec(
     simulate=simulate,
     simulate_future=simulate_future,
     aliases=("paretonbd", "pnbd"),
+    covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)},
+    rate_mixtures=(("r", "alpha"), ("s", "beta")),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clvmodels.models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
+from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
 from clvmodels.models.spec import ModelSpec
 
 __all__ = ["SPECS", "get_spec"]
@@ -17,6 +17,8 @@ SPECS: dict[str, ModelSpec] = {
         mbgnbd.SPEC,
         bgbb.SPEC,
         sbg.SPEC,
+        bdw.SPEC,
+        ggompertz_nbd.SPEC,
     )
 }
 

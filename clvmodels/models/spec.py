@@ -17,7 +17,7 @@ import numpy as np
 
 from clvmodels import backend
 
-__all__ = ["POSITIVE", "UNIT_INTERVAL", "BACKENDS", "NUMPY_ONLY", "Param", "DataField", "Prediction", "ModelSpec",
+__all__ = ["POSITIVE", "UNIT_INTERVAL", "REAL", "BACKENDS", "NUMPY_ONLY", "Param", "DataField", "Prediction", "ModelSpec",
            "validate_params"]
 
 #: The array namespaces a formula can be written for (see :mod:`clvmodels.backend`).
@@ -27,6 +27,8 @@ NUMPY_ONLY = ("numpy",)
 
 POSITIVE = "positive"
 UNIT_INTERVAL = "unit_interval"
+#: The whole real line (identity transform): regression coefficients of covariates.
+REAL = "real"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Param:
     name : str
         Name used in ``params_`` and in the posterior (paper symbol spelled out).
     support : str
-        ``"positive"`` (log transform) or ``"unit_interval"`` (logit transform).
+        ``"positive"`` (log transform), ``"unit_interval"`` (logit transform) or ``"real"``
+        (no transform: a covariate's coefficient).
     symbol : str
         LaTeX symbol for tables and docs.
     prior : tuple
@@ -63,6 +66,8 @@ class Param:
         value = np.asarray(value, dtype=float)
         if self.support == POSITIVE:
             return np.log(value)
+        if self.support == REAL:
+            return value
         return np.log(value) - np.log1p(-value)
 
     def from_unconstrained(self, theta, xp=None):
@@ -70,22 +75,39 @@ class Param:
         xp = xp or backend.numpy
         if self.support == POSITIVE:
             return xp.exp(theta)
+        if self.support == REAL:
+            return theta
         return 1.0 / (1.0 + xp.exp(-theta))
 
     def jacobian(self, value):
         """d value / d theta at ``value`` (for the delta method)."""
         value = np.asarray(value, dtype=float)
-        return value if self.support == POSITIVE else value * (1.0 - value)
+        if self.support == POSITIVE:
+            return value
+        if self.support == REAL:
+            return np.ones_like(value)
+        return value * (1.0 - value)
+
+    def curvature(self, value):
+        """d2 value / d theta2 at ``value`` (for penalties and priors in the unconstrained scale)."""
+        value = np.asarray(value, dtype=float)
+        if self.support == POSITIVE:
+            return value  # exp'' = exp
+        if self.support == REAL:
+            return np.zeros_like(value)
+        return value * (1.0 - value) * (1.0 - 2.0 * value)  # logistic'' = v' (1 - 2 v)
 
     def in_support(self, value) -> bool:
         value = np.asarray(value, dtype=float)
         if self.support == POSITIVE:
             return bool(np.all(np.isfinite(value) & (value > 0)))
+        if self.support == REAL:
+            return bool(np.all(np.isfinite(value)))
         return bool(np.all((value > 0) & (value < 1)))
 
     @property
     def support_text(self) -> str:
-        return "> 0" if self.support == POSITIVE else "in (0, 1)"
+        return {POSITIVE: "> 0", REAL: "a finite number"}.get(self.support, "in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -165,6 +187,9 @@ class ModelSpec:
     loglik: Callable
     predictions: Mapping[str, Callable] = field(default_factory=dict)
     reference: str = ""
+    ridges: tuple[tuple[tuple[str, ...], str], ...] = ()
+    """What it means when maximum likelihood walks off to the edge of the parameter space along
+    some parameters together: ``((names, sentence), ...)``, quoted in that fit's warning only."""
     simulate: Callable | None = None
     """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
     for recovery tests, goodness-of-fit checks and benchmarks."""
@@ -177,6 +202,20 @@ class ModelSpec:
     predictive intervals of value (:func:`clvmodels.predictive.value_interval`)."""
     aliases: tuple[str, ...] = ()
     """Other names users call the model by (``"bg_nbd"``, ``"pnbd"``), read by the registry."""
+    covariate_links: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    """Where customer covariates may enter, by process (``"purchase"``, ``"dropout"``,
+    ``"spend"``): ``(parameter, sign)`` pairs, the parameter of customer i being
+    ``parameter * exp(sign * coefficients' z_i)`` (:mod:`clvmodels.models.covariates`)."""
+    covariates: object | None = None
+    """The :class:`~clvmodels.models.covariates.CovariateDesign` of a spec with covariates
+    (built by :func:`~clvmodels.models.covariates.with_covariates`), None for the plain model."""
+    plain: ModelSpec | None = None
+    rate_mixtures: tuple[tuple[str, str], ...] = ()
+    """(shape, scale) of each gamma-mixed rate, purchase then dropout (Pareto/NBD: (r, alpha),
+    (s, beta)): the models whose rates :mod:`clvmodels.models.correlation` can correlate."""
+    variant: str = ""
+    """A structural variant of the model (``"correlation"``), part of :attr:`key`."""
+    """The plain model a spec with covariates was built from (None for a plain model)."""
 
     def __post_init__(self) -> None:
         # a bare function is a prediction on both backends, its scope read off its signature
@@ -189,6 +228,18 @@ class ModelSpec:
                 pred = replace(pred, scope="customer" if takes_data else "population")
             out[name] = pred
         object.__setattr__(self, "predictions", out)
+
+    @property
+    def key(self) -> str:
+        """Identifies the model's structure (its name, and its covariate design if any): what
+        compiled graphs are cached under."""
+        name = f"{self.name}+{self.variant}" if self.variant else self.name
+        return name if self.covariates is None else f"{name}[{self.covariates.key}]"
+
+    @property
+    def base_params(self) -> tuple[str, ...]:
+        """The plain model's parameters (all of them for a model without covariates)."""
+        return (self.plain or self).param_names
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -20,11 +20,12 @@ import pandas as pd
 import xarray as xr
 from pyspark.sql import types as T
 
+from clvmodels import defaults
 from clvmodels.data.fittable import fittable_rows
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.estimators import REGISTRY, CLVModel
 from clvmodels.fit import PointFit, Posterior
-from clvmodels.io import point_fit_from_dict, point_fit_to_dict
+from clvmodels.io import point_fit_from_dict, point_fit_to_dict, spec_for
 from clvmodels.spark.summary import arrow_safe, summary_attrs, to_pandas
 from clvmodels.value import score_table
 
@@ -109,7 +110,9 @@ def model_payload(model: CLVModel | None) -> str | None:
     fit = model._require_fit()
     if isinstance(fit, PointFit):
         return json.dumps({"kind": "point", "fit": point_fit_to_dict(fit)})
-    return json.dumps({"kind": "posterior", "model": fit.spec.name, "unit": fit.unit,
+    return json.dumps({"kind": "posterior", "model": fit.spec.name, "variant": fit.spec.variant or None,
+                       "covariates": fit.spec.covariates.to_dict() if fit.spec.covariates is not None else None,
+                       "unit": fit.unit,
                        "n_customers": fit.n_customers,
                        "draws": {k: np.asarray(v, dtype=float).tolist() for k, v in fit.draws().items()}})
 
@@ -131,8 +134,10 @@ def model_from_payload(payload: str | None) -> CLVModel | None:
         fit = point_fit_from_dict(data["fit"])
         return REGISTRY[fit.spec.name].from_fit(fit)
     cls = REGISTRY[data["model"]]
+    spec = spec_for(data["model"], "The Spark model payload", None, covariates=data.get("covariates"),
+                    variant=data.get("variant"))
     ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, dtype=float)) for k, v in data["draws"].items()})
-    post = Posterior(cls.spec, xr.DataTree.from_dict({"posterior": ds}), unit=data["unit"],
+    post = Posterior(spec, xr.DataTree.from_dict({"posterior": ds}), unit=data["unit"],
                      n_customers=data["n_customers"])
     return cls.from_fit(post)
 
@@ -164,7 +169,8 @@ def _scorer(tm_payload: str, sm_payload: str | None, attrs: dict, customer_col: 
 
 
 def score(summary: DataFrame, transaction_model: CLVModel, spend_model: CLVModel | None = None, *,
-          horizon: int = 12, unit: str = "M", discount_rate: float = 0.0, margin: float = 1.0,
+          horizon: int = defaults.HORIZON, unit: str = defaults.HORIZON_UNIT,
+          discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
           hdi_prob: float = 0.94, batch_rows: int = DEFAULT_BATCH_ROWS) -> DataFrame:
     """Per-customer forecasts of a Spark summary, computed on the executors.
 

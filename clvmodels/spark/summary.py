@@ -24,6 +24,7 @@ import pandas as pd
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clvmodels import defaults
 from clvmodels.data import summary as pandas_engine
 from clvmodels.data.dates import parse_dates, unparsable_dates_error
 from clvmodels.errors import ClvDataError, DataWarning
@@ -138,7 +139,7 @@ def rfm_summary(
     date_col: str = "date",
     amount_col: str | None = None,
     *,
-    unit: str = "D",
+    unit: str = defaults.UNIT,
     calibration_end=None,
     observation_end=None,
     date_format: str | None = None,

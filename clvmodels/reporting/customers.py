@@ -13,7 +13,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from clvmodels.report.labels import count, customer_columns, money, percent
+from clvmodels.reporting.labels import count, customer_columns, money, percent
 
 __all__ = ["MAX_TABLE_ROWS", "customer_table_html", "table_script"]
 
@@ -37,7 +37,7 @@ def table_script() -> str:
     >>> "customer-table" in table_script() and "http" not in table_script()
     True
     """
-    return resources.files("clvmodels.report").joinpath("templates", "table.js").read_text(encoding="utf-8")
+    return resources.files("clvmodels.reporting").joinpath("templates", "table.js").read_text(encoding="utf-8")
 
 
 def customer_table_html(customers: pd.DataFrame, *, horizon: int, unit: str, hdi_prob: float, currency: str = "",

@@ -5,8 +5,8 @@ script (sorting and searching the customer table), no font, no link to anything 
 file, so it opens the same offline, attached to an e-mail or on a file share. The full
 per-customer table is written as a CSV file beside it.
 
-It opens with an executive summary in sentences (:mod:`clvmodels.report.summary`), uses
-words and formatted numbers rather than column names (:mod:`clvmodels.report.labels`), and
+It opens with an executive summary in sentences (:mod:`clvmodels.reporting.summary`), uses
+words and formatted numbers rather than column names (:mod:`clvmodels.reporting.labels`), and
 keeps the parameters and diagnostics in a technical appendix at the end.
 
 Everything shown comes from the public API: the models' ``summary`` and prediction methods,
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvmodels import evaluation, plotting, predictive, segments, value
+from clvmodels import defaults, evaluation, plotting, predictive, segments, value
 from clvmodels._version import __version__
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.prepare import DataQuality
@@ -38,10 +38,11 @@ from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.intervals import hdi
 from clvmodels.output_files import atomic_paths
 from clvmodels.plotting import close, figure_of
-from clvmodels.report.customers import customer_table_html, table_script
-from clvmodels.report.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
-from clvmodels.report.section import Section as _Section
-from clvmodels.report.summary import Equity, model_caveats, summary_section
+from clvmodels.reporting.covariates import covariate_section, strongest_driver
+from clvmodels.reporting.customers import customer_table_html, table_script
+from clvmodels.reporting.labels import SEGMENT_ACTIONS, TIER_ACTIONS, count, horizon_phrase, human_table, money, percent
+from clvmodels.reporting.section import Section as _Section
+from clvmodels.reporting.summary import Equity, model_caveats, summary_section
 from clvmodels.units import UNIT_NAMES as _UNIT_NAMES
 from clvmodels.untrusted_text import neutralize_csv_frame
 
@@ -86,6 +87,8 @@ class ReportFiles:
     html: Path
     customers: Path
     sections: tuple[str, ...] = field(default=())
+    #: The customer equity the report states (None without a spend model).
+    customer_equity: float | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -485,8 +488,9 @@ def _customers_section(customers: pd.DataFrame, top: int, hdi_prob: float, curre
                                     "beside this file has every column, with the sd and interval of every forecast."
                                     + (f" {predictive_note}" if predictive_note else "")})
     key = "clv" if "clv" in customers.columns else "expected_purchases"
-    lower = next((c for c in customers.columns if c.startswith(f"{key}_") and "lower" in c), None)
-    upper = next((c for c in customers.columns if c.startswith(f"{key}_") and "upper" in c), None)
+    # the interval of the expectation only: the range of the realised value (clv_realised_*) is another quantity
+    lower = f"{key}_hdi_lower" if f"{key}_hdi_lower" in customers.columns else None
+    upper = f"{key}_hdi_upper" if f"{key}_hdi_upper" in customers.columns else None
     values = (customers[[key, lower, upper]].rename(columns={key: "mean", lower: "hdi_lower", upper: "hdi_upper"})
               if lower and upper else customers[key])
     label = "CLV" if key == "clv" else "expected purchases"
@@ -562,10 +566,10 @@ def report(
     transactions: pd.DataFrame | None = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    horizon: int = 12,
-    unit: str = "M",
-    discount_rate: float = 0.0,
-    margin: float = 1.0,
+    horizon: int = defaults.HORIZON,
+    unit: str = defaults.HORIZON_UNIT,
+    discount_rate: float = defaults.DISCOUNT_RATE,
+    margin: float = defaults.MARGIN,
     top: int = 20,
     hdi_prob: float = 0.94,
     title: str | None = None,
@@ -577,9 +581,11 @@ def report(
 
     Sections: executive summary (customer equity with its interval, the forecast window as
     dates, customers, the top tier's share of equity, customers and value at risk, holdout
-    accuracy, caveats); customer equity; tiers and segments with a recommended action each;
+    accuracy, the strongest covariate effect, caveats); customer equity; tiers and segments with a
+    recommended action each; for covariate models, what drives purchases and dropout (each
+    coefficient with its interval and its effect in words, :mod:`clvmodels.reporting.covariates`);
     all customers in a table that sorts and searches in the browser (the top
-    :data:`~clvmodels.report.customers.MAX_TABLE_ROWS` by CLV beyond that); holdout evaluation
+    :data:`~clvmodels.reporting.customers.MAX_TABLE_ROWS` by CLV beyond that); holdout evaluation
     when ``data`` has holdout columns; data summary; model checks (calibration histogram,
     frequency/recency and P(alive) matrices, parameter posteriors); technical appendix
     (estimates, fit facts, diagnostics).
@@ -699,7 +705,12 @@ def report(
             caveats.append("No spend model was given: the report forecasts purchases only, no money.")
         summary = summary_section(customers, data, equity=equity, horizon=horizon, unit=unit, hdi_prob=hdi_prob,
                                   currency=currency, errors=errors, caveats=caveats)
-        sections = [summary, *value_sections, _customers_section(customers, top, hdi_prob, currency, predictive_note)]
+        drivers, effects = covariate_section(model, spend_model, data, hdi_prob=hdi_prob, drawn=tuple(drawn))
+        driver = strongest_driver(effects, hdi_prob)
+        if driver is not None:
+            summary.bullets.append(driver + " (What drives purchases and dropout, below.)")
+        sections = [summary, *value_sections, *([drivers] if drivers is not None else []),
+                    _customers_section(customers, top, hdi_prob, currency, predictive_note)]
         if holdout is not None:
             sections.append(holdout)
         sections += [_data_section(data, data_quality), _checks_section(model, data), appendix]
@@ -708,10 +719,11 @@ def report(
 
 
     csv_path = customers_csv_path(path)
-    csv_bytes = neutralize_csv_frame(customers).to_csv().encode("utf-8")
+    # the CSV's columns are named by the rule of every per-customer output (clv_12m, expected_purchases_12m)
+    csv_bytes = neutralize_csv_frame(value.with_horizon_names(customers, horizon, unit)).to_csv().encode("utf-8")
 
-    env = Environment(loader=PackageLoader("clvmodels.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    css = resources.files("clvmodels.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
+    env = Environment(loader=PackageLoader("clvmodels.reporting", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    css = resources.files("clvmodels.reporting").joinpath("templates", "report.css").read_text(encoding="utf-8")
     page = env.get_template("report.html.j2").render(
         title=title or f"Customer lifetime value report: {model.spec.title}",
         model_title=model.spec.title,
@@ -730,4 +742,5 @@ def report(
     with atomic_paths(csv_path, path, overwrite=overwrite) as (csv_tmp, html_tmp):
         csv_tmp.write_bytes(csv_bytes)
         html_tmp.write_text(page, encoding="utf-8")
-    return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections))
+    return ReportFiles(html=path, customers=csv_path, sections=tuple(s.id for s in sections),
+                       customer_equity=None if equity is None else float(equity.value))

@@ -91,7 +91,7 @@ def alive_path(
     --------
     >>> import clvmodels as clv
     >>> import pandas as pd
-    >>> from clvmodels.alive_path import alive_path
+    >>> from clvmodels.alive_history import alive_path
     >>> bg = clv.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, unit="W")
     >>> tx = pd.DataFrame({"date": ["1997-01-01", "1997-01-15", "1997-03-12"]})
     >>> path = alive_path(bg, tx, t=20)

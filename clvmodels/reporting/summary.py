@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from clvmodels import segments
-from clvmodels.report.labels import count, horizon_phrase, money, percent
-from clvmodels.report.section import Section
+from clvmodels.reporting.labels import count, horizon_phrase, money, percent
+from clvmodels.reporting.section import Section
 
 __all__ = ["Equity", "forecast_window", "model_caveats", "summary_section"]
 

@@ -27,18 +27,67 @@ def _name(model, given: str | None) -> str:
     return given if given is not None else type(model).__name__
 
 
+def _point_fit(m, role: str) -> tuple[float, int]:
+    """A maximum-likelihood fit's log-likelihood and number of free parameters, or why not."""
+    if isinstance(m, tuple):
+        return float(m[0]), int(m[1])
+    if getattr(m, "loglik_", None) is None or m.fit_.n_draws > 1:
+        raise ValueError(
+            f"The {role} {type(m).__name__} has no maximum-likelihood log-likelihood; fit it with .fit(...) first "
+            f"(posteriors are compared by LOO in clvmodels.compare)."
+        )
+    info = m.fit_info_
+    if info.get("method") == "map" or info.get("penalizer"):
+        how = "fit(method='map')" if info.get("method") == "map" else f"fit(penalizer={info['penalizer']})"
+        raise ValueError(
+            f"The {role} {type(m).__name__} was fitted with {how}: its estimates do not maximise the likelihood, "
+            f"so the likelihood-ratio statistic is not chi-squared. Refit both models with .fit(data)."
+        )
+    return float(m.loglik_), len(m.spec.params)
+
+
+def _check_nested(restricted, full) -> None:
+    """Refuse fitted pairs that are not a model and a restriction of it, on the same customers."""
+    if restricted.spec.name != full.spec.name:
+        raise ValueError(
+            f"{restricted.spec.title} is not nested in {full.spec.title} (different models); compare them by "
+            f"AIC/BIC with clvmodels.compare, not by a likelihood-ratio test."
+        )
+    extra = [p for p in restricted.spec.param_names if p not in full.spec.param_names]
+    if extra:
+        raise ValueError(
+            f"The restricted {restricted.spec.title} has parameters the full one lacks ({', '.join(extra)}), so it "
+            f"is not nested in it. Pass the smaller model first: likelihood_ratio_test(restricted, full)."
+        )
+    for what, a, b in (("customers", restricted.n_customers_, full.n_customers_),
+                       ("time unit", restricted.unit_, full.unit_)):
+        if a != b:
+            raise ValueError(f"The two fits differ in their {what} ({a} vs {b}); a likelihood-ratio test needs "
+                             f"both models fitted to the same summary.")
+    if (restricted.spec.data_names == full.spec.data_names
+            and restricted.data_fingerprint_ != full.data_fingerprint_):
+        raise ValueError("The two fits were made on different data; a likelihood-ratio test needs both models "
+                         "fitted to the same summary.")
+
+
 def likelihood_ratio_test(restricted, full, df: int | None = None) -> dict[str, float]:
     r"""Likelihood-ratio test of a restricted (nested) maximum-likelihood fit against a fuller one.
 
     :math:`D = 2(\log L_{\text{full}} - \log L_{\text{restricted}})` is asymptotically
     :math:`\chi^2` with ``df`` degrees of freedom (default: the difference in numbers of free
     parameters). For a restriction on the boundary of the parameter space the p-value is
-    conservative.
+    conservative; covariate coefficients are unbounded, so a plain model against the same
+    model with covariates (the coefficients restricted to 0) is the regular case.
+
+    Fitted models are checked for nesting: the same model (e.g. ``ParetoNBD()`` and
+    ``ParetoNBD(purchase_covariates=[...])``), every parameter of the restricted one present in
+    the full one, the same customers and time unit, and plain maximum likelihood (not
+    ``method="map"`` or ``penalizer``, whose estimates do not maximise the likelihood).
 
     Parameters
     ----------
     restricted, full : fitted models, or (loglik, n_params) pairs
-        The two fits, on the same data.
+        The two fits, on the same data; pairs are taken as given.
     df : int, optional
         Degrees of freedom.
 
@@ -47,23 +96,21 @@ def likelihood_ratio_test(restricted, full, df: int | None = None) -> dict[str, 
     dict
         ``statistic``, ``df``, ``p_value``.
 
+    Raises
+    ------
+    ValueError
+        Models that are not nested, fitted to different customers, not fitted by maximum
+        likelihood, or ``df <= 0``.
+
     Examples
     --------
     >>> likelihood_ratio_test((-9600.0, 3), (-9590.0, 4))["p_value"] < 1e-4
     True
     """
-    def unpack(m):
-        if isinstance(m, tuple):
-            return float(m[0]), int(m[1])
-        if getattr(m, "loglik_", None) is None:
-            raise ValueError(
-                f"{type(m).__name__} has no maximum-likelihood log-likelihood; fit it with .fit(...) first "
-                f"(posteriors are compared by LOO in clvmodels.compare)."
-            )
-        return float(m.loglik_), len(m.spec.params)
-
-    ll0, k0 = unpack(restricted)
-    ll1, k1 = unpack(full)
+    ll0, k0 = _point_fit(restricted, "restricted")
+    ll1, k1 = _point_fit(full, "full")
+    if not isinstance(restricted, tuple) and not isinstance(full, tuple):
+        _check_nested(restricted, full)
     df = int(df if df is not None else k1 - k0)
     if df <= 0:
         raise ValueError(f"The full model must have more free parameters than the restricted one (df={df}); pass df=... .")
@@ -131,6 +178,13 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
         if fp is not None:
             by_columns.setdefault(m.spec.data_names, set()).add(fp)
     clash = [cols for cols, fps in by_columns.items() if len(fps) > 1]
+    # a plain model and a covariate model read different columns, so their fingerprints cannot
+    # be compared; the number of customers can
+    sizes = {m.n_customers_ for m in models if getattr(m, "n_customers_", None) is not None}
+    if len(sizes) > 1:
+        counts = ", ".join(f"{lab}: {m.n_customers_:g} customers" for lab, m in zip(labels, models))
+        raise ValueError(f"The models were fitted to different data ({counts}); information criteria are only "
+                         f"comparable on the same customers.")
     if clash:
         raise ValueError(
             f"The models were fitted to different data (columns {', '.join(clash[0])} differ between fits); "

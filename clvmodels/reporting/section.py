@@ -1,4 +1,4 @@
-"""One section of the HTML report: what the template renders (clvmodels.report.builder fills it)."""
+"""One section of the HTML report: what the template renders (clvmodels.reporting.builder fills it)."""
 
 from __future__ import annotations
 
