@@ -30,11 +30,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from clvmodels import defaults, predict, value
+from clvmodels import backend, defaults, predict, value
 from clvmodels.checks import check_number, check_probability
 from clvmodels.data.compress import compress
 from clvmodels.estimators import SpendModel, TransactionModel
 from clvmodels.models import gamma_gamma
+from clvmodels.models.covariates import individual_params
 from clvmodels.units import normalize_unit
 
 __all__ = ["purchase_pmf", "predictive_interval", "value_interval", "TAIL_MASS"]
@@ -381,6 +382,17 @@ def _simulate_value(pos, rows, cdf, spend, prob, n_sims, rng, lower, upper, mean
         mean[p_idx] = total.mean(axis=1)
 
 
+def _individual(spec, theta: dict[str, np.ndarray], rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each simulation's parameters of the plain model: a covariate spec's coefficients applied to its rows.
+
+    ``simulate_future`` and the spend posterior are the plain model's, so a fit with covariates
+    must give them every customer's own parameters (its predictions do this in their wrapper).
+    """
+    if spec.covariates is None:
+        return theta
+    return individual_params(backend.numpy, spec, theta, {col: rows[col] for col in spec.covariates.columns})
+
+
 def value_interval(
     transaction_model,
     spend_model,
@@ -514,9 +526,11 @@ def value_interval(
         d = rng.integers(0, D, (k, n_sims))
         alive = rng.random((k, n_sims)) < p_alive[d, np.arange(k)[:, None]]
         who, d_alive = np.nonzero(alive)[0], d[alive]
-        counts = simulate_future(rng, **{name: v[d_alive, 0] for name, v in c.t_theta.items()},
-                                 frequency=rows["frequency"][who], T=rows["T"][who], edges=c.edges)
-        sp = {name: v[d_alive, 0] for name, v in c.s_theta.items()}
+        theta = _individual(transaction_model.spec, {name: v[d_alive, 0] for name, v in c.t_theta.items()},
+                            {name: v[who] for name, v in rows.items()})
+        counts = simulate_future(rng, **theta, frequency=rows["frequency"][who], T=rows["T"][who], edges=c.edges)
+        sp = _individual(spend_model.spec, {name: v[d_alive, 0] for name, v in c.s_theta.items()},
+                         {name: v[pos][who] for name, v in c.s_arrays.items()})
         shape, rate = gamma_gamma.spend_rate_posterior(sp["p"], sp["q"], sp["gamma"],
                                                        frequency=c.s_arrays["frequency"][pos][who],
                                                        monetary_value=c.s_arrays["monetary_value"][pos][who])

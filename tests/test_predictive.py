@@ -496,3 +496,21 @@ def test_each_models_simulated_future_has_the_closed_form_clv_as_its_mean(name):
     v = value_interval(model, clv.GammaGamma.from_params(**GG), s, horizon=12, unit="M", discount_rate=0.05,
                        n_sims=40_000, random_seed=9)
     np.testing.assert_allclose(v["clv_realised_mean"], v["clv"], rtol=0.03)
+
+
+def test_value_interval_of_a_fit_with_covariates_is_the_plain_models_at_each_customers_parameters():
+    # purchase:z = log 2 halves alpha where z = 1 (alpha * exp(-log 2 * z)); spend:z = log 2 doubles
+    # gamma. With one seed and point fits the draws line up, so each customer's interval is the
+    # plain model's at her own parameters
+    s = pd.DataFrame({"frequency": [2.0, 5.0], "recency": [30.0, 36.0], "T": [38.86] * 2,
+                      "monetary_value": [20.0, 35.0], "z": [1.0, 1.0]}, index=pd.Index([7, 8], name="customer_id"))
+    bg = clv.BetaGeo.from_params({**BG, "purchase:z": np.log(2.0)}, unit="W", covariates={"purchase": ["z"]})
+    gg = clv.GammaGamma.from_params(**GG, covariates={"spend": ["z"]}, **{"spend:z": np.log(2.0)})
+    plain_bg = clv.BetaGeo.from_params(**{**BG, "alpha": BG["alpha"] / 2}, unit="W")
+    plain_gg = clv.GammaGamma.from_params(**{**GG, "gamma": GG["gamma"] * 2})
+    kw = dict(horizon=12, unit="M", discount_rate=0.01, n_sims=2000, random_seed=11)
+    got = value_interval(bg, gg, s, **kw)
+    want = value_interval(plain_bg, plain_gg, s.drop(columns="z"), **kw)
+    np.testing.assert_allclose(got["clv"], want["clv"], rtol=1e-9)
+    for col in ("clv_realised_lower", "clv_realised_upper", "clv_realised_mean"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-9)
