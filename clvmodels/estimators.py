@@ -302,6 +302,7 @@ class CLVModel:
         maxiter: int = 2000,
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
+        covariate_penalizer: float = 0.0,
         method: str = "mle",
         priors: Mapping[str, Any] | None = None,
     ) -> Self:
@@ -334,6 +335,13 @@ class CLVModel:
             the estimates toward 0 and can stop a walk to the edge of the parameter space;
             ``loglik_`` stays the unpenalized log-likelihood. 0 (the default) is plain
             maximum likelihood.
+        covariate_penalizer : float
+            Coefficient of an L2 penalty on the covariates' regression coefficients only
+            (CLVTools' ``reg.lambdas``): ``covariate_penalizer * sum(coefficient**2)`` is added
+            to the negative mean log-likelihood per customer, the baseline parameters left
+            unpenalized (on top of ``penalizer``, which applies to every parameter). It shrinks
+            the coefficients toward 0, i.e. toward the model without covariates; a model
+            without covariates has no coefficients and is unaffected. 0 (the default): none.
         method : {"mle", "map"}
             ``"mle"``: maximum likelihood. ``"map"``: the mode of the posterior under the
             priors :meth:`sample` would use (each parameter's default prior, or ``priors``),
@@ -364,13 +372,20 @@ class CLVModel:
         0.14
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer, method=method, priors=priors)
+                               penalizer=penalizer, covariate_penalizer=covariate_penalizer, method=method,
+                               priors=priors)
 
-    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, lower=None, method="mle",
-                   priors=None) -> Self:
+    def _fit_point(self, data, *, weights, init, maxiter, drop_unfittable, penalizer, covariate_penalizer=0.0,
+                   lower=None, method="mle", priors=None) -> Self:
         """The maximum-likelihood or MAP fit behind :meth:`fit` (``lower``: bounds a model's ``fit`` may add)."""
         maxiter = int(check_number("maxiter", maxiter, low=1, integer=True, where="fit"))
         penalizer = float(check_number("penalizer", penalizer, low=0, where="fit"))
+        covariate_penalizer = float(check_number("covariate_penalizer", covariate_penalizer, low=0, where="fit"))
+        base = set(self.spec.base_params)
+        coefficients = [name for name in self.spec.param_names if name not in base]
+        # one objective: each parameter's own L2 coefficient (the coefficients' carry both penalties)
+        penalty = ({name: penalizer + (covariate_penalizer if name in coefficients else 0.0)
+                    for name in self.spec.param_names} if covariate_penalizer and coefficients else penalizer)
         if method not in ("mle", "map"):
             raise ValueError(f"The 'method' parameter of fit must be 'mle' or 'map' (use sample() for MCMC). Got "
                              f"{method!r} instead.")
@@ -389,7 +404,7 @@ class CLVModel:
         unique, counts, _ = compress(arrays, weights)
         if self.spec.covariates is not None and not set(self.spec.base_params) <= set(init or {}):
             init = {**_plain_start(self.spec, arrays, weights), **(init or {})}
-        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalizer, lower=lower,
+        result = mle.fit_mle(self.spec, unique, counts, init=init, maxiter=maxiter, penalizer=penalty, lower=lower,
                              log_prior=log_prior)
         info = {"iterations": result.n_iter, "grad_norm": result.grad_norm, "message": result.message,
                 "n_unique_rows": int(len(counts))}
@@ -398,6 +413,8 @@ class CLVModel:
             info["priors"] = bayes.describe_priors(self.spec, priors)
         if penalizer:
             info["penalizer"] = penalizer
+        if covariate_penalizer and coefficients:
+            info["covariate_penalizer"] = covariate_penalizer
         if lower:
             info["lower_bounds"] = dict(lower)
         # what the data cannot tell: one plain sentence per weakly identified problem, also when
@@ -1138,6 +1155,7 @@ class GammaGamma(SpendModel):
         maxiter: int = 2000,
         drop_unfittable: bool = False,
         penalizer: float = 0.0,
+        covariate_penalizer: float = 0.0,
         q_constraint: bool = False,
         method: str = "mle",
         priors: Mapping[str, Any] | None = None,
@@ -1168,8 +1186,8 @@ class GammaGamma(SpendModel):
         1.0
         """
         return self._fit_point(data, weights=weights, init=init, maxiter=maxiter, drop_unfittable=drop_unfittable,
-                               penalizer=penalizer, lower={"q": 1.0} if q_constraint else None, method=method,
-                               priors=priors)
+                               penalizer=penalizer, covariate_penalizer=covariate_penalizer,
+                               lower={"q": 1.0} if q_constraint else None, method=method, priors=priors)
 
 
 class ContractualModel(CLVModel):

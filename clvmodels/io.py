@@ -182,7 +182,7 @@ def spec_for(name, source: str, expect: str | None, kind: str = "model", covaria
         return with_covariates(spec, CovariateDesign.from_dict(covariates))
     except ValueError as exc:
         raise ModelFileError(f"{source}: field 'covariates' is not a covariate design of {SPECS[name].title} "
-                             f"({exc}). Got {covariates!r}.") from None
+                             f"({str(exc).rstrip('.')}). Got {covariates!r}.") from None
 
 
 def _number(payload: Mapping, key: str, source: str, *, optional: bool = True, finite: bool = True) -> float | None:

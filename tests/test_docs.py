@@ -154,7 +154,8 @@ def test_notebook_pages_show_the_outputs_of_a_run(site, notebook):
     assert "Traceback" not in text
     figures = len(re.findall(r'<img[^>]*src="data:image/png;base64,', text))
     drawn = sum("plt.show()" in "".join(c["source"]) or "plotting.plot_" in "".join(c["source"]) for c in code_cells)
-    assert figures >= drawn > 0, f"{notebook}: {figures} figures on the page, {drawn} cells draw one"
+    assert figures >= drawn, f"{notebook}: {figures} figures on the page, {drawn} cells draw one"
+    assert drawn > 0 or notebook == "04_covariates", f"{notebook} draws no figure"  # 04 is tables and tests
     # markdown cells' equations go through arithmatex like the pages', for the bundled MathJax
     assert 'class="arithmatex"' in text
 
@@ -263,7 +264,7 @@ def test_every_documented_default_is_the_signatures(site):
     # the two that were wrong: a shared entry ("customer_col, date_col : str") and a value set
     rows = {(i, n): d for p in [site / "api.html"] for i, n, d in _parse_rows(p)}
     assert rows[("clvmodels.data.summary.rfm_summary", "date_col")] == "'date'"
-    assert rows[("clvmodels.data.summary.rfm_summary", "unit")] == "'D'"
+    assert rows[("clvmodels.data.summary.rfm_summary", "unit")] == "defaults.UNIT"  # clvmodels.defaults: 'W'
 
 
 def _parse_rows(page: Path):

@@ -186,13 +186,23 @@ LOG_MODELS = sorted(name for name, cls in clv.REGISTRY.items()
 @pytest.mark.parametrize("name", [n for n in LOG_MODELS if n != "bgnbd"])
 def test_report_of_every_transaction_model_fitted_on_a_log_is_complete(tmp_path, name, cdnow_transactions):
     summary = cdnow_summary_copy()
-    model = clv.get_model(name)().fit(summary)
+    if name == "ggompertz_nbd":
+        # its CDNOW likelihood has no interior optimum (b -> 0): the published fit, as tests/test_ggompertz_nbd.py finds it
+        from reference_values import GGOMNBD_BG2012
+
+        model = clv.get_model(name).from_params(GGOMNBD_BG2012.values(), unit="W")
+    else:
+        model = clv.get_model(name)().fit(summary)
     files = clv.report(model, clv.GammaGamma().fit(cdnow_repeat_buyers()), summary, tmp_path / f"{name}.html",
                        transactions=cdnow_transactions)
     page = files.html.read_text()
     assert files.sections == tuple(SECTIONS)
-    assert 'class="warn"' not in page, re.findall(r'<div class="warn">([^<]*)', page)
-    assert len(embedded_pngs(page)) == 10
+    warns = re.findall(r'<div class="warn">([^<]*)', page)
+    if name == "ggompertz_nbd":  # given parameters, no covariance: the report says it has no interval, and nothing else
+        warns = [w for w in warns if not w.startswith("No interval: none: the GGompertz/NBD fit has no usable covariance")]
+    assert not warns, warns
+    # the expected-vs-observed frequency figure needs P(X(t) = n), which GGompertz/NBD lacks
+    assert len(embedded_pngs(page)) == (10 if "probability_of_purchases" in model.spec.predictions else 9)
 
 
 @pytest.mark.parametrize(("path", "kwargs", "message"), [

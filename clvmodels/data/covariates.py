@@ -35,6 +35,12 @@ def _encode(table: pd.DataFrame, column: str, categorical: str) -> pd.DataFrame:
             f"join_covariates(..., categorical='onehot') to encode it as 0/1 columns, or convert it to numbers."
         )
     levels = sorted(col.dropna().unique(), key=str)
+    if len(levels) < 2:
+        # one level: no indicator column at all, the covariate would vanish without a word
+        raise ClvDataError(
+            f"Covariate column '{column}' has the same value ({levels[0]!r}) for all {len(col)} customers: it "
+            f"carries no information on how they differ. Leave it out."
+        )
     return pd.DataFrame({f"{column}={level}": (col == level).astype(float) for level in levels[1:]}, index=table.index)
 
 
@@ -128,8 +134,8 @@ def join_covariates(
     if missing.all() and _id_kind(frame.index) != _id_kind(table.index):
         raise ClvDataError(
             f"No customer of the summary is in the covariate table: the summary's ids are "
-            f"{_id_kind(frame.index)} (e.g. {frame.index[0]!r}), the table's {_id_kind(table.index)} (e.g. "
-            f"{table.index[0]!r}). Read both id columns with the same type."
+            f"{_id_kind(frame.index)} (e.g. {frame.index[:1].tolist()[0]!r}), the table's {_id_kind(table.index)} "
+            f"(e.g. {table.index[:1].tolist()[0]!r}). Read both id columns with the same type."
         )
     if missing.any():
         raise ClvDataError(
@@ -140,7 +146,7 @@ def join_covariates(
     n_extra = int((~table.index.isin(frame.index)).sum())
     if n_extra:
         text = (f"{n_extra} customers of the covariate table are not in the summary and are left out "
-                f"(e.g. {table.index[~table.index.isin(frame.index)][0]!r}).")
+                f"(e.g. {table.index[~table.index.isin(frame.index)][:1].tolist()[0]!r}).")
         if extra == "raise":
             raise ClvDataError(text + " Pass extra='warn' or 'ignore' to accept that.")
         if extra == "warn":

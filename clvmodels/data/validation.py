@@ -206,6 +206,17 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
     if len(frame) == 0:
         raise ClvDataError(f"The summary passed to {spec.title} has no rows; it needs one row per customer.")
     missing = [f.name for f in spec.data if f.name not in frame.columns]
+    design = getattr(spec, "covariates", None)
+    absent_covariates = [m for m in missing if design is not None and m in design.columns]
+    if absent_covariates and len(absent_covariates) == len(missing):
+        # a covariate model reads its covariates as summary columns: say where they come from
+        raise ClvDataError(
+            f"{spec.title} with covariates reads the covariate column{'s' if len(absent_covariates) > 1 else ''} "
+            f"{', '.join(repr(m) for m in absent_covariates)} from the summary, which lacks "
+            f"{'them' if len(absent_covariates) > 1 else 'it'} (found: {', '.join(map(str, frame.columns[:10]))}). "
+            f"Join the per-customer covariate table first: summary = clv.join_covariates(summary, table, "
+            f"customer='customer_id')."
+        )
     if missing:
         raise ClvDataError(
             f"{spec.title} needs the summary columns {', '.join(repr(f.name) for f in spec.data)}; "

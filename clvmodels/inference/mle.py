@@ -29,7 +29,8 @@ from clvmodels.data.compress import column_codes
 from clvmodels.errors import ConvergenceError, ConvergenceWarning, warning_text
 from clvmodels.models.spec import ModelSpec
 
-__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_scales", "prior_terms", "starting_values"]
+__all__ = ["MLEResult", "fit_mle", "loglik_and_grad", "penalty", "penalty_coefficients", "penalty_scales", "prior_terms",
+           "starting_values"]
 
 _COMPILED: dict[str, object] = {}
 #: Above this many distinct rows the quasi-Newton phase runs on a random subset of _SUBSET rows.
@@ -351,9 +352,12 @@ def penalty_scales(spec: ModelSpec, data: Mapping[str, np.ndarray]) -> np.ndarra
     return np.array([1.0 / t_max if p.time_scale and t_max > 0 else 1.0 for p in spec.params])
 
 
-def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float):
-    """The L2 penalty ``coef * sum((scale_i * value_i)**2)`` at the unconstrained ``theta``, with its
+def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef):
+    """The L2 penalty ``sum(coef_i * (scale_i * value_i)**2)`` at the unconstrained ``theta``, with its
     gradient and the diagonal of its Hessian with respect to ``theta``.
+
+    ``coef`` is one coefficient for every parameter or one per parameter (0 leaves a parameter
+    unpenalized: :func:`penalty_coefficients`).
 
     Examples
     --------
@@ -366,8 +370,34 @@ def penalty(spec: ModelSpec, theta: np.ndarray, scales: np.ndarray, coef: float)
     d1 = np.array([float(p.jacobian(v)) for p, v in zip(spec.params, values)])
     d2 = np.array([float(p.curvature(v)) for p, v in zip(spec.params, values)])
     s2 = scales ** 2
-    return (float(coef * np.sum(s2 * values ** 2)), 2.0 * coef * s2 * values * d1,
+    return (float(np.sum(coef * s2 * values ** 2)), 2.0 * coef * s2 * values * d1,
             2.0 * coef * s2 * (d1 ** 2 + values * d2))
+
+
+def penalty_coefficients(spec: ModelSpec, penalizer: float | Mapping[str, float]) -> np.ndarray:
+    """Each parameter's L2 penalty coefficient: ``penalizer`` for all of them, or, for a mapping,
+    the coefficient of each parameter it names (0 for the others).
+
+    A mapping penalizes some parameters only, e.g. a covariate model's regression coefficients
+    (``CLVModel.fit(covariate_penalizer=...)``) but not the baseline parameters.
+
+    Examples
+    --------
+    >>> from clvmodels.models.gamma_gamma import SPEC
+    >>> penalty_coefficients(SPEC, 0.1).tolist(), penalty_coefficients(SPEC, {"gamma": 0.5}).tolist()
+    ([0.1, 0.1, 0.1], [0.0, 0.0, 0.5])
+    """
+    if isinstance(penalizer, Mapping):
+        unknown = sorted(set(penalizer) - set(spec.param_names))
+        if unknown:
+            raise ValueError(f"{spec.title} has no parameter {', '.join(map(repr, unknown))} to penalize; "
+                             f"its parameters are {', '.join(spec.param_names)}.")
+        coefs = np.array([float(penalizer.get(name, 0.0)) for name in spec.param_names])
+    else:
+        coefs = np.full(len(spec.params), float(penalizer))
+    if not np.all(np.isfinite(coefs) & (coefs >= 0)):
+        raise ValueError(f"Penalty coefficients must be finite and >= 0. Got {penalizer!r} instead.")
+    return coefs
 
 
 def prior_terms(spec: ModelSpec, theta: np.ndarray, log_prior) -> tuple[float, np.ndarray, np.ndarray]:
@@ -450,7 +480,7 @@ def fit_mle(
     init: Mapping[str, float] | None = None,
     maxiter: int = 2000,
     gtol: float = 1e-7,
-    penalizer: float = 0.0,
+    penalizer: float | Mapping[str, float] = 0.0,
     lower: Mapping[str, float] | None = None,
     log_prior: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None,
 ) -> MLEResult:
@@ -480,7 +510,9 @@ def fit_mle(
         lifetimes' Pareto/NBD divides the log-likelihood by the mean weight instead of the
         total, so its ``penalizer_coef`` equals ``c`` times the number of summary rows. The
         reported ``loglik`` is the unpenalized log-likelihood at the penalized estimate, and
-        the covariance is the inverse Hessian of the penalized objective.
+        the covariance is the inverse Hessian of the penalized objective. A mapping
+        ``{name: c}`` penalizes only the parameters it names, each with its own coefficient
+        (:func:`penalty_coefficients`): the same objective, some terms 0.
     lower : mapping, optional
         Lower bounds on the natural scale for some parameters (``{"q": 1.0}``); an estimate on
         its bound is held there, with zero variance.
@@ -520,7 +552,7 @@ def fit_mle(
     total_w = float(weights.sum())
     start = starting_values(spec, init)
     theta0 = np.array([float(p.to_unconstrained(start[p.name])) for p in spec.params])
-    coef = float(penalizer)
+    coef = penalty_coefficients(spec, penalizer)
     scales = penalty_scales(spec, data)
     lower = dict(lower or {})
     unknown = sorted(set(lower) - set(spec.param_names))
@@ -533,13 +565,13 @@ def fit_mle(
     bounds = [(None if np.isinf(lo) else lo, None) for lo in floor] if lower else None
 
     columns = _Columns.of(spec, data)  # factored once: every pass below reuses it
-    regularized = bool(coef) or log_prior is not None
+    regularized = bool(np.any(coef)) or log_prior is not None
 
     def regularizer(theta):
         # per customer, added to the negative mean log-likelihood: the L2 penalty and/or minus
         # the log prior over the total weight; value, gradient and Hessian diagonal in theta
         value, grad, hess = 0.0, np.zeros_like(theta), np.zeros_like(theta)
-        if coef:
+        if np.any(coef):
             value, grad, hess = penalty(spec, theta, scales, coef)
         if log_prior is not None:
             lp, lg, lh = prior_terms(spec, theta, log_prior)
@@ -681,7 +713,7 @@ def fit_mle(
         cov = np.full((len(values), len(values)), np.nan)
     if not converged:
         _warn_unconverged(spec, values, ridge=ridge, theta=theta, grad_norm=grad_norm, gtol=gtol,
-                          positive_definite=positive_definite, penalized=bool(coef))
+                          positive_definite=positive_definite, penalized=bool(np.any(coef)))
     # the log-likelihood itself, without the penalty or prior
     loglik = -f * total_w if not regularized else loglik_and_grad(spec, theta, columns, weights)[0]
     return MLEResult(

@@ -28,6 +28,7 @@ References
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -47,6 +48,12 @@ def _names(value, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     out = tuple(str(v) for v in value)
+    slash = [v for v in out if "/" in v or not v]
+    if slash:
+        # a posterior's variables are named after the coefficients, and a DataTree (NetCDF)
+        # cannot name a variable with "/": refuse before any sampling time is spent
+        raise ValueError(f"The {what} covariate {slash[0]!r} is empty or contains '/', which a posterior cannot name a "
+                         f"variable with; rename the column (summary.rename(columns={{{slash[0]!r}: ...}})).")
     dup = sorted({v for v in out if out.count(v) > 1})
     if dup:
         raise ValueError(f"The {what} covariates list {', '.join(map(repr, dup))} more than once; give each once.")
@@ -57,7 +64,7 @@ def _names(value, what: str) -> tuple[str, ...]:
 class CovariateDesign:
     """Which covariate columns act on which process.
 
-    Parameters
+    Attributes
     ----------
     purchase, dropout, spend : sequence of str
         Covariate columns for the purchase process, the dropout process and the spend.
@@ -239,11 +246,16 @@ def with_covariates(spec: ModelSpec, design: CovariateDesign | Mapping[str, Iter
     if clash:
         raise ValueError(f"{', '.join(map(repr, clash))} is a summary column {spec.title} reads, not a covariate; "
                          f"rename the covariate.")
-    # the wrapped likelihood takes parameters and covariates as keywords: one name cannot be both
-    clash = sorted(set(design.columns) & set(spec.param_names))
+    # the wrapped functions tell covariates from parameters and prediction arguments by name
+    # (a covariate "t" would be read as the horizon of expected_purchases): refuse a clash
+    taken = set(spec.param_names) | {"xp"} | set(inspect.signature(spec.loglik).parameters)
+    for pred in spec.predictions.values():
+        fn = pred.fn if isinstance(pred, Prediction) else pred
+        taken |= set(inspect.signature(fn).parameters)
+    clash = sorted(set(design.columns) & (taken - set(spec.data_names)))
     if clash:
-        raise ValueError(f"{', '.join(map(repr, clash))} is a parameter of {spec.title}, so it cannot also name a "
-                         f"covariate column; rename the covariate (e.g. '{clash[0]}_cov').")
+        raise ValueError(f"{', '.join(map(repr, clash))} is the name of a {spec.title} parameter or prediction argument, "
+                         f"not usable as a covariate column; rename the covariate (e.g. '{clash[0]}_cov').")
     coefs = coefficients(spec, design)
     params = spec.params + tuple(
         Param(c.name, support=REAL, symbol=rf"\gamma_{{\mathrm{{{c.name}}}}}", prior=("Normal", {"mu": 0.0, "sigma": float(prior_sigma)}),
