@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "clv_table": "clvmodels.value",
     "predictive_interval": "clvmodels.predictive",
     "purchase_pmf": "clvmodels.predictive",
+    "value_interval": "clvmodels.predictive",
     "alive_path": "clvmodels.alive_history",
     "PointFit": "clvmodels.fit",
     "Posterior": "clvmodels.fit",
@@ -84,7 +85,7 @@ if TYPE_CHECKING:  # the same names for type checkers, IDEs and the API docs
     from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
     from clvmodels.dynamic import DynamicParetoNBD
     from clvmodels.fit import PointFit, Posterior
-    from clvmodels.predictive import predictive_interval, purchase_pmf
+    from clvmodels.predictive import predictive_interval, purchase_pmf, value_interval
     from clvmodels.reporting import report
     from clvmodels.value import clv_table, customer_equity, lifetime_value
 

@@ -1716,10 +1716,11 @@ def predict(
         float | None,
         typer.Option("--predictive-interval", show_default=False,
                      help="Also give each customer's interval, of this probability (e.g. 0.9), of the purchases "
-                     "(and undiscounted spend) she will actually make over the horizon: columns purchases_12m_lower, "
-                     "purchases_12m_upper, purchases_12m_coverage (, value_12m_lower, value_12m_upper) for a 12-month "
-                     "horizon. The HDI columns of a "
-                     "posterior are intervals of the expectation; these are of the realised numbers."),
+                     "she will actually make over the horizon and, with a spend model, of the discounted value she "
+                     "will actually bring, on the terms of the clv column: columns purchases_12m_lower, "
+                     "purchases_12m_upper, purchases_12m_coverage (, clv_realised_12m_lower, clv_realised_12m_upper, "
+                     "clv_realised_12m_coverage) for a 12-month horizon. The HDI columns of a posterior are intervals "
+                     "of the expectation; these are of the realised numbers."),
     ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -1729,7 +1730,7 @@ def predict(
     The models are fitted on the log (--model, --method; a Gamma-Gamma spend model when there is an amount
     column) or loaded with --model-file / --spend-model-file. From a posterior (--method mcmc or advi) every
     score comes with its sd and HDI. The table is sorted by CLV, highest first. With --predictive-interval the
-    interval of the realised purchases and spend is added (see the docs page "Predictive intervals").
+    interval of the realised purchases and discounted value is added (see the docs page "Predictive intervals").
     """
     _check_output(output, force)  # before the fit: a typo in --output must not cost a sampling run
     if predictive_interval is not None and not 0.0 < predictive_interval < 1.0:
@@ -1751,23 +1752,34 @@ def predict(
                         margin=margin)
     if predictive_interval is not None:
         from clvmodels.predictive import predictive_interval as interval_of_realised
+        from clvmodels.predictive import value_interval
 
         t_model = float(scores.attrs["horizon_model_units"])
         with _stage(f"Predictive intervals of {len(summary):,} customers ({predictive_interval:g}, "
                     f"{t_model:.4g} {summary.attrs.get('unit') or 'model time units'})"):
-            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval, spend_model=sm,
-                                      random_seed=seed)
-        for col in ("purchases_lower", "purchases_upper", "purchases_coverage", "value_lower", "value_upper"):
-            if col in pi.columns:
+            pi = interval_of_realised(tm, summary, t=t_model, prob=predictive_interval)
+            for col in ("purchases_lower", "purchases_upper", "purchases_coverage"):
                 scores[col] = pi[col].reindex(scores.index).to_numpy()
+            if sm is not None and tm.spec.simulate_future is not None:
+                # the realised value on the CLV's own terms: same horizon, discount rate and margin
+                vi = value_interval(tm, sm, summary, horizon=horizon, unit=horizon_unit, discount_rate=discount_rate,
+                                    margin=margin, prob=predictive_interval, random_seed=seed)
+                for col in ("clv_realised_lower", "clv_realised_upper", "clv_realised_coverage"):
+                    scores[col] = vi[col].reindex(scores.index).to_numpy()
         from clvmodels.value import horizon_column
 
         def named(col: str) -> str:
             return horizon_column(col, horizon, horizon_unit)
 
-        typer.echo(f"{named('purchases_lower')}/upper and {named('value_lower')}/upper: {predictive_interval:g} "
-                   f"intervals of the purchases and undiscounted spend each customer will make in the horizon (not of "
-                   f"their expectation)")
+        realised_value = "clv_realised_lower" in scores.columns
+        typer.echo(f"{named('purchases_lower')}/upper"
+                   + (f" and {named('clv_realised_lower')}/upper" if realised_value else "")
+                   + f": {predictive_interval:g} intervals of the purchases"
+                   + (" and the discounted value (on the terms of clv)" if realised_value else "")
+                   + " each customer will actually make in the horizon (not of their expectation)")
+        if sm is not None and not realised_value:
+            typer.echo(f"No interval of the realised value: {tm.spec.title} cannot simulate a customer's future "
+                       f"purchase times (BG/NBD, Pareto/NBD and MBG/NBD can).")
     from clvmodels.value import with_horizon_names
 
     source = method if model_file is None else f"from {model_file}"
@@ -1781,7 +1793,8 @@ def predict(
         typer.echo(f"Scores of {len(scores):,} customers written to {output}")
         return
     shown = [c for c in ("frequency", "p_alive", "expected_purchases", "purchases_lower", "purchases_upper",
-                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper") if c in scores.columns]
+                         "expected_spend", "clv", "clv_hdi_lower", "clv_hdi_upper", "clv_realised_lower",
+                         "clv_realised_upper") if c in scores.columns]
     _print_head(with_horizon_names(scores[shown], horizon, horizon_unit), f"Top customers ({len(scores):,} customers in all, --output FILE "
                                                    f"writes them)")
 

@@ -598,7 +598,8 @@ def score_table(
 
 #: Quantities measured over the forecast horizon: in output files their names carry it (longest first, so that
 #: ``clv_if_active`` is not read as ``clv`` + ``_if_active``).
-HORIZON_QUANTITIES = ("expected_purchases", "clv_if_active", "value_at_risk", "purchases", "clv", "value")
+HORIZON_QUANTITIES = ("expected_purchases", "clv_if_active", "value_at_risk", "clv_realised", "purchases", "clv",
+                      "value")
 #: Statistics that may follow a quantity's name (``clv_sd``, ``clv_hdi_lower``, ``purchases_lower``).
 _STATISTIC_SUFFIXES = ("", "_sd", "_hdi_lower", "_hdi_upper", "_lower", "_upper", "_coverage")
 

@@ -60,7 +60,7 @@ def _default(name: str, option: str):
 
 def test_declared_defaults_are_the_shared_ones():
     api = {f: inspect.signature(f).parameters for f in (value.lifetime_value, value.clv_table, value.score_table,
-                                                        clv.report)}
+                                                        clv.report, clv.value_interval)}
     for fn, params in api.items():
         assert params["horizon"].default == defaults.HORIZON, fn.__name__
         assert params["unit"].default == defaults.HORIZON_UNIT, fn.__name__
@@ -154,6 +154,9 @@ def test_predict_without_amounts_says_there_is_no_equity(tmp_path):
                                                           "expected_purchases_7d_hdi_lower"),
     ("purchases_lower", 12, "M", "purchases_12m_lower"), ("value_upper", 12, "M", "value_12m_upper"),
     ("value_at_risk", 12, "M", "value_at_risk_12m"),
+    # the realised discounted value (clvmodels.predictive.value_interval) is its own quantity, like purchases
+    ("clv_realised_lower", 12, "M", "clv_realised_12m_lower"),
+    ("clv_realised_coverage", 52, "W", "clv_realised_52w_coverage"),
     # not over the horizon: unchanged
     ("p_alive", 12, "M", "p_alive"), ("monetary_value", 12, "M", "monetary_value"),
     ("frequency_holdout", 12, "M", "frequency_holdout"), ("expected_spend_sd", 12, "M", "expected_spend_sd"),

@@ -48,7 +48,7 @@ FLOORS = {
     "clvmodels.alive_history": 12,
     "clvmodels.segments": 12,
     "clvmodels.comparison": 12,
-    "clvmodels.predictive": 12,  # predictive intervals: over estimators and predict, beside value
+    "clvmodels.predictive": 13,  # predictive intervals: over estimators, predict and value (its CLV periods)
     "clvmodels.plotting": 13,
     "clvmodels.reporting": 14,
     "clvmodels.spark": 14,  # summaries, fits and scores on Spark: uses data, estimators and value

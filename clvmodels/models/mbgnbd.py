@@ -32,6 +32,7 @@ __all__ = [
     "probability_of_purchases",
     "conditional_probability_of_purchases",
     "expected_purchases_new_customer",
+    "simulate_future",
 ]
 
 
@@ -186,6 +187,26 @@ def conditional_probability_of_purchases(xp, r, alpha, a, b, *, frequency, recen
     return pmf_given_history(xp, p_alive, future, n)
 
 
+def simulate_future(rng, r, alpha, a, b, *, frequency, T, edges):
+    r"""Purchases per period after ``T`` of customers alive at ``T`` with ``frequency`` repeat purchases.
+
+    As BG/NBD (:func:`clvmodels.models.bgnbd.simulate_future`) with the one more dropout chance
+    at time 0 survived: the alive part of the likelihood is
+    :math:`(1-p)^{x+1} \lambda^x e^{-\lambda T}`, so given alive at :math:`T`,
+    :math:`\lambda \sim \mathrm{Gamma}(r + x,\ \alpha + T)`, :math:`p \sim \mathrm{Beta}(a,\ b + x + 1)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> simulate_future(np.random.default_rng(1), 0.5, 6.0, 0.9, 1.6, frequency=np.zeros(3), T=np.full(3, 40.0),
+    ...                 edges=[4.0, 8.0]).shape
+    (3, 2)
+    """
+    x = np.asarray(frequency, dtype=float)
+    lam = rng.gamma(r + x) / (alpha + np.asarray(T, dtype=float))
+    return bgnbd.purchases_before_dropout(rng, lam, rng.beta(a, b + x + 1.0), edges)
+
+
 def simulate(rng, n, r, alpha, a, b, *, T=None):
     """Draw ``n`` customers' (frequency, recency, T) from the MBG/NBD process.
 
@@ -239,6 +260,7 @@ SPEC = ModelSpec(
     },
     reference="Batislam, Denizel & Filiztekin (2007), IJRM 24(3)",
     simulate=simulate,
+    simulate_future=simulate_future,
     aliases=("mbg_nbd",),
     covariate_links={"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))},
 )

@@ -193,6 +193,13 @@ class ModelSpec:
     simulate: Callable | None = None
     """``simulate(rng, n, **params, **design) -> dict of data arrays``: the generative process,
     for recovery tests, goodness-of-fit checks and benchmarks."""
+    simulate_future: Callable | None = None
+    """``simulate_future(rng, **params, frequency, T, edges) -> counts``: purchases in each period
+    ``(edges[k-1], edges[k]]`` after ``T`` of customers *known to be alive at T* with ``frequency``
+    repeat purchases, their latent rates drawn from their posterior given that history (params
+    and data broadcast together; the counts gain a last axis of len(edges)). Together with
+    ``probability_alive`` it simulates the realised future conditional on a history, for the
+    predictive intervals of value (:func:`clvmodels.predictive.value_interval`)."""
     aliases: tuple[str, ...] = ()
     """Other names users call the model by (``"bg_nbd"``, ``"pnbd"``), read by the registry."""
     covariate_links: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)

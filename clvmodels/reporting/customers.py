@@ -23,7 +23,8 @@ MAX_TABLE_ROWS = 20_000
 # column -> how its cells are written; the order is the table's
 _KINDS = {
     "tier": "text", "segment": "text", "frequency": "count", "monetary_value": "money", "p_alive": "percent",
-    "expected_purchases": "number", "clv": "money", "clv_hdi_lower": "money", "clv_hdi_upper": "money",
+    "expected_purchases": "number", "purchases_lower": "count", "purchases_upper": "count", "clv": "money",
+    "clv_hdi_lower": "money", "clv_hdi_upper": "money", "clv_realised_lower": "money", "clv_realised_upper": "money",
     "value_at_risk": "money",
 }
 

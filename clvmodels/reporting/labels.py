@@ -118,6 +118,11 @@ def customer_columns(horizon: int, unit: str, hdi_prob: float) -> dict[str, str]
         "clv": f"CLV, {window}",
         "clv_hdi_lower": f"CLV {pct} interval, low",
         "clv_hdi_upper": f"CLV {pct} interval, high",
+        # the realised numbers (clvmodels.predictive), beside the interval of the expectation
+        "purchases_lower": f"Actual purchases, {pct} range, low",
+        "purchases_upper": f"Actual purchases, {pct} range, high",
+        "clv_realised_lower": f"Actual value, {pct} range, low",
+        "clv_realised_upper": f"Actual value, {pct} range, high",
         "tier": "Tier",
         "segment": "Segment",
         "value_at_risk": f"Value at risk, {window}",
