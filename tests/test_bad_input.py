@@ -259,9 +259,9 @@ def test_date_format_reads_other_layouts(log):
 def test_covariate_named_like_a_parameter_is_refused_with_the_fix():
     # before the check, BG/NBD with a covariate 'b' failed deep in the likelihood with
     # "got multiple values for keyword argument 'b'"
-    with pytest.raises(ValueError, match=r"'b' is a parameter of BG/NBD, so it cannot also name a covariate column; "
-                                         r"rename the covariate \(e.g. 'b_cov'\)"):
+    with pytest.raises(ValueError, match=r"'b' is the name of a BG/NBD parameter or prediction argument, not usable as a "
+                                         r"covariate column; rename the covariate \(e.g. 'b_cov'\)"):
         clv.BetaGeo(dropout_covariates=["b"])
-    with pytest.raises(ValueError, match=r"'alpha' is a parameter of Pareto/NBD"):
+    with pytest.raises(ValueError, match=r"'alpha' is the name of a Pareto/NBD parameter"):
         clv.ParetoNBD(purchase_covariates=["alpha"])
     assert clv.BetaGeo(dropout_covariates=["b_cov"]).spec.param_names[-2:] == ("dropout_a:b_cov", "dropout_b:b_cov")

@@ -533,23 +533,30 @@ def _with_predictive_intervals(customers: pd.DataFrame, model, spend_model, draw
     out = customers.copy()
     out.attrs = dict(customers.attrs)
     t = float(customers.attrs["horizon_model_units"])
-    pi = predictive.predictive_interval(model, data, t=t, prob=prob, max_draws=PREDICTIVE_PMF_DRAWS)
-    for col in ("purchases_lower", "purchases_upper"):
-        out[col] = pi[col].reindex(out.index).to_numpy()
+    has_pmf = "conditional_probability_of_purchases" in model.spec.predictions
+    if has_pmf:
+        pi = predictive.predictive_interval(model, data, t=t, prob=prob, max_draws=PREDICTIVE_PMF_DRAWS)
+        for col in ("purchases_lower", "purchases_upper"):
+            out[col] = pi[col].reindex(out.index).to_numpy()
     if sm is not None and tm.spec.simulate_future is not None:
         n_sims = int(min(PREDICTIVE_SIMULATIONS, max(PREDICTIVE_MIN_SIMULATIONS, PREDICTIVE_BUDGET // max(n, 1))))
         vi = predictive.value_interval(tm, sm, data, prob=prob, n_sims=n_sims, random_seed=0, **value_kwargs)
         for col in ("clv_realised_lower", "clv_realised_upper"):
             out[col] = vi[col].reindex(out.index).to_numpy()
+    if not has_pmf and "clv_realised_lower" not in out.columns:
+        return out, (f"{model.spec.title} has no closed form for the probability of n purchases and cannot simulate "
+                     f"purchase times, so the table gives no range of actual purchases or value.")
     pct = f"{prob:.0%}"
-    what = "purchases and value" if "clv_realised_lower" in out.columns else "purchases"
+    what = ("purchases and value" if has_pmf else "value") if "clv_realised_lower" in out.columns else "purchases"
     actual = (f"the {pct} range of actual {what} says where what the customer will really buy and "
               f"bring falls, given the forecast: it is wide, because buying is random even when the forecast is "
               f"exact, and it starts at 0 for anyone who may well buy nothing.")
     note = (f"Two kinds of range: the CLV {pct} interval says how sure the forecast itself is (the customer's "
             f"expected value, given what the data tell about the model); {actual}" if "clv_hdi_lower" in out.columns
             else f"The {actual[4:]}")
-    if not _has_draws(model):
+    if not has_pmf:
+        note += f" {model.spec.title} has no closed form for the probability of n purchases, so purchases have no range."
+    elif not _has_draws(model):
         note += " The range of actual purchases takes the estimated parameters as known."
     if sm is not None and "clv_realised_lower" not in out.columns:
         note += f" {model.spec.title} cannot simulate purchase times, so only the purchases have a range."
