@@ -131,7 +131,25 @@ def _loo(model):
     return az.loo(post, var_name=var, pointwise=True)
 
 
-def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
+def _holdout_columns(out: pd.DataFrame, models: dict, holdout: pd.DataFrame) -> pd.DataFrame:
+    """Add each model's holdout errors and the two rankings (fit criterion, holdout MAE)."""
+    from clvmodels.evaluation import holdout_errors
+
+    rows = {}
+    for lab, m in models.items():
+        e = holdout_errors(m, holdout).loc["all"]
+        # the aggregate error is what customer-equity forecasts inherit; MAE is the individual one
+        rows[lab] = {"holdout_mae": e["mae"], "holdout_rmse": e["rmse"], "holdout_bias": e["bias"],
+                     "holdout_total_error": (e["expected"] - e["actual"]) / e["actual"] if e["actual"] else np.nan}
+    out = out.join(pd.DataFrame.from_dict(rows, orient="index"))
+    criterion = "looic" if "looic" in out else "aic"
+    out.insert(0, f"rank_{'loo' if criterion == 'looic' else 'aic'}",
+               out[criterion].rank(method="min").astype(int))
+    out.insert(1, "rank_holdout", out["holdout_mae"].rank(method="min").astype(int))
+    return out
+
+
+def compare(*models, names: Sequence[str] | None = None, holdout: pd.DataFrame | None = None) -> pd.DataFrame:
     """One comparison table of models fitted to the same customers.
 
     Parameters
@@ -141,6 +159,14 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
         data (checked with each fit's data fingerprint where the models read the same columns).
     names : sequence of str, optional
         Row labels (default: class names).
+    holdout : DataFrame, optional
+        A calibration/holdout table of the same customers (``frequency_holdout``,
+        ``duration_holdout``, as from ``rfm_summary(..., holdout_end=...)``). Adds each model's
+        holdout errors of the conditional expected purchases (``holdout_mae``, ``holdout_rmse``,
+        ``holdout_bias`` per customer, ``holdout_total_error`` the relative error of the total)
+        and two rankings: ``rank_aic`` (or ``rank_loo``) by the fit criterion and
+        ``rank_holdout`` by holdout MAE (1 = best; ties share the better rank). The rows stay
+        sorted by the fit criterion, so a disagreement between the two ranks shows at a glance.
 
     Returns
     -------
@@ -160,6 +186,14 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
     ['ModifiedBetaGeo', 'BetaGeo', 'ParetoNBD']
     >>> table["aic"].round(1).tolist()
     [19172.2, 19172.9, 19198.0]
+
+    With a holdout period, the same table ranks the models by their forecast errors too:
+
+    >>> h = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+    ...                     calibration_end="1997-09-30", observation_end="1998-06-30")
+    >>> ranked = clv.compare(clv.BetaGeo().fit(h), clv.ParetoNBD().fit(h), holdout=h)
+    >>> ranked[["rank_aic", "rank_holdout"]].to_dict("index")
+    {'BetaGeo': {'rank_aic': 1, 'rank_holdout': 2}, 'ParetoNBD': {'rank_aic': 2, 'rank_holdout': 1}}
     """
     if not models:
         raise ValueError("compare needs at least one fitted model.")
@@ -205,7 +239,7 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
         out["elpd_diff"] = out["elpd_loo"] - out["elpd_loo"].iloc[0]
         out["dse"] = [float(np.sqrt(best.size * np.var(best - pointwise[lab]))) for lab in out.index]
         out.index.name = None
-        return out
+        return out if holdout is None else _holdout_columns(out, dict(zip(labels, models)), holdout)
     rows = []
     for lab, m in zip(labels, models):
         ll = getattr(m, "loglik_", None)
@@ -220,4 +254,4 @@ def compare(*models, names: Sequence[str] | None = None) -> pd.DataFrame:
     w = np.exp(-0.5 * out["delta_aic"])
     out["aic_weight"] = w / w.sum()
     out.index.name = None
-    return out
+    return out if holdout is None else _holdout_columns(out, dict(zip(labels, models)), holdout)

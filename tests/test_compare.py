@@ -9,6 +9,7 @@ from scipy import stats
 
 import clvmodels as clv
 from clvmodels.comparison import likelihood_ratio_test
+from clvmodels.evaluation import holdout_errors
 from conftest import cdnow_summary_copy
 from reference_values import BGNBD_FHL2005, MBGNBD_BTYDPLUS, PARETO_NBD_FHL2005, printed_rtol, value
 
@@ -140,3 +141,24 @@ def test_compare_loo_table_for_posteriors():
     mle = {"BetaGeo": value(BGNBD_FHL2005.loglik), "ModifiedBetaGeo": value(MBGNBD_BTYDPLUS.loglik)}
     for name, row in table.iterrows():
         assert abs(row["elpd_loo"] - mle[name]) < 15
+
+
+def test_compare_holdout_ranking_gathers_each_models_holdout_errors(fits):
+    h = cdnow_summary_copy()
+    before = h.copy(deep=True)
+    table = clv.compare(*fits, names=["BG/NBD", "Pareto/NBD", "MBG/NBD"], holdout=h)
+    pd.testing.assert_frame_equal(h, before)
+    assert list(table.columns[:2]) == ["rank_aic", "rank_holdout"]
+    # the rows keep the AIC order, the holdout rank is that of the MAE
+    assert table["aic"].is_monotonic_increasing
+    assert table["rank_aic"].tolist() == [1, 2, 3]
+    assert table["rank_holdout"].tolist() == table["holdout_mae"].rank(method="min").astype(int).tolist()
+    for name, m in zip(["BG/NBD", "Pareto/NBD", "MBG/NBD"], fits):
+        e = holdout_errors(m, h).loc["all"]
+        assert table.loc[name, "holdout_mae"] == pytest.approx(e["mae"], rel=1e-12)
+        assert table.loc[name, "holdout_rmse"] == pytest.approx(e["rmse"], rel=1e-12)
+        # the relative error of the total, recomputed from the customers' own holdout counts
+        total = h["frequency_holdout"].sum()
+        assert table.loc[name, "holdout_total_error"] == pytest.approx((e["expected"] - total) / total, rel=1e-12)
+    # FHL (2005) and our tracking tests: both models under-forecast CDNOW's holdout period
+    assert (table["holdout_bias"] < 0).all() and (table["holdout_total_error"] < 0).all()
