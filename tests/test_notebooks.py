@@ -37,6 +37,11 @@ PRINTS = {
         r"is better by -?\d+\.\d elpd",  # the LOO comparison
         r"customer equity over 36 months: [\d,]+ \(plain\), [\d,]+ \(covariates\)",
     ],
+    "05_model_zoo.ipynb": [
+        r"best by AIC: \S+; best holdout MAE: \S+",  # the two rankings of the MLE table
+        r"GGompertz/NBD +sampled in",  # every CDNOW model's posterior, ranked by LOO
+        r"sBG vs BdW: D = \d+\.\d+ on 1 df, p = ",  # duration dependence on the High End cohort
+    ],
 }
 
 
