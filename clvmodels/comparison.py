@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from clvmodels.evaluation import holdout_errors
+
 __all__ = ["compare", "likelihood_ratio_test"]
 
 
@@ -133,8 +135,6 @@ def _loo(model):
 
 def _holdout_columns(out: pd.DataFrame, models: dict, holdout: pd.DataFrame) -> pd.DataFrame:
     """Add each model's holdout errors and the two rankings (fit criterion, holdout MAE)."""
-    from clvmodels.evaluation import holdout_errors
-
     rows = {}
     for lab, m in models.items():
         e = holdout_errors(m, holdout).loc["all"]

@@ -47,7 +47,7 @@ FLOORS = {
     "clvmodels.evaluation": 12,
     "clvmodels.alive_history": 12,
     "clvmodels.segments": 12,
-    "clvmodels.comparison": 12,
+    "clvmodels.comparison": 13,  # model comparison: ranks by fit criterion and by holdout errors (evaluation)
     "clvmodels.predictive": 13,  # predictive intervals: over estimators, predict and value (its CLV periods)
     "clvmodels.plotting": 13,
     "clvmodels.reporting": 14,
