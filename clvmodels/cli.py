@@ -648,6 +648,9 @@ def fit_model(model: str, summary: pd.DataFrame, method: str = "mle", *, init: s
 def note_identification(model: CLVModel) -> list[str]:
     """Note on stderr, once each, what the data cannot tell about ``model`` (advice in CLI terms); return the notes.
 
+    A fit that did not converge gets no such note: its convergence note already names the
+    parameters the data do not identify, with command-line advice in short lines.
+
     Examples
     --------
     >>> import clvmodels as clv
@@ -656,6 +659,8 @@ def note_identification(model: CLVModel) -> list[str]:
     """
     from clvmodels.identification import check
 
+    if getattr(model, "converged_", None) is False:
+        return []
     notes = [f"{model.spec.title}: {text}" for text in dict.fromkeys(check(model, cli=True))]
     for text in notes:
         _note(text)

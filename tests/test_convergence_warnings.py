@@ -189,5 +189,8 @@ def test_cli_convergence_notes_give_command_line_advice_in_short_lines():
     notes = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
     assert notes[0] == "Note: Pareto/NBD maximum likelihood did not converge: these data do not identify beta."
     assert all(len(line) <= 100 for line in result.stderr.splitlines()), result.stderr
-    assert "--init r=VALUE,beta=VALUE" in result.stderr and "init={" not in result.stderr
+    # advice on starting values comes with a Hessian that is not positive definite, which on a ridge
+    # depends on where the optimiser stops: when it is given, it is in options, never in Python
+    assert "init={" not in result.stderr
+    assert "starting values" not in result.stderr or "--init r=VALUE,beta=VALUE" in result.stderr
     assert "fit(..." not in result.stderr and "--calibration-end" in result.stderr
