@@ -347,6 +347,7 @@ def rfm_summary_duckdb(
     duckdb_config: Mapping[str, Any] | None = None,
     include_first_transaction: bool = False,
     periods: str = "continuous",
+    regularity: bool = False,
 ) -> pd.DataFrame:
     """:func:`clvmodels.rfm_summary` computed by DuckDB, out of core; same arguments and result.
 
@@ -355,7 +356,7 @@ def rfm_summary_duckdb(
     source : str, Path, list, DuckDB relation, Arrow table, Polars frame or DataFrame
         The transaction log: a path or glob of Parquet or CSV files (``.parquet``, ``.csv``,
         ``.csv.gz``, ``.tsv``) or a list of them, or a table object. Never modified.
-    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit, include_first_transaction, periods
+    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit, include_first_transaction, periods, regularity
         As in :func:`clvmodels.rfm_summary`.
     duckdb_config : mapping, optional
         DuckDB settings for the connection, e.g. ``{"memory_limit": "2GB", "threads": 2,
@@ -384,13 +385,14 @@ def rfm_summary_duckdb(
     src = _Source(source, duckdb_config)
     try:
         return _summarise(src, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-                          date_format, epoch_unit, bool(include_first_transaction), periods)
+                          date_format, epoch_unit, bool(include_first_transaction), periods, bool(regularity))
     finally:
         src.close()
 
 
 def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
-               date_format, epoch_unit, include_first: bool = False, periods: str = "continuous") -> pd.DataFrame:
+               date_format, epoch_unit, include_first: bool = False, periods: str = "continuous",
+               regularity: bool = False) -> pd.DataFrame:
     from clvmodels.data import summary as pandas_engine
 
     types = src.columns(date_col)
@@ -472,17 +474,25 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
         hold = ", count(*) FILTER (WHERE side = 1) AS n_hold"
         if amount:
             hold += ", fsum(amount) FILTER (WHERE side = 1) AS hold_total"
+    days = (f"SELECT {cust} AS customer, {slot} AS day, {side} AS side{per_day_amount} FROM {{src}} "
+            f"GROUP BY 1, 2, 3")
+    litt = ""
+    if regularity:
+        # each calibration day's gap to the customer's previous one (slots are distinct, so gaps > 0)
+        previous = "lag(day) OVER (PARTITION BY customer, side ORDER BY day)"
+        days = f"SELECT *, ln({span(previous, 'day')}) AS log_gap FROM ({days})"
+        litt = ", coalesce(sum(log_gap) FILTER (WHERE side = 0), 0.0) AS litt"
     sql = (
-        f"WITH days AS (SELECT {cust} AS customer, {slot} AS day, {side} AS side{per_day_amount} FROM {{src}} "
-        f"GROUP BY 1, 2, 3), "
+        f"WITH days AS ({days}), "
         f"c AS (SELECT customer, min(day) FILTER (WHERE side = 0) AS first_day, count(*) FILTER (WHERE side = 0) AS n_cal, "
-        f"max(day) FILTER (WHERE side = 0) AS last_cal{money}{hold} FROM days GROUP BY customer) "
+        f"max(day) FILTER (WHERE side = 0) AS last_cal{money}{hold}{litt} FROM days GROUP BY customer) "
         f"SELECT customer, n_cal = 0 AS excluded, "
         f"CAST(n_cal - {k} AS DOUBLE) AS frequency, "
         f"{span('first_day', 'last_cal')} AS recency, "
         f"{span('first_day', cal_slot)} AS \"T\""
         + (f", CASE WHEN n_cal > {k} THEN repeat_total / CAST(n_cal - {k} AS DOUBLE) ELSE 0.0 END AS monetary_value"
            if amount else "")
+        + (", litt" if regularity else "")
         + (", CAST(n_hold AS DOUBLE) AS frequency_holdout" if obs else "")
         + (", CASE WHEN n_hold > 0 THEN hold_total / CAST(n_hold AS DOUBLE) ELSE 0.0 END AS monetary_value_holdout"
            if obs and amount else "")

@@ -107,6 +107,7 @@ def rfm_summary(
     duckdb_config: Mapping[str, Any] | None = None,
     include_first_transaction: bool = False,
     periods: str = "continuous",
+    regularity: bool = False,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer.
 
@@ -188,6 +189,13 @@ def rfm_summary(
         no time to ``T`` (their purchases still count); purchases after ``calibration_end`` stay out of the calibration
         columns (as in lifetimes' ``calibration_and_holdout_data``). ``attrs["periods"]`` is
         ``"calendar"``.
+    regularity : bool
+        Add ``litt``, the sum of the logs of the customer's inter-purchase times in the
+        calibration period (in ``unit``; 0 when x = 0): with ``frequency`` and ``recency`` the
+        sufficient statistics of Erlang-k and gamma inter-purchase times, which the models of
+        purchase regularity read (:class:`clvmodels.ModifiedBetaGeoCNBD`,
+        :class:`clvmodels.ParetoGGG`). Inter-purchase times are at least a day (or a period),
+        so the logs are finite.
 
     Returns
     -------
@@ -208,7 +216,11 @@ def rfm_summary(
     id
     1         1.0      2.0  2.0
     2         0.0      0.0  1.0
+    >>> rfm_summary(tx, "id", "day", unit="D", calibration_end="2024-01-15", regularity=True)["litt"].round(4).tolist()
+    [2.6391, 0.0]
     """
+    if not isinstance(regularity, (bool, np.bool_)):
+        raise TypeError(f"The 'regularity' parameter must be True or False. Got {regularity!r} instead.")
     if periods not in ("continuous", "calendar"):
         raise ValueError(f"The 'periods' parameter of rfm_summary must be 'continuous' or 'calendar'. Got {periods!r} "
                          f"instead.")
@@ -222,7 +234,7 @@ def rfm_summary(
                                   calibration_end=calibration_end, observation_end=observation_end,
                                   date_format=date_format, epoch_unit=epoch_unit,
                                   duckdb_config=duckdb_config, include_first_transaction=include_first_transaction,
-                                  periods=periods)
+                                  periods=periods, regularity=regularity)
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"Expected a DataFrame of transactions. Got {type(transactions).__name__} instead.")
     unit = normalize_unit(unit)
@@ -278,7 +290,7 @@ def rfm_summary(
     _warn_past_data(latest[0], latest[1], last_day, frame["day"])
 
     out, later = summarise_days(frame, cal_end, obs_end, unit, include_first=bool(include_first_transaction),
-                                calendar=periods == "calendar")
+                                calendar=periods == "calendar", regularity=bool(regularity))
     n_excluded = len(later)
     if n_excluded:
         warnings.warn(excluded_message(n_excluded, cal_end, later[:5].tolist()), DataWarning, stacklevel=2)
@@ -361,8 +373,8 @@ def periods_between(start, end, unit: str):
 
 
 def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,
-                   unit: str, *, include_first: bool = False,
-                   calendar: bool = False) -> tuple[pd.DataFrame, pd.Index]:
+                   unit: str, *, include_first: bool = False, calendar: bool = False,
+                   regularity: bool = False) -> tuple[pd.DataFrame, pd.Index]:
     """The per-customer summary of checked transactions, the definitions every engine shares.
 
     ``frame`` has the columns ``customer``, ``day`` (datetime64, midnight) and optionally
@@ -373,7 +385,9 @@ def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Times
     ``include_first`` counts the first purchase in ``frequency`` and ``monetary_value``;
     ``calendar`` counts purchase periods instead of purchase days: each side of
     ``cal_end`` is cut first, then days are moved to the start of their calendar period and
-    times are whole periods between period starts (see :func:`clvmodels.rfm_summary`).
+    times are whole periods between period starts (see :func:`clvmodels.rfm_summary`);
+    ``regularity`` adds ``litt``, the sum of the log inter-purchase times of the calibration
+    period.
 
     Returns
     -------
@@ -420,6 +434,17 @@ def summarise_days(frame: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Times
         else:
             repeat_total = g["amount"].sum() - g["amount"].first()
             out["monetary_value"] = (repeat_total / out["frequency"].clip(lower=1)).where(out["frequency"] > 0, 0.0)
+    if regularity:
+        # cal is sorted by customer, then day: each row's gap is to the customer's previous purchase
+        previous = g["day"].shift()
+        has_gap = previous.notna().to_numpy()
+        starts, ends = previous[has_gap], cal["day"][has_gap]
+        if calendar:
+            gaps = np.asarray(periods_between(starts, ends, unit), dtype=float)
+        else:
+            gaps = ((ends - starts) / day).to_numpy(dtype=float) / scale
+        logs = pd.Series(np.log(gaps), index=cal["customer"][has_gap].to_numpy())
+        out["litt"] = logs.groupby(level=0).sum().reindex(out.index, fill_value=0.0)
 
     all_customers = frame["customer"].unique() if calendar else days["customer"].unique()
     later = pd.Index(all_customers).difference(out.index) if len(all_customers) > len(out) else pd.Index([])
