@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "dynamic_covariates": "clvmodels.data.dynamic_covariates",
     "DynamicCovariates": "clvmodels.data.dynamic_covariates",
     "DynamicParetoNBD": "clvmodels.dynamic",
+    "HierarchicalParetoNBD": "clvmodels.hierarchical",
     "prepare_transactions": "clvmodels.data",
     "DataQuality": "clvmodels.data",
     "with_unit": "clvmodels.data.attrs",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:  # the same names for type checkers, IDEs and the API docs
     from clvmodels.estimators import BetaDiscreteWeibull, GGompertzNBD, ShiftedBetaGeo, get_model, load_model
     from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
     from clvmodels.dynamic import DynamicParetoNBD
+    from clvmodels.hierarchical import HierarchicalParetoNBD
     from clvmodels.fit import PointFit, Posterior
     from clvmodels.predictive import predictive_interval, purchase_pmf, value_interval
     from clvmodels.reporting import report
