@@ -93,13 +93,18 @@ TRUTH = {"log_lambda:intercept": -2.0, "log_mu:intercept": -3.5, "log_lambda:c":
 
 
 @pytest.mark.slow
+# the LKJ Cholesky graph has matrix products; pip's PyTensor warns that it found no BLAS to link
+@pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning")
 def test_recovers_hyperparameters_and_correlation():
     s, d = _simulated(3, 300)
     m = HierarchicalParetoNBD().sample(s, covariates=["c"], draws=300, tune=300, chains=2, random_seed=1)
     table = m.summary()
     truth = pd.Series(TRUTH)
-    # every truth inside its 94% HDI, and the purchase side (well informed by 39 weeks) within 0.2
-    assert ((table["hdi_lower"] <= truth) & (truth <= table["hdi_upper"])).all(), table
+    # at most one of the seven truths outside its 94% HDI (with exact coverage, two or more miss in
+    # 6 % of replicates; bench-scale coverage is a separate study), and the purchase side (well
+    # informed by 39 weeks) within 0.2
+    inside = (table["hdi_lower"] <= truth) & (truth <= table["hdi_upper"])
+    assert (~inside).sum() <= 1, table
     assert abs(table.loc["log_lambda:c", "mean"] - 0.5) < 0.2
     assert table.loc["rho", "hdi_lower"] > 0
     # per-customer P(alive) separates the simulated alive from the dead
