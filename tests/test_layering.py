@@ -42,8 +42,8 @@ FLOORS = {
     "clvmodels.io": 10,
     "clvmodels.identification": 10,  # weakly identified parameters of a point fit, in plain words (over models)
     "clvmodels.estimators": 11,
-    "clvmodels.dynamic": 11,
-    "clvmodels.hierarchical": 11,  # Abe (2009) hierarchical Pareto/NBD estimator: per-customer rates by NUTS  # the time-varying covariate Pareto/NBD's estimator (beside estimators)
+    "clvmodels.dynamic": 11,  # the time-varying covariate Pareto/NBD's estimator (beside estimators)
+    "clvmodels.hierarchical": 11,  # Abe's (2009) hierarchical Pareto/NBD estimator (beside estimators)
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,
     "clvmodels.alive_history": 12,
