@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "DynamicCovariates": "clvmodels.data.dynamic_covariates",
     "DynamicParetoNBD": "clvmodels.dynamic",
     "HierarchicalParetoNBD": "clvmodels.hierarchical",
+    "ParetoGGG": "clvmodels.pareto_ggg",
     "prepare_transactions": "clvmodels.data",
     "DataQuality": "clvmodels.data",
     "with_unit": "clvmodels.data.attrs",
@@ -86,6 +87,7 @@ if TYPE_CHECKING:  # the same names for type checkers, IDEs and the API docs
     from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
     from clvmodels.dynamic import DynamicParetoNBD
     from clvmodels.hierarchical import HierarchicalParetoNBD
+    from clvmodels.pareto_ggg import ParetoGGG
     from clvmodels.fit import PointFit, Posterior
     from clvmodels.predictive import predictive_interval, purchase_pmf, value_interval
     from clvmodels.reporting import report

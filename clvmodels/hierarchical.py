@@ -48,7 +48,7 @@ from clvmodels.intervals import STATISTICS, summarize
 from clvmodels.models import hierarchical_pareto_nbd as hpn
 from clvmodels.models import pareto_nbd
 
-__all__ = ["HierarchicalParetoNBD", "METHODS"]
+__all__ = ["HierarchicalParetoNBD", "LatentModel", "METHODS"]
 
 #: Inference methods: NUTS on every latent rate, or mean-field ADVI (pm.fit) for speed.
 METHODS = ("nuts", "advi")
@@ -73,7 +73,72 @@ def _design(frame: pd.DataFrame, index: pd.Index, covariates: Sequence[str]) -> 
     return np.column_stack(cols)
 
 
-class HierarchicalParetoNBD:
+def _checked_summary(model, summary, spec):
+    if not isinstance(summary, pd.DataFrame):
+        raise TypeError(f"{type(model).__name__}.sample reads a summary DataFrame (clvmodels.rfm_summary); got "
+                        f"{type(summary).__name__}.")
+    return validate_summary(spec, summary, for_fit=True)
+
+
+class LatentModel:
+    """What the models with latent per-customer parameters share: sampling, draws and per-customer summaries.
+
+    A subclass builds its PyMC model (a ``log_rates`` variable: customer x latent, on the log
+    scale) and calls :meth:`_run`; the per-customer predictions are its first-stage functions
+    evaluated on every draw (NumPy) and summarised.
+
+    Examples
+    --------
+    >>> issubclass(HierarchicalParetoNBD, LatentModel)
+    True
+    """
+
+    def _run(self, model, keep: Sequence[str], *, method: str, draws: int, tune: int, chains: int, cores: int | None,
+             random_seed: int | None, sampler: str, target_accept: float, advi_iterations: int,
+             progressbar: bool) -> None:
+        import pymc as pm
+        import xarray as xr
+
+        if method not in METHODS:
+            raise ValueError(f"The 'method' parameter must be one of {', '.join(map(repr, METHODS))}. "
+                             f"Got {method!r} instead.")
+        seed = None if random_seed is None else int(random_seed)
+        start = time.perf_counter()
+        with model, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            if method == "nuts":
+                dt = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                               nuts_sampler=sampler, target_accept=target_accept, progressbar=progressbar,
+                               compute_convergence_checks=False, quiet=not progressbar)
+            else:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", category=UserWarning)
+                    approx = pm.fit(n=advi_iterations, method="advi", random_seed=seed, progressbar=progressbar,
+                                    obj_optimizer=pm.adam(learning_rate=0.02))
+                dt = approx.sample(draws * chains, random_seed=seed)
+        self.sampling_seconds_ = time.perf_counter() - start
+        groups = {"posterior": dt["posterior"].to_dataset()[list(keep)]}
+        if "sample_stats" in dt.children:
+            groups["sample_stats"] = dt["sample_stats"].to_dataset()
+        self.posterior_ = xr.DataTree.from_dict(groups)
+        self.posterior_.attrs["inference"] = method
+
+    def _require_fit(self):
+        if "posterior_" not in self.__dict__:
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'sample' with "
+                                 f"appropriate arguments before using this estimator.")
+        return self.posterior_["posterior"].to_dataset()
+
+    def _per_customer(self, fn, hdi_prob: float, name: str, **extra) -> pd.DataFrame:
+        post = self._require_fit()
+        theta = post["log_rates"].stack(sample=("chain", "draw")).transpose("sample", "customer", ...).values
+        values = fn(backend.numpy, *(theta[:, :, j] for j in range(theta.shape[2])), **self._arrays, **extra)
+        stats = summarize(values, hdi_prob)
+        out = pd.DataFrame({k: stats[k] for k in STATISTICS}, index=self._index)
+        out.columns = [f"{name}_{k}" if k != "mean" else name for k in STATISTICS]
+        return out
+
+
+class HierarchicalParetoNBD(LatentModel):
     """Pareto/NBD with lognormal, correlated per-customer rates and covariates (Abe 2009), by NUTS.
 
     Parameters
@@ -157,52 +222,19 @@ class HierarchicalParetoNBD:
         ...
         TypeError: ...
         """
-        import pymc as pm
-
-        if method not in METHODS:
-            raise ValueError(f"The 'method' parameter must be one of {', '.join(map(repr, METHODS))}. "
-                             f"Got {method!r} instead.")
         if isinstance(covariates, str):
             covariates = [covariates]
         covariates = tuple(covariates)
-        if not isinstance(summary, pd.DataFrame):
-            raise TypeError(f"HierarchicalParetoNBD.sample reads a summary DataFrame (clvmodels.rfm_summary); got "
-                            f"{type(summary).__name__}.")
-        index, arrays = validate_summary(pareto_nbd.SPEC, summary, for_fit=True)
+        index, arrays = _checked_summary(self, summary, pareto_nbd.SPEC)
         design = _design(summary, index, covariates)
         model = self._model(arrays, design, index, ["intercept", *covariates])
-        seed = None if random_seed is None else int(random_seed)
-        start = time.perf_counter()
-        with model, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            if method == "nuts":
-                dt = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-                               nuts_sampler=sampler, target_accept=target_accept, progressbar=progressbar,
-                               compute_convergence_checks=False, quiet=not progressbar)
-            else:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", category=UserWarning)
-                    approx = pm.fit(n=advi_iterations, method="advi", random_seed=seed, progressbar=progressbar,
-                                    obj_optimizer=pm.adam(learning_rate=0.02))
-                dt = approx.sample(draws * chains, random_seed=seed)
-        self.sampling_seconds_ = time.perf_counter() - start
-        keep = ["beta", "sigma", "rho", "log_rates"]
-        import xarray as xr
-
-        groups = {"posterior": dt["posterior"].to_dataset()[keep]}
-        if "sample_stats" in dt.children:
-            groups["sample_stats"] = dt["sample_stats"].to_dataset()
-        self.posterior_ = xr.DataTree.from_dict(groups)
-        self.posterior_.attrs["inference"] = method
+        self._run(model, ["beta", "sigma", "rho", "log_rates"], method=method, draws=draws, tune=tune, chains=chains,
+                  cores=cores, random_seed=random_seed, sampler=sampler, target_accept=target_accept,
+                  advi_iterations=advi_iterations, progressbar=progressbar)
         self.summary_ = summary
         self.covariates_ = covariates
         self._index, self._arrays = index, arrays
         return self
-
-    def _require_fit(self):
-        if "posterior_" not in self.__dict__:
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'sample' with "
-                                 f"appropriate arguments before using this estimator.")
-        return self.posterior_["posterior"].to_dataset()
 
     def hyperparameter_draws(self) -> pd.DataFrame:
         """The hyperparameters' draws (chains stacked), one column each: coefficients, sigmas, rho.
@@ -239,15 +271,6 @@ class HierarchicalParetoNBD:
         draws = self.hyperparameter_draws()
         stats = summarize(draws.to_numpy(), hdi_prob)
         return pd.DataFrame({k: stats[k] for k in STATISTICS}, index=draws.columns)
-
-    def _per_customer(self, fn, hdi_prob: float, name: str, **extra) -> pd.DataFrame:
-        post = self._require_fit()
-        theta = post["log_rates"].stack(sample=("chain", "draw")).transpose("sample", "customer", "rate").values
-        values = fn(backend.numpy, theta[:, :, 0], theta[:, :, 1], **self._arrays, **extra)
-        stats = summarize(values, hdi_prob)
-        out = pd.DataFrame({k: stats[k] for k in STATISTICS}, index=self._index)
-        out.columns = [f"{name}_{k}" if k != "mean" else name for k in STATISTICS]
-        return out
 
     def rates(self, hdi_prob: float = 0.94) -> pd.DataFrame:
         """Each customer's purchase rate lambda and dropout rate mu (per time unit of the summary), with HDIs.

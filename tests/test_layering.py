@@ -44,6 +44,7 @@ FLOORS = {
     "clvmodels.estimators": 11,
     "clvmodels.dynamic": 11,  # the time-varying covariate Pareto/NBD's estimator (beside estimators)
     "clvmodels.hierarchical": 11,  # Abe's (2009) hierarchical Pareto/NBD estimator (beside estimators)
+    "clvmodels.pareto_ggg": 12,  # Platzer & Reutterer's Pareto/GGG estimator (over the hierarchical base)
     "clvmodels.value": 12,
     "clvmodels.evaluation": 12,
     "clvmodels.alive_history": 12,
