@@ -49,3 +49,33 @@ def test_a_summary_without_litt_is_refused_naming_regularity(cdnow_regular):
     for k in (2, "auto"):
         with pytest.raises(ClvDataError, match=r"'litt'.*regularity=True"):
             clv.BetaGeoCNBD(k=k).fit(plain)
+
+
+def _btydplus_ll(k, r, alpha, a, b, x, tx, T, litt, d):
+    # BTYDplus R/mbg-cnbd-k.R xbgcnbd.LL, term by term, in mpmath
+    import mpmath as mp
+
+    mp.mp.dps = 40
+    r, alpha, a, b, x, tx, T, litt = map(mp.mpf, (r, alpha, a, b, x, tx, T, litt))
+    p1 = (k - 1) * litt - x * mp.log(mp.factorial(k - 1))
+    p2 = mp.log(mp.beta(a, b + x + d)) - mp.log(mp.beta(a, b))
+    p3 = mp.loggamma(r + k * x) - mp.loggamma(r) + r * mp.log(alpha)
+    p4 = -(r + k * x) * mp.log(alpha + T)
+    s1 = (1 if (d or x > 0) else 0) * a / (b + x - 1 + d) * ((alpha + T) / (alpha + tx)) ** (r + k * x)
+    s2 = 1 + sum(mp.rf(r + k * x, j) * (T - tx) ** j / (mp.factorial(j) * (alpha + T) ** j) for j in range(1, k))
+    return float(p1 + p2 + p3 + p4 + mp.log(s1 + s2))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("d", [0, 1])
+def test_loglik_equals_btydplus_r_formula_in_mpmath(k, d):
+    import numpy as np
+    import pandas as pd
+
+    rows = pd.DataFrame({"frequency": [0, 1, 3, 7], "recency": [0.0, 4.0, 20.5, 30.0], "T": [38.0, 30.0, 36.0, 30.0],
+                         "litt": [0.0, np.log(4.0), 5.1, 9.0]})
+    cls = clv.ModifiedBetaGeoCNBD if d else clv.BetaGeoCNBD
+    params = {"r": 0.85, "alpha": 1.45, "a": 0.79, "b": 2.42}
+    ours = cls.from_params(params, k=k).log_likelihood(rows).to_numpy()
+    ref = [_btydplus_ll(k, *params.values(), *row, d) for row in rows.itertuples(index=False)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
