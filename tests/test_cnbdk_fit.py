@@ -79,3 +79,20 @@ def test_loglik_equals_btydplus_r_formula_in_mpmath(k, d):
     ours = cls.from_params(params, k=k).log_likelihood(rows).to_numpy()
     ref = [_btydplus_ll(k, *params.values(), *row, d) for row in rows.itertuples(index=False)]
     np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_auto_recovers_k3_and_parameters_on_btydplus_test_design():
+    # BTYDplus tests/testthat/test-mbg-cnbd-k.R: 8,000 customers, T in whole 12-week steps of 36-96, k = 3
+    import numpy as np
+    import pandas as pd
+
+    from clvmodels.models import cnbdk
+
+    truth = {"r": 0.85, "alpha": 1.45, "a": 0.79, "b": 2.42}
+    rng = np.random.default_rng(1)
+    T = np.round(rng.uniform(36, 96, 8000) / 12) * 12
+    d = cnbdk.simulate(rng, 8000, **truth, T=T, k=3, dropout_at_zero=True)
+    m = clv.ModifiedBetaGeoCNBD(k="auto").fit(pd.DataFrame({k: d[k] for k in ("frequency", "recency", "T", "litt")}))
+    assert m.k_ == 3 and m.k_logliks_.idxmax() == 3
+    for name, value in truth.items():
+        assert abs(m.params_[name] - value) < 3 * m.se_[name], name
