@@ -43,6 +43,8 @@ _LAZY: dict[str, str] = {
     "ShiftedBetaGeo": "clvmodels.estimators",
     "BetaDiscreteWeibull": "clvmodels.estimators",
     "GGompertzNBD": "clvmodels.estimators",
+    "BetaGeoCNBD": "clvmodels.estimators",
+    "ModifiedBetaGeoCNBD": "clvmodels.estimators",
     "REGISTRY": "clvmodels.estimators",
     "get_model": "clvmodels.estimators",
     "load_model": "clvmodels.estimators",
@@ -84,6 +86,7 @@ if TYPE_CHECKING:  # the same names for type checkers, IDEs and the API docs
     from clvmodels.data.attrs import with_unit
     from clvmodels.estimators import REGISTRY, BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
     from clvmodels.estimators import BetaDiscreteWeibull, GGompertzNBD, ShiftedBetaGeo, get_model, load_model
+    from clvmodels.estimators import BetaGeoCNBD, ModifiedBetaGeoCNBD
     from clvmodels.data.dynamic_covariates import DynamicCovariates, dynamic_covariates
     from clvmodels.dynamic import DynamicParetoNBD
     from clvmodels.hierarchical import HierarchicalParetoNBD

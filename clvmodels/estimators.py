@@ -13,6 +13,7 @@ knows both inference engines.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -34,7 +35,7 @@ from clvmodels.fit import Fit, PointFit, Posterior, fingerprint
 from clvmodels.inference import bayes, mle
 from clvmodels.inference.diagnostics import diagnostics_table, warn_if_unconverged
 from clvmodels.intervals import summarize
-from clvmodels.models import bdw, bgbb, bgnbd, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
+from clvmodels.models import bdw, bgbb, bgnbd, cnbdk, gamma_gamma, ggompertz_nbd, mbgnbd, pareto_nbd, sbg
 from clvmodels.models.correlation import OMEGA, correlation, with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
 from clvmodels.models.registry import get_spec
@@ -52,6 +53,8 @@ __all__ = [
     "BetaDiscreteWeibull",
     "ContractualModel",
     "GGompertzNBD",
+    "BetaGeoCNBD",
+    "ModifiedBetaGeoCNBD",
     "GammaGamma",
     "REGISTRY",
     "get_model",
@@ -1077,6 +1080,185 @@ class GGompertzNBD(TransactionModel):
     spec = ggompertz_nbd.SPEC
 
 
+class _ErlangModel(TransactionModel):
+    """Base of the (M)BG/CNBD-k models: the Erlang order ``k`` is an option, or chosen by likelihood."""
+
+    def __init__(self, k: int | str = 2) -> None:
+        super().__init__()
+        if k == "auto":
+            self.k = "auto"
+            return
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"The 'k' parameter of {type(self).__name__} must be a whole number >= 1 (the Erlang "
+                             f"order of the inter-purchase times) or 'auto'. Got {k!r} instead.")
+        self.k = int(k)
+        if self.k != cnbdk.k_of(type(self).spec):
+            self.spec = cnbdk.with_k(type(self).spec, self.k)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, float] | None = None, /, *, k: int = 2, unit: str | None = None,
+                    **values: float) -> Self:
+        """Build a model from known parameter values and Erlang order ``k``, ready to predict without fitting.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> m = clv.ModifiedBetaGeoCNBD.from_params(r=0.85, alpha=1.45, a=0.79, b=2.42, k=3, unit="W")
+        >>> m.k_, round(m.expected_purchases_new_customer(36.0), 3)
+        (3, 2.719)
+        """
+        merged = {**(dict(params) if params is not None else {}), **values}
+        model = cls(k=k)
+        return model._set_fit(PointFit(model.spec, merged, unit=io.checked_unit(unit)))
+
+    @property
+    def k_(self) -> int:
+        """The Erlang order of the fitted (or given) model: the one chosen when ``k="auto"``."""
+        return cnbdk.k_of(self._require_fit().spec)
+
+    @property
+    def k_logliks_(self) -> pd.Series | None:
+        """Maximised log-likelihood by ``k`` of a ``k="auto"`` fit, in the order tried (None otherwise).
+
+        The search stops, as BTYDplus's does, once the log-likelihood has fallen twice in a row
+        or a fit fails; ``k_`` is the ``k`` of the largest value.
+        """
+        table = self.fit_info_.get("k_logliks")
+        if table is None:
+            return None
+        return pd.Series({int(k): float(v) for k, v in table.items()}, name="loglik", dtype=float).rename_axis("k")
+
+    def __repr__(self) -> str:
+        fit = self.__dict__.get("fit_")
+        if fit is None:
+            return f"{type(self).__name__}()" if self.k == 2 else f"{type(self).__name__}(k={self.k!r})"
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in fit.params.items())
+        return f"{type(self).__name__}(k={cnbdk.k_of(fit.spec)}, {vals})"
+
+    def _set_fit(self, fit: Fit) -> Self:
+        if fit.spec.name == self.spec.name and fit.spec.key != self.spec.key and self.k in ("auto", 2):
+            self.spec = type(self).spec  # an 'auto' (or default) model takes on the k of the fit it is given
+        super()._set_fit(fit)
+        if self.k != "auto":
+            self.k = cnbdk.k_of(fit.spec)  # a loaded model's option names the k its file holds
+        return self
+
+    def fit(self, data, *, weights=None, init: Mapping[str, float] | None = None, maxiter: int = 2000,
+            drop_unfittable: bool = False, penalizer: float = 0.0, covariate_penalizer: float = 0.0,
+            method: str = "mle", priors: Mapping[str, Any] | None = None) -> Self:
+        """Estimate ``r, alpha, a, b`` by maximum likelihood at the model's ``k``, or choose ``k`` too.
+
+        The arguments are those of :meth:`CLVModel.fit`. The summary needs ``litt``
+        (``rfm_summary(..., regularity=True)``). With ``k="auto"`` the model is fitted for
+        k = 1, 2, ... up to 12 (BTYDplus's grid), stopping once the log-likelihood has fallen
+        twice in a row or a fit fails, and keeps the ``k`` of the largest log-likelihood:
+        ``k_`` and, per ``k`` tried, ``k_logliks_``. The warnings of the fit kept are repeated;
+        those of the others are not.
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+        ...                     unit="W", calibration_end="1997-09-30", regularity=True)
+        >>> m = clv.ModifiedBetaGeoCNBD(k="auto").fit(s)
+        >>> m.k_, m.k_logliks_.round(1).to_dict()  # CDNOW: no regularity (BTYDplus's demo finds k = 1 too)
+        (1, {1: -9582.1, 2: -9853.3, 3: -10394.4})
+        """
+        kwargs = {"init": init, "maxiter": maxiter, "drop_unfittable": drop_unfittable, "penalizer": penalizer,
+                  "covariate_penalizer": covariate_penalizer, "method": method, "priors": priors}
+        if self.k != "auto":
+            return super().fit(data, weights=weights, **kwargs)
+        validate_fit_data(type(self).spec, data, weights)  # a data problem is reported once, before any fit
+        fits: dict[int, tuple[Fit, list]] = {}
+        for k in range(1, cnbdk.K_MAX + 1):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    fit = type(self)(k=k).fit(data, weights=weights, **kwargs).fit_
+                except (ConvergenceError, ArithmeticError):
+                    if not fits:
+                        raise
+                    break  # BTYDplus stops the grid where a fit fails
+            fits[k] = (fit, list(caught))
+            lls = [f.loglik for f, _ in fits.values()]
+            if len(lls) > 2 and lls[-1] < lls[-2] < lls[-3]:
+                break
+        best = max(fits, key=lambda k: fits[k][0].loglik)
+        fit, caught = fits[best]
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        info = {**fit.info, "k_logliks": {k: float(f.loglik) for k, (f, _) in fits.items()}}
+        return self._set_fit(dataclasses.replace(fit, info=info))
+
+    def sample(self, data, **kwargs) -> Self:
+        """Sample the posterior at the model's fixed ``k`` (see :meth:`CLVModel.sample`, whose arguments it takes).
+
+        Examples
+        --------
+        >>> import clvmodels as clv
+        >>> clv.BetaGeoCNBD(k="auto").sample(None)
+        Traceback (most recent call last):
+        ...
+        ValueError: sample() needs a fixed k: choose it by maximum likelihood first, m = BetaGeoCNBD(k='auto').fit(summary), then BetaGeoCNBD(k=m.k_).sample(summary).
+        """
+        if self.k == "auto":
+            raise ValueError(f"sample() needs a fixed k: choose it by maximum likelihood first, "
+                             f"m = {type(self).__name__}(k='auto').fit(summary), then "
+                             f"{type(self).__name__}(k=m.k_).sample(summary).")
+        return super().sample(data, **kwargs)
+
+
+class BetaGeoCNBD(_ErlangModel):
+    """BG/CNBD-k: BG/NBD with Erlang-k inter-purchase times (Reutterer, Platzer & Schroeder 2020).
+
+    Regular buyers: while alive, a customer's times between purchases are Erlang-k with rate
+    ``lambda ~ Gamma(r, alpha)`` (every k-th event of a Poisson process), and after each
+    purchase she drops out with probability ``p ~ Beta(a, b)``. ``k = 1`` is the BG/NBD.
+    Parameters as BTYDplus's ``bgcnbd.EstimateParameters``; the summary needs ``litt``
+    (``rfm_summary(..., regularity=True)``).
+
+    Parameters
+    ----------
+    k : int or "auto"
+        The Erlang order (default 2), or ``"auto"`` to choose it by maximum likelihood.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> s = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount",
+    ...                     unit="W", calibration_end="1997-09-30", regularity=True)
+    >>> bg1 = clv.BetaGeoCNBD(k=1).fit(s)  # k = 1 is the BG/NBD
+    >>> {k: round(v, 3) for k, v in bg1.params_.items()}, round(bg1.loglik_, 1)
+    ({'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}, -9582.4)
+    """
+
+    spec = cnbdk.BG_SPEC
+
+
+class ModifiedBetaGeoCNBD(_ErlangModel):
+    """MBG/CNBD-k: MBG/NBD with Erlang-k inter-purchase times (Reutterer, Platzer & Schroeder 2020).
+
+    As :class:`BetaGeoCNBD`, but a customer may also drop out right after her first purchase,
+    as in the MBG/NBD (``k = 1``). Parameters as BTYDplus's ``mbgcnbd.EstimateParameters``.
+
+    Parameters
+    ----------
+    k : int or "auto"
+        The Erlang order (default 2), or ``"auto"`` to choose it by maximum likelihood.
+
+    Examples
+    --------
+    >>> import clvmodels as clv
+    >>> m = clv.ModifiedBetaGeoCNBD.from_params(r=0.85, alpha=1.45, a=0.79, b=2.42, k=3)
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 4], "recency": [0.0, 20.0], "T": [36.0, 36.0], "litt": [0.0, 5.5]})
+    >>> m.probability_alive(s).round(3).tolist()
+    [0.329, 0.125]
+    """
+
+    spec = cnbdk.MBG_SPEC
+
+
 class BetaGeoBetaBinom(TransactionModel):
     """BG/BB model of discrete-time repeat transactions (Fader, Hardie & Shang 2010).
 
@@ -1305,7 +1487,7 @@ class BetaDiscreteWeibull(ContractualModel):
 #: Every model class by its ``spec.name`` (what JSON files and the CLI call it).
 REGISTRY: dict[str, type[CLVModel]] = {
     cls.spec.name: cls for cls in (BetaGeo, GammaGamma, ParetoNBD, ModifiedBetaGeo, BetaGeoBetaBinom, ShiftedBetaGeo,
-                                   BetaDiscreteWeibull, GGompertzNBD)
+                                   BetaDiscreteWeibull, GGompertzNBD, BetaGeoCNBD, ModifiedBetaGeoCNBD)
 }
 
 

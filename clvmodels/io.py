@@ -24,9 +24,8 @@ import xarray as xr
 from clvmodels._version import __version__
 from clvmodels.errors import ModelFileError
 from clvmodels.fit import Fit, PointFit, Posterior
-from clvmodels.models.correlation import with_correlation
 from clvmodels.models.covariates import CovariateDesign, with_covariates
-from clvmodels.models.registry import SPECS
+from clvmodels.models.registry import SPECS, with_variant
 from clvmodels.models.spec import ModelSpec
 from clvmodels.output_files import atomic_path, write_json_atomic
 from clvmodels.units import normalize_unit
@@ -164,14 +163,10 @@ def spec_for(name, source: str, expect: str | None, kind: str = "model", covaria
     if expect is not None and name != expect:
         raise ModelFileError(f"{source} holds a '{name}' {kind}, not '{expect}'. "
                              f"Use clvmodels.load_model(path) to get whichever model it holds.")
-    spec = SPECS[name]
-    if variant not in (None, "", "correlation"):
-        raise ModelFileError(f"{source}: field 'variant' must be null or 'correlation'. Got {variant!r} instead.")
-    if variant == "correlation":
-        try:
-            spec = with_correlation(spec)
-        except ValueError as exc:
-            raise ModelFileError(f"{source}: {exc}") from None
+    try:
+        spec = with_variant(SPECS[name], variant)
+    except ValueError as exc:
+        raise ModelFileError(f"{source}: field 'variant': {exc}") from None
     if covariates is None:
         return spec
     ok = isinstance(covariates, Mapping) and all(

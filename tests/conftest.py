@@ -216,6 +216,34 @@ def ggompertz_identified() -> pd.DataFrame:
     return _ggompertz_identified().copy(deep=True)
 
 
+#: The (M)BG/CNBD-2 customers of the contract checks: BTYDplus's test parameters
+#: (tests/testthat/test-mbg-cnbd-k.R: r 0.85, alpha 1.45, a 0.79, b 2.42) at k = 2.
+CNBD_TRUTH = {"r": "0.85", "alpha": "1.45", "a": "0.79", "b": "2.42"}
+
+
+@functools.lru_cache(maxsize=None)
+def _cnbd_simulated(dropout_at_zero: bool) -> pd.DataFrame:
+    from clvmodels.models import cnbdk
+
+    rng = np.random.default_rng(11)
+    truth = {k: float(v) for k, v in CNBD_TRUTH.items()}
+    # whole weeks of observation, so that customers without repeat purchases share rows (the weights check)
+    d = cnbdk.simulate(rng, 4000, **truth, T=np.round(rng.uniform(36.0, 96.0, 4000)), k=2,
+                       dropout_at_zero=dropout_at_zero)
+    return pd.DataFrame({k: d[k] for k in ("frequency", "recency", "T", "litt")},
+                        index=pd.Index([f"c{i}" for i in range(4000)], name="customer_id"))
+
+
+def bgcnbd_simulated() -> pd.DataFrame:
+    """4,000 BG/CNBD-2 customers simulated at :data:`CNBD_TRUTH` (a fresh copy)."""
+    return _cnbd_simulated(False).copy(deep=True)
+
+
+def mbgcnbd_simulated() -> pd.DataFrame:
+    """4,000 MBG/CNBD-2 customers simulated at :data:`CNBD_TRUTH` (a fresh copy)."""
+    return _cnbd_simulated(True).copy(deep=True)
+
+
 def sbg_high_end_renewals() -> pd.DataFrame:
     """Fader & Hardie (2007) "High End" cohort of 1,000 as (period, churned, count) renewal rows."""
     from clvmodels.data.contractual import renewals_from_survival
@@ -291,6 +319,18 @@ MODELS: list[ModelCase] = [
         simulate_design={"T": np.linspace(52.0, 104.0, 5000)},
         n_simulate=5000,
     ),
+    # no published CNBD-k estimates exist for CDNOW (BTYDplus's cdnow demo finds k = 1 there, the
+    # MBG/NBD; tests/test_cnbdk_fit.py), so the checks use k = 2 customers simulated at BTYDplus's
+    # test parameters, with that truth as the reference values
+    *(ModelCase(
+        model=model,
+        published=Published(model=model.spec.name, data=f"4,000 simulated customers ({data.__name__})",
+                            params=CNBD_TRUTH, loglik=None, source="simulation",
+                            where="BTYDplus's tests/testthat/test-mbg-cnbd-k.R parameters, at k = 2"),
+        reference_data=data,
+        simulate_design={"T": np.linspace(36.0, 96.0, 5000)},
+        n_simulate=5000,
+    ) for model, data in ((clv.BetaGeoCNBD, bgcnbd_simulated), (clv.ModifiedBetaGeoCNBD, mbgcnbd_simulated))),
 ]
 
 

@@ -78,6 +78,8 @@ def test_pytensor_per_customer_predictions_equal_numpy(case):
     data = {k: pt.dvector(k) for k in arrays}
     for method, kwargs in case.predictions().items():
         fn = spec.predictions[method]
+        if "pytensor" not in fn.backends:
+            continue  # declared NumPy-only (a series summed to convergence): nothing to compare
         out = fn(backend.pytensor, **params, **data, **kwargs)
         compiled = pytensor.function([*params.values(), *data.values()], out, on_unused_input="ignore")
         via_pytensor = np.asarray(compiled(*case.params.values(), *arrays.values()))

@@ -80,6 +80,8 @@ def test_predictions_pytensor_backend_equal_numpy_backend_at_reference_params(ca
     arrays = {k: v[:200] for k, v in arrays.items()}
     for name, kwargs in case.predictions().items():
         fn = case.spec.predictions[name]
+        if "pytensor" not in fn.backends:
+            continue  # declared NumPy-only (a series summed to convergence): nothing to compare
         expected = fn(backend.numpy, **case.params, **arrays, **kwargs)
         sym = fn(backend.pytensor, **{k: pt.constant(v) for k, v in case.params.items()},
                  **{k: pt.constant(v) for k, v in arrays.items()}, **{k: pt.constant(v) for k, v in kwargs.items()})

@@ -55,6 +55,12 @@ BOUNDARY = {
     },
 }
 
+# the regularity models read litt too: each customer's repeat purchases equally spaced up to her recency
+_EVEN_LITT = ".assign(litt=lambda d: np.where(d['frequency'] > 0, d['frequency'] * np.log(np.maximum(d['recency'], 1e-9) / " \
+             "np.maximum(d['frequency'], 1)), 0.0))"
+BOUNDARY[("frequency", "recency", "T", "litt")] = {
+    name: f"({expr}){_EVEN_LITT}" for name, expr in BOUNDARY[("frequency", "recency", "T")].items()}
+
 _RUNNER = textwrap.dedent(
     """
     import json, sys, time, warnings

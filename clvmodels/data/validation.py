@@ -39,6 +39,12 @@ _FIXES = {
     ),
 }
 
+#: How to get a column that only some summaries have, quoted when a model needs it and it is missing.
+_MISSING_FIXES = {
+    "litt": ("Build the summary with clvmodels.rfm_summary(..., regularity=True), which adds 'litt' (the sum "
+             "of each customer's log inter-purchase times, which the regularity models read)"),
+}
+
 
 def offenders(index: pd.Index, bad: np.ndarray, k: int = 5) -> str:
     """Describe offending rows: their count and the first ``k`` ids.
@@ -218,10 +224,12 @@ def validate_summary(spec, data, *, for_fit: bool, unit: str | None = None) -> t
             f"customer='customer_id')."
         )
     if missing:
+        how = next((_MISSING_FIXES[m] for m in missing if m in _MISSING_FIXES),
+                   "Build the summary with clvmodels.rfm_summary or rename your columns")
         raise ClvDataError(
             f"{spec.title} needs the summary columns {', '.join(repr(f.name) for f in spec.data)}; "
-            f"missing {', '.join(repr(m) for m in missing)}. Build the summary with clvmodels.rfm_summary "
-            f"or rename your columns (found: {', '.join(map(str, frame.columns[:10]))})."
+            f"missing {', '.join(repr(m) for m in missing)}. {how} "
+            f"(found: {', '.join(map(str, frame.columns[:10]))})."
         )
     for field in spec.data:
         n = int((frame.columns == field.name).sum())

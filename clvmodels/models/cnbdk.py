@@ -96,12 +96,13 @@ def _make(k: int, d: int):
                 + xp.gammaln(r + k * x) - xp.gammaln(r) + r * xp.log(alpha) - (r + k * x) * xp.log(alpha + T)
                 + xp.logaddexp(log_dropped, _logsum(xp, phases)))
 
-    def probability_alive(xp, r, alpha, a, b, *, frequency, recency, T):
+    # the predictions take (and ignore) litt: the summary's columns all reach every formula
+    def probability_alive(xp, r, alpha, a, b, *, frequency, recency, T, litt=None):
         log_dropped, phases = _log_terms(xp, r, alpha, a, b, frequency, recency, T, k=k, d=d)
         log_alive = _logsum(xp, phases)
         return xp.exp(log_alive - xp.logaddexp(log_dropped, log_alive))
 
-    def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t):
+    def expected_purchases(xp, r, alpha, a, b, *, frequency, recency, T, t, litt=None):
         x, recency, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T, t)))
         log_dropped, phases = _log_terms(xp, r, alpha, a, b, x, recency, T, k=k, d=d)
         log_alive = _logsum(xp, phases)
@@ -137,7 +138,6 @@ def _future_purchases(shape, scale, a, b, j, t, k):
         todo = todo[term > 1e-12 * total[todo]]
         m += 1
     return total.reshape(t.shape)
-    return total
 
 
 _DOCS = {
