@@ -145,6 +145,68 @@ def test_the_summary_carries_its_window_and_more_partitions_change_nothing(spark
     assert cs.summary_attrs(seven.filter("frequency > 0"))["unit"] == "W"  # survives a filter
 
 
+# --------------------------------------------------------------------------- summary options
+@pytest.mark.parametrize("unit,options", [
+    ("W", {"periods": "calendar"}),
+    ("M", {"periods": "calendar", "regularity": True}),
+    ("D", {"include_first_transaction": True, "regularity": True}),
+    ("W", {"periods": "calendar", "include_first_transaction": True, "regularity": True}),
+])
+def test_cdnow_summary_options_equal_pandas(spark, cdnow_transactions, unit, options):
+    ref, got = _both(spark, cdnow_transactions, "customer_id", "date", "amount", unit=unit,
+                     calibration_end="1997-09-30", observation_end="1998-06-30", **options)
+    assert len(got) == 2357
+    assert ("litt" in got.columns) == options.get("regularity", False)
+    assert got.attrs.get("periods", "continuous") == options.get("periods", "continuous")
+    if options.get("include_first_transaction"):  # every customer's first purchase day is counted
+        assert (got["frequency"] >= 1).all()
+
+
+def _adversarial_log(zone: str) -> pd.DataFrame:
+    # same-day purchases around midnight and a daylight-saving change, a calendar week and month cut
+    # by the calibration end (Wednesday 2024-04-10), a customer first seen after it, zoned timestamps
+    local = pd.to_datetime(["2024-03-30 23:30", "2024-03-31 00:30", "2024-03-31 23:59", "2024-04-02 00:01",
+                            "2024-04-08 10:00", "2024-04-11 09:00", "2024-04-15 00:00",
+                            "2024-03-30 12:00", "2024-03-30 13:00",
+                            "2024-04-20 08:00", "2024-04-21 08:00",
+                            "2024-03-04 00:00", "2024-04-10 23:59"])
+    return pd.DataFrame({"c": ["a"] * 7 + ["b"] * 2 + ["late"] * 2 + ["d"] * 2, "d": local.tz_localize(zone),
+                         "v": [1.0, 2.0, 3.0, 4.0, 5.5, 6.0, 7.0, 8.0, 0.0, 9.0, 1.0, 2.25, 3.0]})
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles"])
+@pytest.mark.parametrize("unit,options", [
+    ("D", {"regularity": True}),
+    ("W", {"periods": "calendar", "regularity": True}),
+    ("M", {"periods": "calendar", "include_first_transaction": True, "regularity": True}),
+    ("W", {"include_first_transaction": True}),
+])
+def test_adversarial_logs_with_summary_options_equal_pandas(spark, zone, unit, options):
+    old = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", zone)
+    try:
+        ref, got = _both(spark, _adversarial_log(zone), "c", "d", "v", unit=unit, calibration_end="2024-04-10",
+                         observation_end="2024-04-30", **options)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", old)
+    assert got.index.tolist() == ["a", "b", "d"] and got.attrs["n_excluded"] == 1
+    if unit == "D" and not options.get("include_first_transaction"):
+        # local purchase days of 'a': 03-30, 03-31, 04-02, 04-08 (gaps 1, 2, 6 days); 'b': one day
+        assert got.loc["a", ["frequency", "recency", "T"]].tolist() == [3.0, 9.0, 11.0]
+        assert got.loc["a", "litt"] == pytest.approx(np.log(2.0) + np.log(6.0), rel=1e-15)
+        assert got.loc["b", "litt"] == 0.0
+
+
+def test_summary_options_are_checked_as_in_pandas(spark):
+    sdf = spark.createDataFrame(pd.DataFrame({"c": ["a"], "d": ["2024-01-01"]}))
+    with pytest.raises(ValueError, match="'periods' parameter of rfm_summary must be 'continuous' or 'calendar'"):
+        cs.rfm_summary(sdf, "c", "d", periods="weekly")
+    with pytest.raises(TypeError, match="'regularity' parameter must be True or False"):
+        cs.rfm_summary(sdf, "c", "d", regularity="yes")
+    with pytest.raises(TypeError, match="'include_first_transaction' parameter must be True or False"):
+        cs.rfm_summary(sdf, "c", "d", include_first_transaction=1)
+
+
 # --------------------------------------------------------------------------- bad input
 def test_bad_logs_are_refused_with_the_pandas_engine_s_errors(spark):
     good = pd.DataFrame({"c": ["a", "b", "b"], "d": ["2024-01-01", "2024-01-02", "2024-01-09"], "v": [1.0, 2.0, 3.0]})

@@ -118,7 +118,7 @@ def arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _partition_summary(cal_end: pd.Timestamp, obs_end: pd.Timestamp | None, unit: str, customer_col: str,
-                       columns: list[str]):
+                       columns: list[str], options: dict):
     def summarise(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         # a partition holds whole customers (the log is partitioned by customer)
         parts = list(batches)
@@ -126,7 +126,7 @@ def _partition_summary(cal_end: pd.Timestamp, obs_end: pd.Timestamp | None, unit
             return
         frame = pd.concat(parts, ignore_index=True)
         frame["day"] = _EPOCH + pd.to_timedelta(frame["day"].to_numpy(dtype=np.int64), unit="D")
-        out, _ = pandas_engine.summarise_days(frame, cal_end, obs_end, unit)
+        out, _ = pandas_engine.summarise_days(frame, cal_end, obs_end, unit, **options)
         out = out.rename_axis(customer_col).reset_index()
         yield arrow_safe(out[columns])
 
@@ -145,6 +145,9 @@ def rfm_summary(
     date_format: str | None = None,
     epoch_unit: str | None = None,
     partitions: int | None = None,
+    include_first_transaction: bool = False,
+    periods: str = "continuous",
+    regularity: bool = False,
 ) -> DataFrame:
     """The customer summary of a Spark DataFrame of transactions, computed on the executors.
 
@@ -157,8 +160,9 @@ def rfm_summary(
     ----------
     sdf : pyspark.sql.DataFrame
         One row per transaction; never modified.
-    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit
-        As in :func:`clvmodels.rfm_summary`. Text and number dates are parsed by the pandas
+    customer_col, date_col, amount_col, unit, calibration_end, observation_end, date_format, epoch_unit, include_first_transaction, periods, regularity
+        As in :func:`clvmodels.rfm_summary` (``periods="calendar"``: lifetimes' ``freq=``
+        summaries in whole calendar periods; ``regularity=True`` adds ``litt``). Text and number dates are parsed by the pandas
         rules on their distinct values; ``DATE`` columns are taken as they are and
         ``TIMESTAMP`` columns on the calendar of ``spark.sql.session.timeZone``
         (``TIMESTAMP_NTZ``: the wall-clock day).
@@ -171,7 +175,7 @@ def rfm_summary(
     -------
     pyspark.sql.DataFrame
         One row per customer: ``customer_col``, ``frequency``, ``recency``, ``T`` and, as the
-        arguments ask, ``monetary_value``, ``frequency_holdout``, ``monetary_value_holdout``,
+        arguments ask, ``monetary_value``, ``litt``, ``frequency_holdout``, ``monetary_value_holdout``,
         ``duration_holdout``. :func:`summary_attrs` gives its window, :func:`to_pandas` the
         pandas summary.
 
@@ -189,6 +193,17 @@ def rfm_summary(
     2         0.0      0.0  1.0             0.0
     """
     _check_spark_frame(sdf)
+    # the same checks of the options as the pandas engine, before any Spark job runs
+    if not isinstance(regularity, (bool, np.bool_)):
+        raise TypeError(f"The 'regularity' parameter must be True or False. Got {regularity!r} instead.")
+    if periods not in ("continuous", "calendar"):
+        raise ValueError(f"The 'periods' parameter of rfm_summary must be 'continuous' or 'calendar'. Got {periods!r} "
+                         f"instead.")
+    if not isinstance(include_first_transaction, (bool, np.bool_)):
+        raise TypeError(f"The 'include_first_transaction' parameter must be True or False. Got "
+                        f"{include_first_transaction!r} instead.")
+    options = dict(include_first=bool(include_first_transaction), calendar=periods == "calendar",
+                   regularity=bool(regularity))
     unit = normalize_unit(unit)
     needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
     missing = [c for c in needed if c not in sdf.columns]
@@ -230,7 +245,8 @@ def rfm_summary(
     log_days = _EPOCH + pd.to_timedelta(np.sort(np.asarray(checks["days"], dtype=np.int64)), unit="D")
     probe = pd.DataFrame({"c": 0, "d": log_days})
     window = pandas_engine.rfm_summary(probe, "c", "d", unit=unit, calibration_end=calibration_end,
-                                       observation_end=observation_end, engine="pandas").attrs
+                                       observation_end=observation_end, engine="pandas",
+                                       include_first_transaction=options["include_first"], periods=periods).attrs
     cal_end = pd.Timestamp(window["calibration_end"])
     obs_end = None if window["observation_end"] is None else pd.Timestamp(window["observation_end"])
     cal_day = int((cal_end - _EPOCH) // pd.Timedelta(days=1))
@@ -249,6 +265,8 @@ def rfm_summary(
     columns = [customer_col, "frequency", "recency", "T"]
     if amount is not None:
         columns.append("monetary_value")
+    if options["regularity"]:
+        columns.append("litt")
     if obs_end is not None:
         columns += ["frequency_holdout"] + (["monetary_value_holdout"] if amount is not None else []) + ["duration_holdout"]
     schema = T.StructType([T.StructField(customer_col, id_type, False)]
@@ -257,7 +275,7 @@ def rfm_summary(
     if n_parts < 1:
         raise ValueError(f"partitions must be a positive number of partitions. Got {partitions!r} instead.")
     summary = rows.repartition(n_parts, "customer").mapInPandas(
-        _partition_summary(cal_end, obs_end, unit, customer_col, columns), schema)
+        _partition_summary(cal_end, obs_end, unit, customer_col, columns, options), schema)
     attrs = dict(window, n_excluded=int(n_excluded))
     return summary.withMetadata("frequency", {_META_KEY: json.dumps(attrs)})
 
