@@ -131,7 +131,9 @@ class LatentModel:
     def _per_customer(self, fn, hdi_prob: float, name: str, **extra) -> pd.DataFrame:
         post = self._require_fit()
         theta = post["log_rates"].stack(sample=("chain", "draw")).transpose("sample", "customer", ...).values
-        values = fn(backend.numpy, *(theta[:, :, j] for j in range(theta.shape[2])), **self._arrays, **extra)
+        # a draw that makes a silence hopeless underflows to probability 0 (log 0 = -inf): the right limit
+        with np.errstate(divide="ignore", under="ignore"):
+            values = fn(backend.numpy, *(theta[:, :, j] for j in range(theta.shape[2])), **self._arrays, **extra)
         stats = summarize(values, hdi_prob)
         out = pd.DataFrame({k: stats[k] for k in STATISTICS}, index=self._index)
         out.columns = [f"{name}_{k}" if k != "mean" else name for k in STATISTICS]

@@ -104,7 +104,7 @@ class ParetoGGG(LatentModel):
 
     def sample(self, summary: pd.DataFrame, *, draws: int = 1000, tune: int = 1000, chains: int = 2,
                cores: int | None = None, random_seed: int | None = None, method: str = "nuts",
-               sampler: str = "pymc", target_accept: float = 0.9, advi_iterations: int = 30_000,
+               sampler: str = "nutpie", target_accept: float = 0.9, advi_iterations: int = 30_000,
                progressbar: bool = False) -> Self:
         """Sample the posterior of the six hyperparameters and of every customer's rates and regularity.
 
@@ -117,8 +117,8 @@ class ParetoGGG(LatentModel):
             As for :func:`pymc.sample`.
         method : {"nuts", "advi"}
             NUTS on all latent parameters, or mean-field ADVI (fast, intervals too narrow).
-        sampler : {"pymc", "nutpie"}
-            The NUTS implementation.
+        sampler : {"nutpie", "pymc"}
+            The NUTS implementation (nutpie compiles the graph with numba: about twice as fast here).
 
         Returns
         -------
