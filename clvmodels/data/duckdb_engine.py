@@ -35,7 +35,7 @@ from clvmodels.data.validation import describe_rows
 from clvmodels.errors import ClvDataError, DataWarning
 from clvmodels.units import UNIT_DAYS, normalize_unit
 
-__all__ = ["is_duckdb_source", "rfm_summary_duckdb", "DEFAULT_CONFIG"]
+__all__ = ["is_duckdb_source", "rfm_summary_duckdb", "transaction_file_summary", "DEFAULT_CONFIG"]
 
 #: DuckDB's date_trunc part for the calendar periods of each unit (ISO weeks start on Monday).
 _TRUNC = {"W": "week", "M": "month", "Y": "year"}
@@ -45,6 +45,7 @@ _TRUNC = {"W": "week", "M": "month", "Y": "year"}
 DEFAULT_CONFIG: dict[str, Any] = {"preserve_insertion_order": False}
 
 _PARQUET = (".parquet", ".pq")
+_NO_NULL = "\x01clvmodels:no-null\x01"
 _CSV = {".csv": ",", ".txt": ",", ".tsv": "\t"}
 _COMPRESSED = (".gz", ".zst", ".bz2", ".xz")
 
@@ -100,10 +101,11 @@ def _file_kind(path: str) -> str:
 class _Source:
     """Where the rows come from: a SQL table expression on a DuckDB connection we may own."""
 
-    def __init__(self, obj, config: Mapping[str, Any] | None) -> None:
+    def __init__(self, obj, config: Mapping[str, Any] | None, as_written: bool = False) -> None:
         import duckdb
 
         self.owned = True
+        self.as_written = as_written
         self.labels: pd.Index | None = None  # row labels of a pandas DataFrame input
         self.tz: str | None = None  # time zone of a zoned timestamp column, where the input keeps it
         self.tempdir: str | None = None
@@ -151,12 +153,17 @@ class _Source:
             self.table = "clv_transactions"
 
     # ------------------------------------------------------------------ schema
-    def columns(self, date_col: str) -> dict[str, str]:
+    def columns(self, date_col: str, customer_col: str | None = None) -> dict[str, str]:
         """Column name -> DuckDB type; for files, also fixes the table expression."""
         if self.kind == "files":
             files = "[" + ", ".join(_quote(p) for p in self.paths) + "]"
             if self.file_kind == "parquet":
                 self.table = f"read_parquet({files})"
+            elif self.as_written:
+                # every field as the text written, an empty one too (a sentinel no file holds stands for NULL)
+                sep = _CSV[self.file_kind]
+                self.table = (f"read_csv({files}, delim={_quote(sep)}, header=true, all_varchar=true, "
+                              f"nullstr={_quote(_NO_NULL)})")
             else:
                 sep = _CSV[self.file_kind]
                 probe = self.con.sql(f"SELECT * FROM read_csv({files}, delim={_quote(sep)}) LIMIT 0")
@@ -168,7 +175,15 @@ class _Source:
         if self.kind == "frame" and isinstance(self.obj, pd.DataFrame) and self.obj.shape[1] == 0:
             return {}  # DuckDB cannot register a frame without columns; the caller names what is missing
         rel = self.relation(f"SELECT * FROM {self.table} LIMIT 0")
-        return dict(zip(rel.columns, (str(t) for t in rel.types)))
+        types = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        if self.as_written and customer_col in types and _is_text(types[customer_col]):
+            # prepare_transactions' id rules: a blank id is missing, 17850.0 is customer 17850;
+            # the id as written stays in _clv_raw_id (the count of float-like ids reads it)
+            c = _ident(customer_col)
+            self.table = (f"(SELECT * REPLACE (CASE WHEN regexp_full_match({c}, '\\s*') THEN NULL ELSE "
+                          f"regexp_replace({c}, '^([+-]?[0-9]+)\\.0+$', '\\1') END AS {c}), {c} AS _clv_raw_id "
+                          f"FROM {self.table})")
+        return types
 
     def zone(self, date_col: str) -> str | None:
         """The time zone the input attaches to a zoned timestamp column, when it keeps one."""
@@ -390,12 +405,108 @@ def rfm_summary_duckdb(
         src.close()
 
 
+def transaction_file_summary(
+    path,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None = None,
+    *,
+    outlier_factor: float = 10.0,
+    duckdb_config: Mapping[str, Any] | None = None,
+    **options,
+) -> tuple[pd.DataFrame, dict]:
+    """The summary of a transaction file read as written, and the facts of its data-quality record.
+
+    What the command line gives for a CSV/TSV/Parquet file without cleaning options, out of
+    core: CSV fields are the text written (ids ``007`` and ``7`` are two customers, ``NA`` is an
+    id, an empty field is missing), ids follow :func:`clvmodels.prepare_transactions` (a blank
+    id is refused with its rows; text such as ``17850.0`` is customer ``17850``), and the facts are
+    the fields of its :class:`~clvmodels.data.prepare.DataQuality`: ``rows_read``,
+    ``first_date``, ``last_date``, ``transactions`` (rows), ``purchase_days``, ``customers``,
+    ``float_like_ids``, ``high_spenders``, ``n_high_spenders``, ``giant_orders``,
+    ``n_giant_orders``, by the same definitions.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.csv.gz``, ``.tsv`` or ``.parquet`` file.
+    customer_col, date_col, amount_col
+        As in :func:`clvmodels.rfm_summary`.
+    outlier_factor : float
+        The ``k`` of the high-spender and giant-order flags (as in ``prepare_transactions``).
+    duckdb_config : mapping, optional
+        As in :func:`rfm_summary_duckdb`.
+    **options
+        The other arguments of :func:`clvmodels.rfm_summary` (``unit``, ``calibration_end``, ...).
+
+    Returns
+    -------
+    (DataFrame, dict)
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "log.csv").write_text("id,day\\n007,2024-01-01\\n7.0,2024-01-08\\n7,2024-01-15\\n")
+    >>> s, facts = transaction_file_summary(folder / "log.csv", "id", "day", unit="W")
+    >>> s.index.tolist(), facts["customers"], facts["float_like_ids"]
+    (['007', '7'], 2, 1)
+    """
+    facts: dict = {"outlier_factor": float(outlier_factor)}
+    unit = normalize_unit(options.pop("unit", defaults.UNIT))
+    src = _Source(path, duckdb_config, as_written=True)
+    if src.kind != "files" or len(src.paths) != 1 or _glob.has_magic(src.paths[0]):
+        src.close()
+        raise ValueError(f"transaction_file_summary reads one file; got {path!r}.")
+    try:
+        out = _summarise(src, customer_col, date_col, amount_col, unit, options.pop("calibration_end", None),
+                         options.pop("observation_end", None), options.pop("date_format", None),
+                         options.pop("epoch_unit", None), bool(options.pop("include_first_transaction", False)),
+                         options.pop("periods", "continuous"), bool(options.pop("regularity", False)), facts=facts)
+    finally:
+        src.close()
+    if options:
+        raise TypeError(f"Unknown arguments of transaction_file_summary: {', '.join(options)}.")
+    return out, facts
+
+
+def _quality_facts(src: _Source, cust: str, day: str, amount: str | None, raw_id: bool, facts: dict) -> None:
+    """prepare_transactions' counts and flags of a checked log, into ``facts``."""
+    float_like = (r"count(DISTINCT _clv_raw_id) FILTER (WHERE regexp_full_match(_clv_raw_id, '[+-]?[0-9]+\.0+'))"
+                  if raw_id else "0")
+    amount_sum = f"fsum({amount})" if amount else "0.0"
+    per_day = f"SELECT {cust} AS customer, {day} AS day, {amount_sum} AS amount FROM {{src}} GROUP BY 1, 2"
+    n, first, last, customers, purchase_days, n_float = src.relation(
+        f"SELECT count(*), min({day}), max({day}), count(DISTINCT {cust}), "
+        f"(SELECT count(*) FROM ({per_day})), {float_like} FROM {{src}}").fetchall()[0]
+    facts.update(rows_read=int(n), first_date=str(first), last_date=str(last), transactions=int(n),
+                 customers=int(customers), purchase_days=int(purchase_days), float_like_ids=int(n_float),
+                 high_spenders=(), n_high_spenders=0, giant_orders=(), n_giant_orders=0)
+    if amount is None:
+        return
+    k = repr(float(facts["outlier_factor"]))
+    # the means and the orders in descending order, ties by customer (then day): pandas' stable sorts
+    means = f"SELECT customer, fsum(amount) / count(*) AS m FROM ({per_day}) GROUP BY customer"
+    high = src.relation(
+        f"WITH m AS ({means}), h AS (SELECT * FROM m WHERE m > {k} * (SELECT median(m) FROM m)) "
+        f"SELECT CAST(customer AS VARCHAR), (SELECT count(*) FROM h) FROM h ORDER BY m DESC, customer LIMIT 10"
+    ).fetchall()
+    giant = src.relation(
+        f"WITH o AS ({per_day}), g AS (SELECT * FROM o WHERE amount > {k} * (SELECT median(amount) FROM o)) "
+        f"SELECT CAST(customer AS VARCHAR), strftime(day, '%Y-%m-%d'), amount, (SELECT count(*) FROM g) FROM g "
+        f"ORDER BY amount DESC, customer, day LIMIT 10"
+    ).fetchall()
+    facts.update(high_spenders=tuple(r[0] for r in high), n_high_spenders=int(high[0][1]) if high else 0,
+                 giant_orders=tuple((r[0], r[1], float(r[2])) for r in giant),
+                 n_giant_orders=int(giant[0][3]) if giant else 0)
+
+
 def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibration_end, observation_end,
                date_format, epoch_unit, include_first: bool = False, periods: str = "continuous",
-               regularity: bool = False) -> pd.DataFrame:
+               regularity: bool = False, facts: dict | None = None) -> pd.DataFrame:
     from clvmodels.data import summary as pandas_engine
 
-    types = src.columns(date_col)
+    types = src.columns(date_col, customer_col)
     needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
     missing = [c for c in needed if c not in types]
     if missing:
@@ -407,6 +518,8 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
         raise pandas_engine.empty_log_error()
     if n_no_id:
         _, labels, _, _ = _offending(src, no_id, customer_col, None)
+        if src.as_written:
+            raise pandas_engine.missing_ids_refused_error(customer_col, n_no_id, labels)
         raise pandas_engine.missing_ids_error(customer_col, n_no_id, labels)
 
     if _is_datetime(types[date_col]):
@@ -432,6 +545,10 @@ def _summarise(src: _Source, customer_col, date_col, amount_col, unit, calibrati
     if n_bad_amount:
         k, labels, ids, values = _offending(src, bad_amount, customer_col, amount_col, types[amount_col])
         raise pandas_engine.bad_amounts_error(amount_col, k, describe_rows(k, labels, ids), values)
+
+    if facts is not None:
+        _quality_facts(src, cust, day, amount, "_clv_raw_id" in src.relation("SELECT * FROM {src} LIMIT 0").columns,
+                       facts)
 
     # The window rules live in the pandas engine: apply them to the log's distinct purchase days
     # (a few thousand rows at most), which is all they look at.

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodels.data.dates import parse_dates
-from clvmodels.data.summary import bad_amounts_error, empty_log_error, missing_columns_error
+from clvmodels.data.summary import bad_amounts_error, empty_log_error, missing_columns_error, missing_ids_refused_error
 from clvmodels.data.validation import offending_rows as _where
 from clvmodels.errors import ClvDataError
 from clvmodels.wording import counted
@@ -416,11 +416,7 @@ def prepare_transactions(
     if drop_missing_ids:
         dropped[MISSING_ID] = int(blank.sum())
     elif blank.any():
-        raise ClvDataError(
-            f"Column '{customer_col}' has {counted(int(blank.sum()), 'missing customer id')} (rows "
-            f"{', '.join(map(str, transactions.index[blank][:5].tolist()))}). Drop them with "
-            f"drop_missing_ids=True (command line: --drop-missing-ids; they are counted), or fill them first."
-        )
+        raise missing_ids_refused_error(customer_col, int(blank.sum()), transactions.index[blank][:5].tolist())
     frame = transactions.loc[~blank].copy()  # a new frame: the caller's is never touched
     ids, float_like = _ids_as_text(frame[customer_col])
     frame[customer_col] = ids

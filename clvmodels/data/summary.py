@@ -45,6 +45,15 @@ def missing_ids_error(column: str, n: int, labels: list) -> ClvDataError:
     )
 
 
+def missing_ids_refused_error(column: str, n: int, labels: list) -> ClvDataError:
+    """:func:`clvmodels.prepare_transactions`' refusal of ``n`` rows without a customer id (it can drop them)."""
+    return ClvDataError(
+        f"Column '{column}' has {counted(n, 'missing customer id')} (rows "
+        f"{', '.join(map(str, labels))}). Drop them with "
+        f"drop_missing_ids=True (command line: --drop-missing-ids; they are counted), or fill them first."
+    )
+
+
 def boolean_amounts_error(column: str) -> ClvDataError:
     """The amount column holds True/False."""
     return ClvDataError(f"Column '{column}' holds True/False values, not amounts. Pass the column of "
