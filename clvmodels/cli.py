@@ -1523,9 +1523,51 @@ def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
     _console().print(table)
 
 
+def _summary_from_file(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, prep,
+                       sep, model_file, options):
+    """(None, summary, amount, DataQuality) from DuckDB for a plain file, else None (the pandas path decides)."""
+    if transactions is None or dataset is not None or sep is not None or prep != Prep(quantity=None, price=None,
+                                                                                       date_format=prep.date_format,
+                                                                                       epoch_unit=prep.epoch_unit):
+        return None
+    path = Path(transactions)
+    if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
+        return None
+    try:
+        import pandas as pd
+
+        from clvmodels.data.duckdb_engine import transaction_file_summary
+        from clvmodels.data.prepare import DataQuality
+
+        # the log's own 'amount' column is taken without --amount: that needs its schema, so the pandas path
+        if amount is None:
+            return None
+        amount_col, unit, calibration_end = _source_defaults(pd.DataFrame(columns=[amount]), None, amount, unit,
+                                                             calibration_end, model_file)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary, facts = transaction_file_summary(path, customer, date, amount_col, unit=unit,
+                                                      calibration_end=calibration_end, observation_end=observation_end,
+                                                      date_format=prep.date_format, epoch_unit=prep.epoch_unit,
+                                                      **options)
+    except Exception:  # the pandas path gives the command line's own message
+        return None
+    for w in caught:
+        _note(w.message)
+    quality = DataQuality(rows_kept=facts["rows_read"], dropped={}, **facts)
+    return None, summary, amount_col, quality
+
+
 def _summary_from_source(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, *,
                          prep=Prep(), sep=None, model_file=None, **options):
-    """The cleaned log, its summary, the amount column and the DataQuality record."""
+    """The cleaned log, its summary, the amount column and the DataQuality record.
+
+    A CSV/TSV/Parquet file without cleaning options is summarised by DuckDB out of core (the log
+    is then None); any refusal or failure there reruns the pandas path, whose errors are the CLI's."""
+    fast = _summary_from_file(transactions, dataset, customer, date, amount, unit, calibration_end,
+                              observation_end, prep, sep, model_file, options)
+    if fast is not None:
+        return fast
     tx, ds, amount, quality = prepared_log(transactions, dataset, customer=customer, date=date, amount=amount,
                                            prep=prep, sep=sep)
     amount, unit, calibration_end = _source_defaults(tx, ds, amount, unit, calibration_end, model_file)
