@@ -1523,6 +1523,15 @@ def _print_head(frame: pd.DataFrame, title: str, rows: int = 10) -> None:
     _console().print(table)
 
 
+def _float_ids(path: Path, customer: str | None) -> bool:
+    """True if the Parquet file stores the customer id column (default 'customer_id') as floating point."""
+    import duckdb
+
+    rows = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')").fetchall()
+    types = {name: kind.upper() for name, kind, *_ in rows}
+    return any(word in types.get(customer or "customer_id", "") for word in ("FLOAT", "DOUBLE", "DECIMAL", "REAL"))
+
+
 def _summary_from_file(transactions, dataset, customer, date, amount, unit, calibration_end, observation_end, prep,
                        sep, model_file, options):
     """(None, summary, amount, DataQuality) from DuckDB for a plain file, else None (the pandas path decides)."""
@@ -1533,6 +1542,12 @@ def _summary_from_file(transactions, dataset, customer, date, amount, unit, cali
     path = Path(transactions)
     if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
         return None
+    if path.suffix.lower() in (".parquet", ".pq") and _float_ids(path, customer):
+        return None  # stored floats (17850.0) become the text "17850" only in prepare_transactions
+    import duckdb
+
+    from clvmodels.errors import ClvDataError
+
     try:
         import pandas as pd
 
@@ -1550,7 +1565,7 @@ def _summary_from_file(transactions, dataset, customer, date, amount, unit, cali
                                                       calibration_end=calibration_end, observation_end=observation_end,
                                                       date_format=prep.date_format, epoch_unit=prep.epoch_unit,
                                                       **options)
-    except Exception:  # the pandas path gives the command line's own message
+    except (ClvDataError, ValueError, TypeError, duckdb.Error):  # the pandas path gives the CLI's own message
         return None
     for w in caught:
         _note(w.message)

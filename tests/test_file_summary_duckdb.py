@@ -66,3 +66,23 @@ def test_cli_summarize_through_duckdb_writes_what_the_pandas_path_writes(tmp_pat
     pd.testing.assert_frame_equal(got[spend], ref[spend], rtol=1e-13, atol=0)
     assert len(got) == 2357
     assert fast.output.replace("fast.csv", "X") == slow.output.replace("slow.csv", "X")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_cli_parquet_ids_stored_as_numbers_match_the_pandas_path(tmp_path, cdnow_transactions, dtype):
+    # a float id column (17850.0) is the text "17850" in prepare_transactions: the CLI must not write "17850.0"
+    from typer.testing import CliRunner
+
+    from clvmodels.cli import app
+
+    path = tmp_path / "log.parquet"
+    cdnow_transactions.assign(customer_id=cdnow_transactions["customer_id"].astype(dtype)).to_parquet(path)
+    args = ["summarize", str(path), "--amount", "amount", "--calibration-end", "1997-09-30"]
+    runner = CliRunner()
+    fast = runner.invoke(app, args + ["--output", str(tmp_path / "fast.csv")])
+    slow = runner.invoke(app, args + ["--output", str(tmp_path / "slow.csv"), "--dayfirst"])
+    assert fast.exit_code == slow.exit_code == 0, (fast.output, slow.output)
+    got, ref = (pd.read_csv(tmp_path / f"{name}.csv", dtype={"customer_id": str}) for name in ("fast", "slow"))
+    assert got["customer_id"].tolist() == ref["customer_id"].tolist()
+    assert not got["customer_id"].str.contains(".", regex=False).any()
+    pd.testing.assert_frame_equal(got.drop(columns=["monetary_value"]), ref.drop(columns=["monetary_value"]))
