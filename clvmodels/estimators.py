@@ -438,6 +438,9 @@ class CLVModel:
         )
         return self._set_fit(fit)
 
+    def _before_sample(self) -> None:
+        """Refuse to sample when the model's settings do not define one posterior (none here)."""
+
     def sample(
         self,
         data,
@@ -509,6 +512,7 @@ class CLVModel:
         >>> sorted(gg.posterior_.children)
         ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
         """
+        self._before_sample()
         for name, value in (("draws", draws), ("chains", chains)):
             check_number(name, value, low=1, integer=True)
         check_number("tune", tune, low=0, integer=True)
@@ -1190,22 +1194,12 @@ class _ErlangModel(TransactionModel):
         info = {**fit.info, "k_logliks": {k: float(f.loglik) for k, (f, _) in fits.items()}}
         return self._set_fit(dataclasses.replace(fit, info=info))
 
-    def sample(self, data, **kwargs) -> Self:
-        """Sample the posterior at the model's fixed ``k`` (see :meth:`CLVModel.sample`, whose arguments it takes).
-
-        Examples
-        --------
-        >>> import clvmodels as clv
-        >>> clv.BetaGeoCNBD(k="auto").sample(None)
-        Traceback (most recent call last):
-        ...
-        ValueError: sample() needs a fixed k: choose it by maximum likelihood first, m = BetaGeoCNBD(k='auto').fit(summary), then BetaGeoCNBD(k=m.k_).sample(summary).
-        """
+    def _before_sample(self) -> None:
+        # the posterior is for one k: choosing k is a likelihood comparison, done by fit
         if self.k == "auto":
             raise ValueError(f"sample() needs a fixed k: choose it by maximum likelihood first, "
                              f"m = {type(self).__name__}(k='auto').fit(summary), then "
                              f"{type(self).__name__}(k=m.k_).sample(summary).")
-        return super().sample(data, **kwargs)
 
 
 class BetaGeoCNBD(_ErlangModel):
