@@ -96,3 +96,10 @@ def test_auto_recovers_k3_and_parameters_on_btydplus_test_design():
     assert m.k_ == 3 and m.k_logliks_.idxmax() == 3
     for name, value in truth.items():
         assert abs(m.params_[name] - value) < 3 * m.se_[name], name
+
+
+def test_sampling_needs_a_fixed_k():
+    from clvmodels.estimators import BetaGeoCNBD
+
+    with pytest.raises(ValueError, match=r"sample\(\) needs a fixed k"):
+        BetaGeoCNBD(k="auto").sample(None)
