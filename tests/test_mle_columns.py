@@ -99,3 +99,69 @@ def test_one_column_terms_move_before_the_gather_and_mixed_terms_stay_per_row():
     got_one, got_mixed = fn(0.5, vals, codes, tvals, tcodes)
     np.testing.assert_allclose(got_one, 2.0 * gammaln(0.5 + vals[codes]), rtol=1e-14)
     np.testing.assert_allclose(got_mixed, np.log(vals[codes] + tvals[tcodes]), rtol=1e-14)
+
+
+def test_two_column_terms_are_evaluated_once_per_distinct_pair():
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.tensor.subtensor import AdvancedSubtensor
+
+    r = pt.dscalar("r")
+    xv, xc, tv, tc, Tv, Tc = (pt.dvector("xv"), pt.lvector("xc"), pt.dvector("tv"), pt.lvector("tc"),
+                              pt.dvector("Tv"), pt.lvector("Tc"))
+    a, b, p = pt.lvector("a"), pt.lvector("b"), pt.lvector("p")
+    x, t, T = xv[xc], tv[tc], Tv[Tc]
+    pair_term = pt.gammaln(r + x) * pt.log(r + t)
+    all_three = pair_term + pt.log(T)
+    inputs = [r, xv, xc, tv, tc, Tv, Tc, a, b, p]
+    graph = FunctionGraph(inputs, [pair_term, all_three], clone=True)
+    g = graph.inputs
+    mle._lift_gathers(graph, [(g[2], g[4], g[7], g[8], g[9])])
+    lifted, kept = graph.outputs
+    # the (x, t) term ends in a gather by the pair code; the three-column sum stays per row
+    assert isinstance(lifted.owner.op, AdvancedSubtensor) and lifted.owner.inputs[1] is g[9]
+    assert not isinstance(kept.owner.op, AdvancedSubtensor)
+    rng = np.random.default_rng(3)
+    data = {"frequency": rng.integers(0, 4, 50).astype(float), "recency": rng.integers(0, 3, 50).astype(float),
+            "T": rng.uniform(1, 2, 50)}
+    cols = mle._Columns.of(bgnbd.SPEC, data)
+    pa, pb, prow = cols.pair("frequency", "recency")
+    assert len(pa) == len(set(zip(data["frequency"], data["recency"]))) < 50
+    fn = pytensor.function(graph.inputs, graph.outputs, on_unused_input="ignore")  # x and t: only through pairs
+    args = [cols.values["frequency"], cols.codes["frequency"], cols.values["recency"], cols.codes["recency"],
+            cols.values["T"], cols.codes["T"], pa, pb, prow]
+    from scipy.special import gammaln
+
+    got_pair, got_all = fn(0.5, *args)
+    want = gammaln(0.5 + data["frequency"]) * np.log(0.5 + data["recency"])
+    np.testing.assert_allclose(got_pair, want, rtol=1e-14)
+    np.testing.assert_allclose(got_all, want + np.log(data["T"]), rtol=1e-13, atol=1e-14)
+    # a subset of rows keeps the pair table and takes its rows' pair codes
+    rows = np.array([7, 3, 3, 40])
+    sub = cols.take(rows)
+    sa, sb, srow = sub.pair("frequency", "recency")
+    np.testing.assert_array_equal(sub.values["frequency"][sa[srow]], data["frequency"][rows])
+    np.testing.assert_array_equal(sub.values["recency"][sb[srow]], data["recency"][rows])
+
+
+def test_pareto_nbd_hypergeometric_terms_run_per_distinct_pair_with_exact_results_at_recency_equal_T():
+    """Pareto/NBD's integral terms depend on (x, t_x) and on (x, T): the graph uses both pairs.
+    Rows whose last purchase is at T (no room to die after it) and rows with x = 0 are included."""
+    spec, rng = pareto_nbd.SPEC, np.random.default_rng(11)
+    _, pairs = mle._compile(spec)
+    assert set(pairs) >= {("frequency", "recency"), ("frequency", "T")}
+    data = _rows("pareto_nbd", rng, 3000)
+    data["recency"][:200] = np.where(data["frequency"][:200] > 0, data["T"][:200], 0.0)
+    weights = rng.integers(1, 4, 3000).astype(float)
+    theta = np.array(THETA["pareto_nbd"])
+    for th in (theta, theta + np.array([0.0, -1.0, 0.0, 1.0])):  # alpha > beta and alpha < beta
+        total, grad = mle.loglik_and_grad(spec, th, data, weights)
+        assert total == pytest.approx(_numpy_total(spec, th, data, weights), rel=1e-11)
+        assert np.all(np.isfinite(grad))
+    rows = rng.choice(3000, 500, replace=False)
+    cols = mle._Columns.of(spec, data)
+    cols.pair("frequency", "recency")  # pairs built on all rows, then a subset is taken
+    sub_total, _ = mle.loglik_and_grad(spec, theta, cols.take(rows), weights[rows])
+    sub = {k: v[rows] for k, v in data.items()}
+    assert sub_total == pytest.approx(_numpy_total(spec, theta, sub, weights[rows]), rel=1e-11)

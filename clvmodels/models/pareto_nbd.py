@@ -34,6 +34,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from clvmodels.models.common import RFM_FIELDS, pmf_given_history
@@ -70,12 +72,12 @@ def _log_terms(xp, r, alpha, s, beta, frequency, recency, T):
     """(log of the 'alive at T' term, log of the 'died in (t_x, T]' term), without the common factor."""
     log_alive = -(r + frequency) * xp.log(alpha + T) - s * xp.log(beta + T)
     # A customer whose last purchase is at T has no room to die after it: that term is 0. Its
-    # formula is evaluated at a harmless recency and discarded, so no NaN reaches a gradient.
+    # difference is taken against a stand-in I(T) + log 2 and discarded, so no NaN reaches a
+    # gradient; I(t_x) stays a function of (x, t_x) alone, evaluated once per distinct pair in a fit.
     same = recency >= T
-    tx = xp.where(same, 0.0, recency)
-    log_dead = xp.log(s) + log_diff_exp(
-        xp, _log_integral(xp, r, alpha, s, beta, frequency, tx), _log_integral(xp, r, alpha, s, beta, frequency, T)
-    )
+    at_T = _log_integral(xp, r, alpha, s, beta, frequency, T)
+    at_tx = xp.where(same, at_T + math.log(2.0), _log_integral(xp, r, alpha, s, beta, frequency, recency))
+    log_dead = xp.log(s) + log_diff_exp(xp, at_tx, at_T)
     return log_alive, xp.where(same, -xp.inf, log_dead)
 
 
