@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 
 try:  # installed with pymc
@@ -193,7 +194,15 @@ class _Columns:
         if (first, second) not in self.pairs:
             width = len(self.values[second])
             joint = self.codes[first] * width + self.codes[second]
-            distinct, row = np.unique(joint, return_inverse=True)
+            cells = len(self.values[first]) * width
+            if cells <= max(4 * len(joint), 1 << 20):
+                # a table over every cell: no sort or hash (a few ms for 1e6 rows)
+                seen = np.zeros(cells, dtype=bool)
+                seen[joint] = True
+                distinct = np.flatnonzero(seen)
+                row = (np.cumsum(seen) - 1)[joint]
+            else:
+                row, distinct = pd.factorize(joint)
             self.pairs[first, second] = (distinct // width, distinct % width, row.astype(np.int64, copy=False))
         return self.pairs[first, second]
 
