@@ -135,7 +135,7 @@ def test_the_compiled_likelihood_graph_has_a_disk_cache_key(name):
     from clvmodels.inference import mle
     from clvmodels.models.registry import get_spec
 
-    fn, _ = mle._compile(get_spec(name))
+    fn = mle._compile(get_spec(name))[0]
     _, key = numba_funcify_and_cache_key(fn.maker.fgraph)
     assert key is not None
 

@@ -211,12 +211,12 @@ class _Columns:
         pairs = {k: (a, b, row[rows]) for k, (a, b, row) in self.pairs.items()}
         return _Columns(self.names, self.values, {k: c[rows] for k, c in self.codes.items()}, pairs)
 
-    def args(self, pairs: tuple[tuple[str, str], ...] = ()) -> list[np.ndarray]:
-        """The compiled function's data arguments; pairs the graph does not use are passed empty."""
+    def args(self, candidates: tuple[tuple[str, str], ...] = (), used: tuple[tuple[str, str], ...] = ()) -> list[np.ndarray]:
+        """The compiled function's data arguments: each column, then each candidate pair (empty if unused)."""
         empty = np.zeros(0, dtype=np.int64)
         out = [a for k in self.names for a in (self.values[k], self.codes[k])]
-        for first, second in itertools.combinations(self.names, 2):
-            out.extend(self.pair(first, second) if (first, second) in pairs else (empty, empty, empty))
+        for first, second in candidates:
+            out.extend(self.pair(first, second) if (first, second) in used else (empty, empty, empty))
         return out
 
 
@@ -280,9 +280,18 @@ def _lift_gathers(fgraph, pairs=()) -> None:
     in2out(lift).rewrite(fgraph)
 
 
+def _pair_candidates(spec: ModelSpec) -> list[tuple[str, str]]:
+    """Column pairs whose joint terms may run once per distinct pair: the model's own counts and
+    times, which repeat across customers. A covariate ('real') column is left out: a continuous
+    one has about as many pairs as rows, so lifting through it adds gathers and blocks the fusion
+    of the per-row work (BG/NBD with two covariates at 1M rows: 8.2 s -> 25.6 s with it)."""
+    own = [d.name for d in spec.data if d.kind != "real"]
+    return list(itertools.combinations(own, 2))
+
+
 def _compile(spec: ModelSpec):
     """Compile ``(theta, *(values, codes) per column, *(a, b, p) per column pair, weights) -> (total
-    loglik, gradient)`` once per process; returns the function and the column pairs its graph uses."""
+    loglik, gradient)`` once per process; returns the function, its candidate pairs and those its graph uses."""
     compiled = _COMPILED.get(spec.key)
     if compiled is None:
         import pytensor
@@ -291,7 +300,7 @@ def _compile(spec: ModelSpec):
 
         theta = pt.dvector("theta")
         columns = {name: (pt.dvector(f"{name}_values"), pt.lvector(f"{name}_codes")) for name in spec.data_names}
-        names = list(itertools.combinations(spec.data_names, 2))
+        names = _pair_candidates(spec)
         pair_vars = {(f, s): tuple(pt.lvector(f"{f}_{s}_{part}") for part in ("a", "b", "p")) for f, s in names}
         data = {name: values[codes] for name, (values, codes) in columns.items()}
         weights = pt.dvector("weights")
@@ -306,7 +315,7 @@ def _compile(spec: ModelSpec):
         _lift_gathers(graph, pairs)
         used = tuple(name for name, (_, _, _, _, p) in zip(names, pairs) if graph.clients.get(p))
         fn = pytensor.function(graph.inputs, graph.outputs, on_unused_input="ignore")
-        compiled = _COMPILED[spec.key] = (fn, used)
+        compiled = _COMPILED[spec.key] = (fn, tuple(names), used)
     return compiled
 
 
@@ -322,8 +331,8 @@ def loglik_and_grad(spec: ModelSpec, theta: np.ndarray, data: Mapping[str, np.nd
     >>> g.shape
     (3,)
     """
-    fn, pairs = _compile(spec)
-    total, grad = fn(np.asarray(theta, dtype=float), *_Columns.of(spec, data).args(pairs), weights)
+    fn, candidates, used = _compile(spec)
+    total, grad = fn(np.asarray(theta, dtype=float), *_Columns.of(spec, data).args(candidates, used), weights)
     return float(total), np.asarray(grad, dtype=float)
 
 
