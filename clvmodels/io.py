@@ -473,4 +473,8 @@ def read_latent(path: str | Path, *, expect: str) -> tuple[xr.DataTree, dict[str
     frame = pd.DataFrame({k: constant[k].values for k in constant.data_vars},
                          index=pd.Index(constant["customer"].values, name=name))
     groups = {g: tree[g].to_dataset() for g in tree.children if g != "constant_data"}
-    return xr.DataTree.from_dict(groups), options, frame
+    out = xr.DataTree.from_dict(groups)
+    # the sampler's own attributes (e.g. "inference") come back; the file's bookkeeping does not
+    written = {"format", "format_version", "clvmodels_version", "model", "estimator", "options", "customer_index_name"}
+    out.attrs.update({k: v for k, v in attrs.items() if k not in written})
+    return out, options, frame

@@ -173,6 +173,7 @@ def test_posterior_round_trips_through_netcdf(tmp_path):
     loaded = ParetoGGG.load(path)
     assert type(loaded) is ParetoGGG and (loaded.shape_sigma, loaded.rate_sigma) == (1.5, 4.0)
     xr.testing.assert_identical(loaded.posterior_["posterior"].to_dataset(), m.posterior_["posterior"].to_dataset())
+    assert loaded.posterior_.attrs["inference"] == m.posterior_.attrs["inference"] == "nuts"
     assert int(loaded.posterior_["sample_stats"]["diverging"].sum()) == int(m.posterior_["sample_stats"]["diverging"].sum())
     assert loaded.summary_.index.equals(s.index) and loaded.summary_.index.name == "customer_id"
     pd.testing.assert_frame_equal(loaded.summary_, s[["frequency", "recency", "T", "litt"]])
