@@ -21,8 +21,7 @@ parameters of BTYDplus's tests. Pareto/GGG has no maximum likelihood: it is samp
 (nutpie, 2 chains, ``--ggg-draws`` draws after as many tuning steps) on ``--ggg-customers``
 CDNOW customers and as many simulated Pareto/GGG customers, and the figures are the sampler's
 wall time and that time per iteration (chains x (draws + tune)); its "first fit" includes the
-graph compilation. BTYDplus publishes no run times for either (its vignette and the papers give
-none), so none are quoted.
+graph compilation. No published BTYDplus run time for either was found, so none is quoted.
 
 Usage::
 
@@ -112,7 +111,7 @@ def _cnbd_rows(cdnow_regular: pd.DataFrame, n: int) -> list[dict]:
                 second, m = _timed(lambda: est(k=k).fit(data))
                 tried = "" if k != "auto" else f"k_ = {m.k_}, tried {list(m.k_logliks_.index)}"
                 rows.append({"model": f"{label} (k={k})", "data": data_name, "first fit s": first, "fit s": second,
-                             "converged": bool(m.converged_), "published run time": tried or "none published"})
+                             "converged": bool(m.converged_), "published run time": tried or "none found"})
     return rows
 
 
@@ -134,7 +133,7 @@ def _ggg_rows(cdnow_regular: pd.DataFrame, n: int, draws: int) -> list[dict]:
         rows.append({"model": f"Pareto/GGG (NUTS 2x{draws}+{draws})", "data": data_name, "first fit s": times[0],
                      "fit s": times[1], "converged": int(m.posterior_["sample_stats"]["diverging"].sum()) == 0,
                      "published run time": f"{1e3 * m.sampling_seconds_ / iterations:.1f} ms/iteration "
-                                           f"(sampler {m.sampling_seconds_:.1f} s); none published"})
+                                           f"(sampler {m.sampling_seconds_:.1f} s); none found"})
     return rows
 
 
