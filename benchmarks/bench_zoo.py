@@ -14,9 +14,18 @@ with observation lengths spread over 27-39 weeks and recencies rounded to whole 
 summary has them. Contractual models are timed on the Fader & Hardie (2007) High End cohort and
 on simulated cohorts of the same size.
 
+The (M)BG/CNBD-k models read ``litt`` as well (CDNOW's summary is built with
+``regularity=True``); each is timed at a fixed ``k = 2`` and with ``k="auto"`` (one fit per ``k``
+tried, BTYDplus's grid search), on customers simulated from the MBG/CNBD-2 process at the
+parameters of BTYDplus's tests. Pareto/GGG has no maximum likelihood: it is sampled by NUTS
+(nutpie, 2 chains, ``--ggg-draws`` draws after as many tuning steps) on ``--ggg-customers``
+CDNOW customers and as many simulated Pareto/GGG customers, and the figures are the sampler's
+wall time and that time per iteration (chains x (draws + tune)); its "first fit" includes the
+graph compilation. No published BTYDplus run time for either was found, so none is quoted.
+
 Usage::
 
-    python benchmarks/bench_zoo.py [--customers 100000] [--skip-lifetimes]
+    python benchmarks/bench_zoo.py [--customers 100000] [--skip-lifetimes] [--ggg-customers 300] [--ggg-draws 200]
 """
 
 from __future__ import annotations
@@ -83,15 +92,62 @@ CONTRACTUAL_MODELS = [
 ]
 
 
+#: BTYDplus's MBG/CNBD-k test parameters (tests/testthat/test-mbg-cnbd-k.R), simulated at k = 2.
+CNBD_TRUTH = {"r": 0.85, "alpha": 1.45, "a": 0.79, "b": 2.42}
+#: Pareto/GGG simulation parameters: CDNOW-like rates, regular buyers (mean k = 4).
+GGG_TRUTH = {"r": 1.0, "alpha": 5.0, "s": 0.6, "beta": 20.0, "t": 4.0, "gamma": 1.0}
+
+
+def _cnbd_rows(cdnow_regular: pd.DataFrame, n: int) -> list[dict]:
+    rng = np.random.default_rng(3)
+    T = np.round(rng.uniform(*CDNOW_WEEKS, n) * 7) / 7
+    d = clv.ModifiedBetaGeoCNBD(k=2).spec.simulate(rng, n, **CNBD_TRUTH, T=T)
+    sim = _rfm(d, n).assign(litt=d["litt"])
+    rows = []
+    for label, est in (("BG/CNBD-k", clv.BetaGeoCNBD), ("MBG/CNBD-k", clv.ModifiedBetaGeoCNBD)):
+        for k in (2, "auto"):
+            for data_name, data in (("CDNOW", cdnow_regular), (f"simulated {n:,}", sim)):
+                first, _ = _timed(lambda: est(k=k).fit(data))
+                second, m = _timed(lambda: est(k=k).fit(data))
+                tried = "" if k != "auto" else f"k_ = {m.k_}, tried {list(m.k_logliks_.index)}"
+                rows.append({"model": f"{label} (k={k})", "data": data_name, "first fit s": first, "fit s": second,
+                             "converged": bool(m.converged_), "published run time": tried or "none found"})
+    return rows
+
+
+def _ggg_rows(cdnow_regular: pd.DataFrame, n: int, draws: int) -> list[dict]:
+    from clvmodels.models import pareto_ggg
+
+    d = pareto_ggg.simulate(np.random.default_rng(4), n, *GGG_TRUTH.values(),
+                            np.round(np.random.default_rng(5).uniform(*CDNOW_WEEKS, n) * 7) / 7)
+    sim = _rfm(d, n).assign(litt=d["litt"])
+    sub = cdnow_regular.sample(n, random_state=1)
+    rows = []
+    for data_name, data in ((f"CDNOW {n:,} sampled", sub), (f"simulated {n:,}", sim)):
+        times = []
+        for _ in range(2):  # the first run compiles the graph (numba, through nutpie)
+            start = time.perf_counter()
+            m = clv.ParetoGGG().sample(data, draws=draws, tune=draws, chains=2, random_seed=1)
+            times.append(time.perf_counter() - start)
+        iterations = 2 * 2 * draws
+        rows.append({"model": f"Pareto/GGG (NUTS 2x{draws}+{draws})", "data": data_name, "first fit s": times[0],
+                     "fit s": times[1], "converged": int(m.posterior_["sample_stats"]["diverging"].sum()) == 0,
+                     "published run time": f"{1e3 * m.sampling_seconds_ / iterations:.1f} ms/iteration "
+                                           f"(sampler {m.sampling_seconds_:.1f} s); none found"})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--skip-lifetimes", action="store_true")
+    ap.add_argument("--ggg-customers", type=int, default=300)
+    ap.add_argument("--ggg-draws", type=int, default=200)
     args = ap.parse_args()
     n = args.customers
-    cdnow = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
-                            calibration_end="1997-09-30")
-    cdnow = cdnow[["frequency", "recency", "T"]]
+    cdnow_regular = clv.rfm_summary(clv.datasets.load_cdnow(), "customer_id", "date", "amount", unit="W",
+                                    calibration_end="1997-09-30", regularity=True)
+    cdnow = cdnow_regular[["frequency", "recency", "T"]]
     rows = []
     for label, est, params, weeks, published in TRANSACTION_MODELS:
         sim = _simulated(est.spec, params, n, weeks)
@@ -100,6 +156,7 @@ def main() -> None:
             second, m = _timed(lambda: est().fit(data))
             rows.append({"model": label, "data": data_name, "first fit s": first, "fit s": second,
                          "converged": bool(m.converged_), "published run time": published or ""})
+    rows += _cnbd_rows(cdnow_regular[["frequency", "recency", "T", "litt"]], n)
     base = {r["data"]: r["fit s"] for r in rows if r["model"] == "BG/NBD"}
     if not args.skip_lifetimes:
         for data_name, data in (("CDNOW", cdnow), (f"simulated {n:,}", _simulated(clv.BetaGeo.spec,
@@ -120,6 +177,7 @@ def main() -> None:
             second, m = _timed(lambda: est().fit(cols, weights=w))
             rows.append({"model": label, "data": data_name, "first fit s": first, "fit s": second,
                          "converged": bool(m.converged_), "published run time": published or ""})
+    rows += _ggg_rows(cdnow_regular[["frequency", "recency", "T", "litt"]], args.ggg_customers, args.ggg_draws)
     out = pd.DataFrame(rows)
     # the ratio to clvmodels' BG/NBD on the same data set (CDNOW or the simulated customers)
     out["x BG/NBD fit"] = [r["fit s"] / base[r["data"]] if r["data"] in base else np.nan for r in rows]

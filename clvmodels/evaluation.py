@@ -455,7 +455,14 @@ def conditional_expectations(
 def _holdout_table(model, table: pd.DataFrame) -> pd.DataFrame:
     """The checked calibration/holdout columns, with the model's covariates carried along."""
     design = model.spec.covariates
-    return validate_holdout_table(table, unit=model.unit_, keep=design.columns if design is not None else ())
+    keep = list(design.columns) if design is not None else []
+    # summary columns a model reads beyond (x, t_x, T), e.g. CNBD-k's litt (checked when it predicts)
+    extra = [f for f in model.spec.data if f.name not in HOLDOUT_COLUMNS and f.name not in keep]
+    absent = [f for f in extra if f.name not in table.columns]
+    if absent and isinstance(table, pd.DataFrame):
+        raise ClvDataError(f"The calibration/holdout table has no column {absent[0].name!r}, which {model.spec.title} "
+                           f"reads ({absent[0].description or 'a summary column'}).")
+    return validate_holdout_table(table, unit=model.unit_, keep=keep + [f.name for f in extra])
 
 
 def holdout_errors(model, table: pd.DataFrame, *, by: str | None = None, max_frequency: int = 7, bins=None) -> pd.DataFrame:

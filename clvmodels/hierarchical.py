@@ -36,14 +36,15 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Self
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
-from clvmodels import backend
+from clvmodels import backend, io
 from clvmodels.data.validation import offenders, validate_summary
-from clvmodels.errors import ClvDataError, NotFittedError
+from clvmodels.errors import ClvDataError, ModelFileError, NotFittedError
 from clvmodels.intervals import STATISTICS, summarize
 from clvmodels.models import hierarchical_pareto_nbd as hpn
 from clvmodels.models import pareto_nbd
@@ -122,6 +123,60 @@ class LatentModel:
         self.posterior_ = xr.DataTree.from_dict(groups)
         self.posterior_.attrs["inference"] = method
 
+    #: The constructor's options (saved with the posterior, restored by :meth:`load`).
+    _OPTIONS: tuple[str, ...] = ()
+    #: The model's name in its files.
+    _FILE_MODEL: str = ""
+
+    def _saved_state(self) -> dict[str, Any]:
+        """Fitted state beyond the draws and the summary's arrays, as JSON data (none by default)."""
+        return {}
+
+    def _restore_state(self, state: dict[str, Any], frame: pd.DataFrame) -> None:
+        self.summary_ = frame
+
+    def save(self, path: str | Path) -> Path:
+        """Write the posterior, the options and the summary's columns it predicts from as NetCDF-4 (no code).
+
+        Examples
+        --------
+        >>> HierarchicalParetoNBD().save("m.nc")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        ...
+        clvmodels.errors.NotFittedError: ...
+        """
+        self._require_fit()
+        options = {name: getattr(self, name) for name in self._OPTIONS}
+        state = {"options": options, "state": self._saved_state(),
+                 "sampling_seconds": float(self.__dict__.get("sampling_seconds_", np.nan))}
+        tree = self.posterior_.copy()
+        return io.save_latent(tree, path, model=self._FILE_MODEL, estimator=type(self).__name__, options=state,
+                              data=self._arrays, index=self._index)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`: the same draws, summaries and predictions.
+
+        Examples
+        --------
+        >>> HierarchicalParetoNBD.load("no_such_file.nc")
+        Traceback (most recent call last):
+        ...
+        clvmodels.errors.ModelFileError: no_such_file.nc is not a model file: it does not exist.
+        """
+        tree, saved, frame = io.read_latent(path, expect=cls._FILE_MODEL)
+        try:
+            model = cls(**saved["options"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: attribute 'options' does not hold {cls.__name__}'s options "
+                                 f"({', '.join(cls._OPTIONS)}): {exc}.") from None
+        model.posterior_ = tree
+        model.sampling_seconds_ = saved.get("sampling_seconds", np.nan)
+        model._index = frame.index
+        model._arrays = {k: frame[k].to_numpy(dtype=float) for k in frame.columns}
+        model._restore_state(saved.get("state", {}), frame)
+        return model
+
     def _require_fit(self):
         if "posterior_" not in self.__dict__:
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'sample' with "
@@ -169,6 +224,17 @@ class HierarchicalParetoNBD(LatentModel):
     >>> HierarchicalParetoNBD(eta=2.0).eta
     2.0
     """
+
+    _OPTIONS = ("eta", "beta_sigma", "sigma_scale")
+    _FILE_MODEL = "hierarchical_pareto_nbd"
+
+    def _saved_state(self) -> dict[str, Any]:
+        return {"covariates": list(self.covariates_)}
+
+    def _restore_state(self, state: dict[str, Any], frame: pd.DataFrame) -> None:
+        # the covariate columns shaped the draws but no prediction reads them: the file keeps their names
+        self.summary_ = frame
+        self.covariates_ = tuple(state.get("covariates", ()))
 
     def __init__(self, *, eta: float = 2.0, beta_sigma: float = 5.0, sigma_scale: float = 2.5):
         self.eta = float(eta)

@@ -41,6 +41,10 @@ __all__ = [
     "save_fit",
     "read_fit",
     "is_posterior_file",
+    "LATENT_FORMAT",
+    "LATENT_FORMAT_VERSION",
+    "save_latent",
+    "read_latent",
 ]
 
 FORMAT = "clvmodels.point_estimate"
@@ -49,6 +53,11 @@ FORMAT_VERSION = 1
 POSTERIOR_FORMAT = "clvmodels.posterior"
 #: Version of the NetCDF layout.
 POSTERIOR_FORMAT_VERSION = 1
+#: Posteriors of the latent-parameter models (Pareto/GGG, hierarchical Pareto/NBD): per-customer
+#: draws and the summary they were sampled on, which their predictions read.
+LATENT_FORMAT = "clvmodels.latent_posterior"
+#: Version of that NetCDF layout.
+LATENT_FORMAT_VERSION = 1
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
@@ -97,6 +106,9 @@ def point_fit_to_dict(fit: PointFit) -> dict[str, Any]:
         "n_customers": _json_number(fit.n_customers),
         "unit": fit.unit,
         "data_fingerprint": fit.fingerprint,
+        # the likelihood by Erlang order of a CNBD-k k="auto" fit (how k was chosen); optional
+        **({"k_logliks": {str(k): _json_number(v) for k, v in fit.info["k_logliks"].items()}}
+           if "k_logliks" in fit.info else {}),
     }
 
 
@@ -263,8 +275,18 @@ def point_fit_from_dict(payload: Any, *, expect: str | None = None, source: str 
     n = _number(payload, "n_customers", source)
     if n is not None and n < 0:
         raise ModelFileError(f"{source}: field 'n_customers' must be >= 0. Got {n!r} instead.")
+    info = {}
+    k_logliks = payload.get("k_logliks")
+    if k_logliks is not None:
+        ok = isinstance(k_logliks, Mapping) and all(
+            isinstance(k, str) and k.isdigit() and int(k) >= 1 for k in k_logliks)
+        if not ok:
+            raise ModelFileError(f"{source}: field 'k_logliks' must be null or an object of log-likelihoods keyed by "
+                                 f"whole numbers k >= 1. Got {k_logliks!r} instead.")
+        info["k_logliks"] = {int(k): (np.nan if v is None else _number(k_logliks, k, f"{source}: field 'k_logliks'",
+                                                                       optional=False)) for k, v in k_logliks.items()}
     return PointFit(spec, values, se=se, cov=cov, loglik=_number(payload, "loglik", source), converged=converged,
-                    unit=_unit(payload.get("unit"), source), n_customers=n, fingerprint=fp)
+                    unit=_unit(payload.get("unit"), source), n_customers=n, fingerprint=fp, info=info)
 
 
 def _read_posterior(path: Path, expect: str | None) -> Posterior:
@@ -274,6 +296,9 @@ def _read_posterior(path: Path, expect: str | None) -> Posterior:
     except Exception as exc:  # noqa: BLE001 - any failure of the HDF5 reader means "not a posterior file"
         raise ModelFileError(f"{source} is not a clvmodels posterior NetCDF file: {type(exc).__name__}: {exc}") from None
     attrs = dict(tree.attrs)
+    if attrs.get("format") == LATENT_FORMAT:
+        raise ModelFileError(f"{source} holds a {attrs.get('model')!r} posterior of per-customer latent parameters: "
+                             f"load it with clvmodels.{attrs.get('estimator', 'ParetoGGG')}.load(path).")
     if attrs.get("format") != POSTERIOR_FORMAT:
         raise ModelFileError(f"{source} is not a clvmodels posterior file (attribute 'format' is {attrs.get('format')!r}).")
     version = attrs.get("format_version")
@@ -341,3 +366,115 @@ def read_fit(path: str | Path, *, expect: str | None = None) -> Fit:
         # binary files (pickles, NetCDF of another program) fail to decode, not to parse
         raise ModelFileError(f"{path} is not a clvmodels JSON model file: {type(exc).__name__}: {exc}") from None
     return point_fit_from_dict(payload, expect=expect, source=str(path))
+
+
+# --------------------------------------------------------------------------- latent-parameter posteriors
+def save_latent(tree: xr.DataTree, path: str | Path, *, model: str, estimator: str, options: Mapping[str, Any],
+                data: Mapping[str, np.ndarray], index) -> Path:
+    """Write a latent-parameter posterior and the per-customer data it was sampled on as NetCDF-4, atomically.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The draws (``posterior`` and optionally ``sample_stats``), with a ``customer`` dim.
+    path : str or Path
+    model, estimator : str
+        The model's name and its estimator class in :mod:`clvmodels` (what :func:`read_latent` checks).
+    options : mapping
+        The estimator's options and fitted state, as plain JSON data.
+    data : mapping of str to array
+        Per-customer arrays (``frequency``, ``recency``, ...), in the order of ``index``.
+    index : pandas.Index
+        The customer ids.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> ds = xr.Dataset({"r": (("chain", "draw"), np.ones((1, 2)))})
+    >>> p = save_latent(xr.DataTree.from_dict({"posterior": ds}), Path(tempfile.mkdtemp()) / "m.nc", model="demo",
+    ...                 estimator="Demo", options={"sigma": 2.0}, data={"T": np.array([3.0])}, index=pd.Index(["c1"]))
+    >>> tree, options, frame = read_latent(p, expect="demo")
+    >>> options, frame.index.tolist(), float(frame["T"].iloc[0])
+    ({'sigma': 2.0}, ['c1'], 3.0)
+    """
+    path = Path(path)
+    out = tree.copy()
+    customers = np.asarray(index)
+    if customers.dtype == object:
+        customers = customers.astype(str)
+    constant = xr.Dataset({k: ("customer", np.asarray(v, dtype=float)) for k, v in data.items()},
+                          coords={"customer": customers})
+    out["constant_data"] = xr.DataTree(constant)
+    out.attrs.update({
+        "format": LATENT_FORMAT,
+        "format_version": LATENT_FORMAT_VERSION,
+        "clvmodels_version": __version__,
+        "model": model,
+        "estimator": estimator,
+        "options": json.dumps(dict(options)),
+        "customer_index_name": json.dumps(index.name if isinstance(index.name, str) else None),
+    })
+    with atomic_path(path) as tmp:
+        out.to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def read_latent(path: str | Path, *, expect: str) -> tuple[xr.DataTree, dict[str, Any], Any]:
+    """The tree, options and per-customer data (a DataFrame indexed by customer) of a :func:`save_latent` file.
+
+    A file that is not one, of another model or of another format version raises
+    :class:`~clvmodels.errors.ModelFileError` naming the file and the attribute.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "m.json"
+    >>> _ = p.write_text("{}")
+    >>> read_latent(p, expect="pareto_ggg")
+    Traceback (most recent call last):
+    ...
+    clvmodels.errors.ModelFileError: ...m.json is not a clvmodels NetCDF posterior file (no HDF5 signature).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path} is not a model file: {'it is a folder' if path.is_dir() else 'it does not exist'}.")
+    if not is_posterior_file(path):
+        raise ModelFileError(f"{source} is not a clvmodels NetCDF posterior file (no HDF5 signature).")
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+    except Exception as exc:  # noqa: BLE001 - any failure of the HDF5 reader means "not a posterior file"
+        raise ModelFileError(f"{source} is not a clvmodels posterior NetCDF file: {type(exc).__name__}: {exc}") from None
+    attrs = dict(tree.attrs)
+    if attrs.get("format") != LATENT_FORMAT:
+        raise ModelFileError(f"{source} is not a latent-parameter posterior file (attribute 'format' is "
+                             f"{attrs.get('format')!r}, expected {LATENT_FORMAT!r}); load it with "
+                             f"clvmodels.load_model(path).")
+    version = attrs.get("format_version")
+    if not isinstance(version, (int, np.integer)) or int(version) != LATENT_FORMAT_VERSION:
+        shown = int(version) if isinstance(version, (int, np.integer)) else repr(version)
+        raise ModelFileError(f"{source} has latent posterior format version {shown}; this clvmodels reads version "
+                             f"{LATENT_FORMAT_VERSION}. Load it with the clvmodels version that wrote it "
+                             f"({attrs.get('clvmodels_version')}) or sample again.")
+    if attrs.get("model") != expect:
+        raise ModelFileError(f"{source} holds a {attrs.get('model')!r} posterior, not {expect!r}. Load it with "
+                             f"clvmodels.{attrs.get('estimator')}.load(path).")
+    try:
+        options = json.loads(attrs.get("options", "{}"))
+        name = json.loads(attrs.get("customer_index_name", "null"))
+    except (TypeError, json.JSONDecodeError):
+        raise ModelFileError(f"{source}: attribute 'options' or 'customer_index_name' is not JSON.") from None
+    if not isinstance(options, dict) or "posterior" not in tree.children or "constant_data" not in tree.children:
+        raise ModelFileError(f"{source}: a latent posterior file needs the groups 'posterior' and 'constant_data' "
+                             f"and an 'options' object; it was written by an incompatible version.")
+    constant = tree["constant_data"].to_dataset()
+    frame = pd.DataFrame({k: constant[k].values for k in constant.data_vars},
+                         index=pd.Index(constant["customer"].values, name=name))
+    groups = {g: tree[g].to_dataset() for g in tree.children if g != "constant_data"}
+    out = xr.DataTree.from_dict(groups)
+    # the sampler's own attributes (e.g. "inference") come back; the file's bookkeeping does not
+    written = {"format", "format_version", "clvmodels_version", "model", "estimator", "options", "customer_index_name"}
+    out.attrs.update({k: v for k, v in attrs.items() if k not in written})
+    return out, options, frame

@@ -82,6 +82,9 @@ class ParetoGGG(LatentModel):
     4.0
     """
 
+    _OPTIONS = ("shape_sigma", "rate_sigma")
+    _FILE_MODEL = "pareto_ggg"
+
     def __init__(self, *, shape_sigma: float = 2.0, rate_sigma: float = 5.0):
         self.shape_sigma = float(shape_sigma)
         self.rate_sigma = float(rate_sigma)

@@ -103,3 +103,58 @@ def test_sampling_needs_a_fixed_k():
 
     with pytest.raises(ValueError, match=r"sample\(\) needs a fixed k"):
         BetaGeoCNBD(k="auto").sample(None)
+
+
+@pytest.mark.parametrize("model", [clv.BetaGeoCNBD, clv.ModifiedBetaGeoCNBD])
+@pytest.mark.parametrize("k", [2, "auto"])
+def test_a_fitted_model_round_trips_through_json_exactly(cdnow_regular, tmp_path, model, k):
+    import json
+
+    import pandas as pd
+
+    m = model(k=k).fit(cdnow_regular)
+    path = m.save(tmp_path / "m.json")
+    payload = json.loads(path.read_text())
+    assert payload["model"] == model.spec.name and payload["variant"] == f"k{m.k_}"
+    for loaded in (clv.load_model(path), model.load(path)):
+        assert type(loaded) is model and loaded.k_ == m.k_ == (2 if k == 2 else 1)
+        assert loaded.params_.equals(m.params_) and loaded.se_ == m.se_
+        pd.testing.assert_frame_equal(loaded.cov_, m.cov_, check_exact=True)
+        assert (loaded.loglik_, loaded.converged_, loaded.unit_, loaded.data_fingerprint_) == (
+            m.loglik_, m.converged_, m.unit_, m.data_fingerprint_)
+        # how k was chosen survives too (None for a fixed k)
+        if k == "auto":
+            pd.testing.assert_series_equal(loaded.k_logliks_, m.k_logliks_, check_exact=True)
+        else:
+            assert loaded.k_logliks_ is None and "k_logliks" not in payload
+        for method, kw in (("probability_alive", {}), ("expected_purchases", {"t": 39.0})):
+            pd.testing.assert_series_equal(getattr(loaded, method)(cdnow_regular, **kw),
+                                           getattr(m, method)(cdnow_regular, **kw), check_exact=True)
+
+
+def test_bad_k_logliks_in_a_file_is_named(tmp_path):
+    import json
+
+    from clvmodels.errors import ModelFileError
+
+    payload = clv.BetaGeoCNBD.from_params(r=0.85, alpha=1.45, a=0.79, b=2.42, k=1).to_dict()
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({**payload, "k_logliks": {"one": -3.0}}))
+    with pytest.raises(ModelFileError, match=r"field 'k_logliks' must be"):
+        clv.load_model(path)
+
+
+@pytest.mark.parametrize("cnbd, plain", [(clv.BetaGeoCNBD, clv.BetaGeo), (clv.ModifiedBetaGeoCNBD, clv.ModifiedBetaGeo)])
+def test_holdout_comparison_reads_litt_and_k1_forecasts_as_the_bgnbd(cdnow_transactions, cnbd, plain):
+    h = clv.rfm_summary(cdnow_transactions, "customer_id", "date", "amount", unit="W",
+                        calibration_end="1997-09-30", observation_end="1998-06-30", regularity=True)
+    a, b = cnbd(k=1).fit(h), plain().fit(h)
+    table = clv.compare(a, b, names=["cnbd", "plain"], holdout=h)
+    # BG/CNBD-1 is the BG/NBD: the same holdout errors to the optimiser's precision
+    for col in ("holdout_mae", "holdout_rmse", "holdout_bias", "holdout_total_error"):
+        assert table.loc["cnbd", col] == pytest.approx(table.loc["plain", col], rel=1e-4)
+    # and at k = 2 the table has its row (litt reaches the prediction), with a worse fit on CDNOW
+    two = clv.compare(cnbd(k=2).fit(h), b, names=["k2", "plain"], holdout=h)
+    assert two.loc["k2", "loglik"] < two.loc["plain", "loglik"] and two["holdout_mae"].notna().all()
+    with pytest.raises(ClvDataError, match=r"litt"):
+        clv.compare(a, holdout=h.drop(columns="litt"))

@@ -110,3 +110,20 @@ def test_recovers_hyperparameters_and_correlation():
     # per-customer P(alive) separates the simulated alive from the dead
     p = m.probability_alive()["probability_alive"].to_numpy()
     assert p[d["alive"]].mean() > p[~d["alive"]].mean() + 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning")
+def test_posterior_with_covariates_round_trips_through_netcdf(tmp_path):
+    import xarray as xr
+
+    s, _ = _simulated(4, 40)
+    m = HierarchicalParetoNBD(eta=3.0).sample(s, covariates=["c"], method="advi", advi_iterations=300, draws=25,
+                                              chains=1, random_seed=2)
+    loaded = HierarchicalParetoNBD.load(m.save(tmp_path / "hpn.nc"))
+    assert (loaded.eta, loaded.beta_sigma, loaded.sigma_scale, loaded.covariates_) == (3.0, 5.0, 2.5, ("c",))
+    assert loaded.posterior_.attrs["inference"] == "advi"
+    xr.testing.assert_identical(loaded.posterior_["posterior"].to_dataset(), m.posterior_["posterior"].to_dataset())
+    assert loaded.summary_.index.equals(s.index)
+    for method, args in (("summary", ()), ("rates", ()), ("probability_alive", ()), ("expected_purchases", (20.0,))):
+        pd.testing.assert_frame_equal(getattr(loaded, method)(*args), getattr(m, method)(*args), check_exact=True)

@@ -39,6 +39,9 @@ PRINTS = {
     ],
     "05_model_zoo.ipynb": [
         r"best by AIC: \S+; best holdout MAE: \S+",  # the two rankings of the MLE table
+        r"chosen k: BG/CNBD-k 1, MBG/CNBD-k 1",  # no regularity on CDNOW (BTYDplus's demo/cdnow.R)
+        r"Pareto/GGG sampled in \d+ s",  # the small NUTS run on a CDNOW subsample
+        r"mean regularity t/gamma: \d+\.\d+ \(94% HDI",
         r"GGompertz/NBD +sampled in",  # every CDNOW model's posterior, ranked by LOO
         r"sBG vs BdW: D = \d+\.\d+ on 1 df, p = ",  # duration dependence on the High End cohort
     ],
